@@ -1,0 +1,328 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"oidcd/handlers"
+	"oidcd/handlers/jose"
+	"oidcd/handlers/oauth"
+	"oidcd/models"
+)
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// newFlagSet makes a command's flag set with the flags every command
+// shares. Defaults come from the environment, so a flag wins over it.
+func newFlagSet(name, synopsis string, getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: oidcd %s %s\n\nflags:\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	db := fs.String("db", envOr(getenv, "OIDC_DATABASE", "data/oidcd.db"), "SQLite file, or a postgres:// URL (env OIDC_DATABASE)")
+	return fs, db
+}
+
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// parse parses flags and refuses stray arguments.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return usageError{"help"}
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return usageError{"unexpected argument"}
+	}
+	return nil
+}
+
+// required reports a missing required flag the way flag reports others.
+func required(fs *flag.FlagSet, names ...string) error {
+	for _, n := range names {
+		if fs.Lookup(n).Value.String() == "" {
+			fmt.Fprintf(fs.Output(), "flag --%s is required\n", n)
+			fs.Usage()
+			return usageError{"missing --" + n}
+		}
+	}
+	return nil
+}
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs, db := newFlagSet("serve", "[--addr ADDR] [--issuer URL] [--db PATH]", getenv, stderr)
+	addr := fs.String("addr", envOr(getenv, "OIDC_ADDR", ":8000"), "listen address (env OIDC_ADDR)")
+	issuer := fs.String("issuer", envOr(getenv, "OIDC_ISSUER", "http://localhost:8000"), "issuer URL (env OIDC_ISSUER)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadHandlerConfig(*issuer, getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	store, err := models.Open(*db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := ensureSigningKey(ctx, store, log); err != nil {
+		return err
+	}
+	h, err := handlers.New(ctx, store, cfg, log, time.Now)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	srv := &http.Server{
+		Handler:           newApp(h, log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	log.Info("oidcd serving", "addr", ln.Addr().String(), "issuer", cfg.Issuer,
+		"discovery", cfg.Issuer+"/.well-known/openid-configuration")
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("oidcd shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// ensureSigningKey creates an RS256 key when there is no active one, so a
+// fresh database serves signed ID tokens at once.
+func ensureSigningKey(ctx context.Context, store *models.Store, log *slog.Logger) error {
+	_, err := store.ActiveSigningKey(ctx, jose.RS256)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	kid, err := addKey(ctx, store, jose.RS256)
+	if err != nil {
+		return err
+	}
+	log.Info("created signing key", "kid", kid, "alg", jose.RS256)
+	return nil
+}
+
+func addKey(ctx context.Context, store *models.Store, alg string) (string, error) {
+	k, err := jose.NewKey(alg)
+	if err != nil {
+		return "", err
+	}
+	if err := store.AddSigningKey(ctx, &models.SigningKey{KID: k.KID, Alg: k.Alg, PrivateKeyPEM: k.PEM}); err != nil {
+		return "", err
+	}
+	return k.KID, nil
+}
+
+func cmdCreateRSAKey(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs, db := newFlagSet("creatersakey", "[--db PATH]", getenv, stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	store, err := models.Open(*db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	kid, err := addKey(ctx, store, jose.RS256)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, kid)
+	return nil
+}
+
+func cmdCreateUser(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs, db := newFlagSet("createuser", "--username U --password P [--email E] [--name N] [--given-name G] [--family-name F] [--superuser]", getenv, stderr)
+	username := fs.String("username", "", "username (required)")
+	password := fs.String("password", "", "password (required)")
+	email := fs.String("email", "", "email address")
+	name := fs.String("name", "", "full name")
+	given := fs.String("given-name", "", "given name")
+	family := fs.String("family-name", "", "family name")
+	superuser := fs.Bool("superuser", false, "may use the admin site")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "username", "password"); err != nil {
+		return err
+	}
+	if len(*password) < 8 {
+		return fmt.Errorf("createuser: the password must be at least 8 characters")
+	}
+	if len(*password) > 72 {
+		return fmt.Errorf("createuser: the password must be at most 72 bytes")
+	}
+	store, err := models.Open(*db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	u := &models.User{
+		Username: *username, Email: *email, Name: *name, GivenName: *given, FamilyName: *family,
+		Active: true, Superuser: *superuser,
+	}
+	if err := store.CreateUser(ctx, u, *password); err != nil {
+		if errors.Is(err, models.ErrConflict) {
+			return fmt.Errorf("createuser: username %q is taken", *username)
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "created user %s (sub %s)\n", u.Username, u.Subject)
+	return nil
+}
+
+func cmdCreateClient(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs, db := newFlagSet("createclient", "--name N --type confidential|public --redirect-uri URI... [flags]", getenv, stderr)
+	name := fs.String("name", "", "client name shown on the consent page (required)")
+	clientType := fs.String("type", "", "confidential or public (required)")
+	var redirects, responseTypes, postLogout listFlag
+	fs.Var(&redirects, "redirect-uri", "registered redirect URI (repeatable, at least one)")
+	fs.Var(&responseTypes, "response-type", "allowed response type (repeatable, default code)")
+	fs.Var(&postLogout, "post-logout-redirect-uri", "registered post-logout redirect URI (repeatable)")
+	scope := fs.String("scope", "openid profile email", "scopes the client may ask for")
+	requireConsent := fs.Bool("require-consent", true, "ask the user for consent")
+	reuseConsent := fs.Bool("reuse-consent", true, "skip consent the user already gave")
+	jwtAlg := fs.String("jwt-alg", jose.RS256, "ID token signing algorithm")
+	issuer := fs.String("issuer", envOr(getenv, "OIDC_ISSUER", "http://localhost:8000"), "issuer URL, for the discovery URL printed (env OIDC_ISSUER)")
+	asJSON := fs.Bool("json", false, `print {"client_id": ..., "client_secret": ...} only`)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "name", "type", "redirect-uri"); err != nil {
+		return err
+	}
+	if *clientType != models.ClientConfidential && *clientType != models.ClientPublic {
+		fmt.Fprintf(stderr, "flag --type must be confidential or public, not %q\n", *clientType)
+		fs.Usage()
+		return usageError{"bad --type"}
+	}
+	for _, uri := range append(slices.Clone(redirects), postLogout...) {
+		if err := checkRedirectURI(uri); err != nil {
+			return fmt.Errorf("createclient: %w", err)
+		}
+	}
+	if len(responseTypes) == 0 {
+		responseTypes = listFlag{"code"}
+	}
+	for _, rt := range responseTypes {
+		if rt != "code" {
+			return fmt.Errorf("createclient: response type %q is not served yet; use code", rt)
+		}
+	}
+	if *jwtAlg != jose.RS256 {
+		return fmt.Errorf("createclient: signing algorithm %q is not served yet; use RS256", *jwtAlg)
+	}
+	scopes := oauth.ParseScope(*scope)
+	if len(scopes) == 0 {
+		return fmt.Errorf("createclient: --scope must name at least one scope")
+	}
+	iss, err := normaliseIssuer(*issuer)
+	if err != nil {
+		return fmt.Errorf("createclient: %w", err)
+	}
+
+	store, err := models.Open(*db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	c := &models.Client{
+		ClientID:               models.NewID(),
+		Name:                   *name,
+		ClientType:             *clientType,
+		ResponseTypes:          responseTypes,
+		RedirectURIs:           redirects,
+		PostLogoutRedirectURIs: nonNil(postLogout),
+		Scopes:                 scopes,
+		JWTAlg:                 *jwtAlg,
+		RequireConsent:         *requireConsent,
+		ReuseConsent:           *reuseConsent,
+	}
+	var secret string
+	if !c.IsPublic() {
+		secret = oauth.NewToken()
+		c.SecretHash = oauth.HashToken(secret)
+	}
+	if err := store.CreateClient(ctx, c); err != nil {
+		return err
+	}
+	if *asJSON {
+		id, _ := json.Marshal(c.ClientID)
+		if secret == "" {
+			fmt.Fprintf(stdout, "{\"client_id\": %s}\n", id)
+			return nil
+		}
+		sec, _ := json.Marshal(secret)
+		fmt.Fprintf(stdout, "{\"client_id\": %s, \"client_secret\": %s}\n", id, sec)
+		return nil
+	}
+	fmt.Fprintf(stdout, "created %s client %q\n", c.ClientType, c.Name)
+	fmt.Fprintf(stdout, "client_id:     %s\n", c.ClientID)
+	if secret != "" {
+		fmt.Fprintf(stdout, "client_secret: %s\n(the secret is shown only now; store it safely)\n", secret)
+	}
+	fmt.Fprintf(stdout, "discovery:     %s/.well-known/openid-configuration\n", iss)
+	return nil
+}
+
+// checkRedirectURI requires an absolute URI without a fragment (RFC 6749
+// §3.1.2).
+func checkRedirectURI(uri string) error {
+	u, err := url.Parse(uri)
+	if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(uri, "#") || (u.Host == "" && u.Opaque == "") {
+		return fmt.Errorf("redirect URI %q must be absolute and have no fragment", uri)
+	}
+	return nil
+}
+
+func nonNil(l listFlag) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}

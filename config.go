@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"oidcd/handlers"
+)
+
+// setting is one environment variable: its name, default and what it sets.
+type setting struct {
+	name  string
+	def   string
+	apply func(c *handlers.Config, value string) error
+}
+
+// seconds sets a duration given in whole seconds (or, with unit, another
+// whole unit), as the seed system's settings are.
+func seconds(unit time.Duration, field func(*handlers.Config) *time.Duration) func(*handlers.Config, string) error {
+	return func(c *handlers.Config, v string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("must be a positive whole number")
+		}
+		*field(c) = time.Duration(n) * unit
+		return nil
+	}
+}
+
+func boolean(field func(*handlers.Config) *bool) func(*handlers.Config, string) error {
+	return func(c *handlers.Config, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("must be true or false")
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+// settings lists every environment setting, with the seed system's names
+// and defaults where it had one (PARITY §4, §6).
+var settings = []setting{
+	{"OIDC_CODE_EXPIRE", "600", seconds(time.Second, func(c *handlers.Config) *time.Duration { return &c.CodeExpire })},
+	{"OIDC_TOKEN_EXPIRE", "3600", seconds(time.Second, func(c *handlers.Config) *time.Duration { return &c.TokenExpire })},
+	{"OIDC_IDTOKEN_EXPIRE", "600", seconds(time.Second, func(c *handlers.Config) *time.Duration { return &c.IDTokenExpire })},
+	{"OIDC_SKIP_CONSENT_EXPIRE", "90", seconds(24*time.Hour, func(c *handlers.Config) *time.Duration { return &c.SkipConsentExpire })},
+	{"OIDC_REFRESH_TOKEN_EXPIRE", "2592000", seconds(time.Second, func(c *handlers.Config) *time.Duration { return &c.RefreshTokenExpire })},
+	{"OIDC_SESSION_EXPIRE", "1209600", seconds(time.Second, func(c *handlers.Config) *time.Duration { return &c.SessionExpire })},
+	{"OIDC_IDTOKEN_INCLUDE_CLAIMS", "false", boolean(func(c *handlers.Config) *bool { return &c.IDTokenIncludeClaims })},
+	{"OIDC_USERINFO_QUERY_TOKEN", "true", boolean(func(c *handlers.Config) *bool { return &c.UserinfoQueryToken })},
+	{"OIDC_LOGIN_MAX_FAILURES", "5", func(c *handlers.Config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n <= 0 {
+			return fmt.Errorf("must be a positive whole number")
+		}
+		c.LoginMaxFailures = n
+		return nil
+	}},
+	{"OIDC_LOGIN_THROTTLE_WINDOW", "900", seconds(time.Second, func(c *handlers.Config) *time.Duration { return &c.LoginThrottleWindow })},
+}
+
+// loadHandlerConfig reads the settings from the environment. A malformed
+// value stops start-up with a message naming the variable.
+func loadHandlerConfig(issuer string, getenv func(string) string) (handlers.Config, error) {
+	iss, err := normaliseIssuer(issuer)
+	if err != nil {
+		return handlers.Config{}, err
+	}
+	cfg := handlers.Config{Issuer: iss}
+	for _, s := range settings {
+		v := getenv(s.name)
+		if v == "" {
+			v = s.def
+		}
+		if err := s.apply(&cfg, v); err != nil {
+			return handlers.Config{}, fmt.Errorf("setting %s=%q: %w", s.name, v, err)
+		}
+	}
+	return cfg, nil
+}
+
+// normaliseIssuer checks the issuer is an http(s) URL with no query or
+// fragment (OpenID Connect Discovery §3) and drops a trailing slash.
+func normaliseIssuer(issuer string) (string, error) {
+	u, err := url.Parse(issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("issuer %q must be an http or https URL without query or fragment", issuer)
+	}
+	return strings.TrimRight(issuer, "/"), nil
+}

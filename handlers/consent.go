@@ -1,0 +1,90 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"oidcd/handlers/oauth"
+	"oidcd/models"
+	"oidcd/views"
+)
+
+// ShowConsent serves GET /consent: who asks, for what, Allow or Deny
+// (PARITY §2 step 7).
+func (h *Handler) ShowConsent(c echo.Context) error {
+	reqID := c.QueryParam("req")
+	req, client, fail := h.parkedRequest(c, reqID)
+	if fail != nil {
+		return fail()
+	}
+	user, _, err := h.sessionUser(c)
+	if err != nil {
+		return h.authorizeServerError(c, err)
+	}
+	if user == nil {
+		return c.Redirect(http.StatusFound, "/login?req="+url.QueryEscape(req.ID))
+	}
+	v := views.ConsentView{
+		CSRF:       csrfToken(c),
+		RequestID:  req.ID,
+		Username:   user.Username,
+		ClientName: client.Name,
+		LogoURL:    client.Logo,
+		WebsiteURL: client.WebsiteURL,
+		TermsURL:   client.TermsURL,
+	}
+	for _, name := range strings.Fields(req.Scope) {
+		if name == "openid" {
+			continue
+		}
+		s, _ := oauth.LookupScope(name)
+		v.Scopes = append(v.Scopes, views.ScopeView{Name: s.Name, Title: s.Title, Description: s.Description})
+	}
+	return h.render(c, http.StatusOK, views.ConsentPage(v))
+}
+
+// SubmitConsent serves POST /consent. It validates the parked request
+// again, stores an Allow, and answers the client either way.
+func (h *Handler) SubmitConsent(c echo.Context) error {
+	p, err := readBody(c)
+	if err == nil {
+		err = p.singleValued()
+	}
+	if err != nil {
+		return h.errorPage(c, http.StatusBadRequest, "Invalid request", "The consent form was malformed.")
+	}
+	reqID, _ := p.get("req")
+	req, client, fail := h.parkedRequest(c, reqID)
+	if fail != nil {
+		return fail()
+	}
+	user, authTime, err := h.sessionUser(c)
+	if err != nil {
+		return h.authorizeServerError(c, err)
+	}
+	if user == nil {
+		return c.Redirect(http.StatusFound, "/login?req="+url.QueryEscape(req.ID))
+	}
+	ctx := c.Request().Context()
+	allow, deny := p.has("allow"), p.has("deny")
+	if allow == deny {
+		return h.errorPage(c, http.StatusBadRequest, "Invalid request", "Choose Allow or Deny.")
+	}
+	if deny {
+		h.recordEvent(c, &models.Event{Kind: models.EventConsentDenied, Username: user.Username, UserID: &user.ID, ClientID: &client.ID})
+		if err := h.store.DeleteAuthRequest(ctx, req.ID); err != nil {
+			h.log.WarnContext(ctx, "delete denied auth request", "err", err)
+		}
+		return h.redirectError(c, &authzError{redirectURI: req.RedirectURI, state: req.State,
+			err: oauth.Errorf(oauth.AccessDenied, "the user denied the request")})
+	}
+	now := h.now()
+	if err := h.store.GrantConsent(ctx, user.ID, client.ID, strings.Fields(req.Scope), now, now.Add(h.cfg.SkipConsentExpire)); err != nil {
+		return h.authorizeServerError(c, err)
+	}
+	h.recordEvent(c, &models.Event{Kind: models.EventConsentGranted, Username: user.Username, UserID: &user.ID, ClientID: &client.ID, Detail: req.Scope})
+	return h.issueCode(c, req, user, authTime)
+}

@@ -1,0 +1,86 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"oidcd/handlers/jose"
+	"oidcd/handlers/oauth"
+)
+
+// discoveryDocument is OpenID Connect Discovery 1.0 §3 metadata, listing
+// only what this server really does.
+type discoveryDocument struct {
+	Issuer                            string   `json:"issuer"`
+	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	UserinfoEndpoint                  string   `json:"userinfo_endpoint"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	ScopesSupported                   []string `json:"scopes_supported"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	ResponseModesSupported            []string `json:"response_modes_supported"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	SubjectTypesSupported             []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	ClaimsSupported                   []string `json:"claims_supported"`
+	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
+	PromptValuesSupported             []string `json:"prompt_values_supported"`
+	AuthorizationResponseISSParameter bool     `json:"authorization_response_iss_parameter_supported"`
+	ClaimsParameterSupported          bool     `json:"claims_parameter_supported"`
+	RequestParameterSupported         bool     `json:"request_parameter_supported"`
+	RequestURIParameterSupported      bool     `json:"request_uri_parameter_supported"`
+	RequireRequestURIRegistration     bool     `json:"require_request_uri_registration"`
+	UserinfoSigningAlgValuesSupported []string `json:"userinfo_signing_alg_values_supported,omitempty"`
+	ClaimTypesSupported               []string `json:"claim_types_supported"`
+}
+
+// Discovery serves GET /.well-known/openid-configuration.
+func (h *Handler) Discovery(c echo.Context) error {
+	iss := h.cfg.Issuer
+	doc := discoveryDocument{
+		Issuer:                            iss,
+		AuthorizationEndpoint:             iss + "/authorize",
+		TokenEndpoint:                     iss + "/token",
+		UserinfoEndpoint:                  iss + "/userinfo",
+		JWKSURI:                           iss + "/jwks",
+		ScopesSupported:                   oauth.ScopeNames(),
+		ResponseTypesSupported:            []string{"code"},
+		ResponseModesSupported:            []string{"query"},
+		GrantTypesSupported:               []string{"authorization_code", "refresh_token"},
+		SubjectTypesSupported:             []string{"public"},
+		IDTokenSigningAlgValuesSupported:  []string{jose.RS256},
+		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
+		ClaimsSupported:                   oauth.ClaimsSupported(),
+		CodeChallengeMethodsSupported:     []string{oauth.PKCES256, oauth.PKCEPlain},
+		PromptValuesSupported:             []string{"none", "login", "consent", "select_account"},
+		AuthorizationResponseISSParameter: true,
+		ClaimTypesSupported:               []string{"normal"},
+	}
+	c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=3600")
+	return c.JSON(http.StatusOK, doc)
+}
+
+// JWKS serves GET /jwks: the public halves of every key a verifier may
+// still meet, never a private part.
+func (h *Handler) JWKS(c echo.Context) error {
+	keys, err := h.store.PublishedSigningKeys(c.Request().Context(), h.now().Add(-h.cfg.IDTokenExpire))
+	if err != nil {
+		oe := h.serverError(c, "jwks", err)
+		return c.JSON(oe.Status, map[string]string{"error": oe.Code, "error_description": oe.Description})
+	}
+	material := make([]jose.KeyMaterial, len(keys))
+	for i, k := range keys {
+		material[i] = jose.KeyMaterial{KID: k.KID, Alg: k.Alg, PEM: k.PrivateKeyPEM}
+	}
+	body, err := h.keys.PublicJWKS(material)
+	if err != nil {
+		oe := h.serverError(c, "jwks", err)
+		return c.JSON(oe.Status, map[string]string{"error": oe.Code, "error_description": oe.Description})
+	}
+	// Short enough that a rotated-in key reaches verifiers before it signs
+	// much; long enough to spare the database.
+	c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=300")
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, body)
+}

@@ -1,0 +1,118 @@
+package handlers
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"oidcd/handlers/jose"
+	"oidcd/handlers/oauth"
+	"oidcd/models"
+)
+
+// newToken makes an access and refresh token pair for a user and returns
+// the row to store with the plaintext values, which are never stored.
+func (h *Handler) newToken(client *models.Client, userID uint, scope string, authTime, now time.Time) (*models.Token, string, string) {
+	access, refresh := oauth.NewToken(), oauth.NewToken()
+	refreshHash := oauth.HashToken(refresh)
+	refreshExpires := now.Add(h.cfg.RefreshTokenExpire)
+	return &models.Token{
+		AccessTokenHash:  oauth.HashToken(access),
+		RefreshTokenHash: &refreshHash,
+		ClientID:         client.ID,
+		UserID:           &userID,
+		Scope:            scope,
+		AuthTime:         authTime,
+		ExpiresAt:        now.Add(h.cfg.TokenExpire),
+		RefreshExpiresAt: &refreshExpires,
+	}, access, refresh
+}
+
+// tokenResponse builds the JSON answer, with an ID token when openid was
+// granted.
+func (h *Handler) tokenResponse(c echo.Context, key jose.KeyMaterial, client *models.Client, user *models.User,
+	tok *models.Token, access, refresh, nonce string) (*tokenResponse, *oauth.Error) {
+	resp := &tokenResponse{
+		AccessToken:  access,
+		TokenType:    "Bearer",
+		ExpiresIn:    int64(h.cfg.TokenExpire / time.Second),
+		RefreshToken: refresh,
+		Scope:        tok.Scope,
+	}
+	if !slices.Contains(tok.ScopeList(), "openid") {
+		return resp, nil
+	}
+	now := h.now()
+	claims := map[string]any{}
+	if h.cfg.IDTokenIncludeClaims {
+		claims = oauth.ClaimsFor(userClaims(user), tok.ScopeList())
+	}
+	claims["iss"] = h.cfg.Issuer
+	claims["sub"] = user.Subject
+	claims["aud"] = client.ClientID
+	claims["azp"] = client.ClientID
+	claims["iat"] = now.Unix()
+	claims["exp"] = now.Add(h.cfg.IDTokenExpire).Unix()
+	claims["auth_time"] = tok.AuthTime.Unix()
+	claims["at_hash"] = oauth.HalfHash(access)
+	if nonce != "" {
+		claims["nonce"] = nonce
+	}
+	idt, err := h.keys.Sign(key, claims)
+	if err != nil {
+		return nil, h.serverError(c, "sign id token", err)
+	}
+	resp.IDToken = idt
+	return resp, nil
+}
+
+// signingKey returns the key that signs the client's ID tokens: the newest
+// active key of the client's algorithm.
+func (h *Handler) signingKey(c echo.Context, client *models.Client) (jose.KeyMaterial, *oauth.Error) {
+	k, err := h.store.ActiveSigningKey(c.Request().Context(), client.JWTAlg)
+	if errors.Is(err, models.ErrNotFound) {
+		return jose.KeyMaterial{}, h.serverError(c, "signing key", errors.New("no active signing key for "+client.JWTAlg))
+	}
+	if err != nil {
+		return jose.KeyMaterial{}, h.serverError(c, "signing key", err)
+	}
+	return jose.KeyMaterial{KID: k.KID, Alg: k.Alg, PEM: k.PrivateKeyPEM}, nil
+}
+
+// userClaims lists every standard claim of a user (OpenID Connect Core
+// §5.1); oauth.ClaimsFor picks those the granted scopes release.
+func userClaims(u *models.User) map[string]any {
+	address := map[string]any{}
+	for k, v := range map[string]string{
+		"formatted": u.AddressFormatted, "street_address": u.AddressStreet, "locality": u.AddressLocality,
+		"region": u.AddressRegion, "postal_code": u.AddressPostalCode, "country": u.AddressCountry,
+	} {
+		if v != "" {
+			address[k] = v
+		}
+	}
+	claims := map[string]any{
+		"sub": u.Subject, "name": u.Name, "given_name": u.GivenName, "family_name": u.FamilyName,
+		"middle_name": u.MiddleName, "nickname": u.Nickname, "preferred_username": u.PreferredUsername,
+		"profile": u.Profile, "picture": u.Picture, "website": u.Website, "gender": u.Gender,
+		"birthdate": u.Birthdate, "zoneinfo": u.Zoneinfo, "locale": u.Locale,
+		"updated_at": u.UpdatedAt.Unix(), "address": address,
+	}
+	if u.PreferredUsername == "" {
+		claims["preferred_username"] = u.Username
+	}
+	if u.Email != "" {
+		claims["email"] = u.Email
+		claims["email_verified"] = u.EmailVerified
+	}
+	if u.PhoneNumber != "" {
+		claims["phone_number"] = u.PhoneNumber
+		claims["phone_number_verified"] = u.PhoneNumberVerified
+	}
+	return claims
+}
+
+func joinScopes(s []string) string { return strings.Join(s, " ") }

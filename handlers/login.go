@@ -1,0 +1,109 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"oidcd/models"
+	"oidcd/views"
+)
+
+// genericLoginError never says whether the username exists.
+const genericLoginError = "Incorrect username or password."
+
+// ShowLogin serves GET /login.
+func (h *Handler) ShowLogin(c echo.Context) error {
+	reqID := c.QueryParam("req")
+	if reqID == "" {
+		if u, _, err := h.sessionUser(c); err == nil && u != nil {
+			return c.Redirect(http.StatusFound, "/")
+		}
+	}
+	return h.renderLogin(c, http.StatusOK, reqID, "", "")
+}
+
+func (h *Handler) renderLogin(c echo.Context, status int, reqID, username, message string) error {
+	v := views.LoginView{CSRF: csrfToken(c), RequestID: reqID, Username: username, Error: message}
+	if reqID != "" {
+		if req, err := h.store.AuthRequestByID(c.Request().Context(), reqID, h.now()); err == nil {
+			if client, err := h.store.ClientByID(c.Request().Context(), req.ClientID); err == nil {
+				v.ClientName = client.Name
+			}
+		}
+	}
+	return h.render(c, status, views.LoginPage(v))
+}
+
+// SubmitLogin serves POST /login: it checks the password, throttles
+// guessing, renews the session id, and resumes the parked request.
+func (h *Handler) SubmitLogin(c echo.Context) error {
+	ctx := c.Request().Context()
+	p, err := readBody(c)
+	if err != nil {
+		return h.errorPage(c, http.StatusBadRequest, "Invalid request", "The sign-in form was malformed.")
+	}
+	if err := p.singleValued(); err != nil {
+		return h.errorPage(c, http.StatusBadRequest, "Invalid request", "The sign-in form was malformed.")
+	}
+	username, _ := p.get("username")
+	password, _ := p.get("password")
+	reqID, _ := p.get("req")
+	if len(reqID) > 64 {
+		reqID = ""
+	}
+	ip := c.RealIP()
+	now := h.now()
+
+	byUser, byIP, err := h.store.CountFailedLogins(ctx, username, ip, now.Add(-h.cfg.LoginThrottleWindow))
+	if err != nil {
+		h.serverError(c, "login throttle", err)
+		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not check your sign-in. Try again in a moment.")
+	}
+	limit := int64(h.cfg.LoginMaxFailures)
+	if byUser >= limit || byIP >= 4*limit {
+		c.Response().Header().Set("Retry-After", retryAfter(h.cfg.LoginThrottleWindow))
+		return h.renderLogin(c, http.StatusTooManyRequests, reqID, username,
+			"Too many failed sign-in attempts. Wait a few minutes and try again.")
+	}
+
+	user, err := h.store.UserByUsername(ctx, username)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		h.serverError(c, "login", err)
+		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not check your sign-in. Try again in a moment.")
+	}
+	if !models.CheckPassword(user, password) || !user.Active {
+		h.recordEvent(c, &models.Event{Kind: models.EventLoginFailed, Username: username, RemoteIP: ip})
+		return h.renderLogin(c, http.StatusOK, reqID, username, genericLoginError)
+	}
+
+	if err := h.startSession(c, user, now); err != nil {
+		h.serverError(c, "start session", err)
+		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not sign you in. Try again in a moment.")
+	}
+	if err := h.store.RecordLogin(ctx, user.ID, now); err != nil {
+		h.log.WarnContext(ctx, "record last login", "err", err)
+	}
+	h.recordEvent(c, &models.Event{Kind: models.EventLoginSucceeded, Username: user.Username, UserID: &user.ID, RemoteIP: ip})
+	if reqID != "" {
+		return c.Redirect(http.StatusFound, "/authorize/resume?req="+url.QueryEscape(reqID))
+	}
+	return c.Redirect(http.StatusFound, "/")
+}
+
+// recordEvent writes the audit log; a failure is logged, not shown, since
+// the user's action itself succeeded or failed on its own terms.
+func (h *Handler) recordEvent(c echo.Context, e *models.Event) {
+	if e.RemoteIP == "" {
+		e.RemoteIP = c.RealIP()
+	}
+	if err := h.store.RecordEvent(c.Request().Context(), e); err != nil {
+		h.log.WarnContext(c.Request().Context(), "record event", "kind", e.Kind, "err", err)
+	}
+}
+
+func retryAfter(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }

@@ -1,0 +1,53 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"oidcd/models"
+	"oidcd/views"
+)
+
+// Home serves GET /: who is signed in, and a way out.
+func (h *Handler) Home(c echo.Context) error {
+	user, _, err := h.sessionUser(c)
+	if err != nil {
+		h.serverError(c, "home", err)
+	}
+	v := views.HomeView{CSRF: csrfToken(c)}
+	if user != nil {
+		v.Username = user.Username
+	}
+	return h.render(c, http.StatusOK, views.HomePage(v))
+}
+
+// ShowLogout serves GET /logout: a confirmation, because a GET that signs
+// people out can be triggered by any page that embeds it.
+func (h *Handler) ShowLogout(c echo.Context) error {
+	user, _, err := h.sessionUser(c)
+	if err != nil {
+		h.serverError(c, "logout", err)
+	}
+	v := views.LogoutView{CSRF: csrfToken(c)}
+	if user != nil {
+		v.Username = user.Username
+	}
+	return h.render(c, http.StatusOK, views.LogoutPage(v))
+}
+
+// SubmitLogout serves POST /logout: the session row and cookie are deleted.
+func (h *Handler) SubmitLogout(c echo.Context) error {
+	user, _, err := h.sessionUser(c)
+	if err != nil {
+		h.serverError(c, "logout", err)
+	}
+	if err := h.endSession(c); err != nil {
+		h.serverError(c, "end session", err)
+		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not sign you out. Try again in a moment.")
+	}
+	if user != nil {
+		h.recordEvent(c, &models.Event{Kind: models.EventLogout, Username: user.Username, UserID: &user.ID})
+	}
+	return h.render(c, http.StatusOK, views.LogoutPage(views.LogoutView{Done: true}))
+}

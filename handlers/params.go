@@ -1,0 +1,108 @@
+package handlers
+
+import (
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+)
+
+// maxParamLen bounds any single protocol parameter. Real values (URIs,
+// state, nonce, PKCE) are far shorter; a longer one is refused rather than
+// stored or echoed.
+const maxParamLen = 4096
+
+// params is a request's protocol parameters, checked once: well-formed
+// encoding, valid UTF-8, bounded length.
+type params struct {
+	values url.Values
+}
+
+// readParams reads parameters from the query on GET and from the
+// form-encoded body on POST (OpenID Connect Core §3.1.2.1).
+func readParams(c echo.Context) (params, error) {
+	switch c.Request().Method {
+	case http.MethodGet, http.MethodHead:
+		return readQuery(c)
+	}
+	return readBody(c)
+}
+
+// readQuery reads the query string, refusing a malformed one rather than
+// silently dropping what does not decode.
+func readQuery(c echo.Context) (params, error) {
+	v, err := url.ParseQuery(c.Request().URL.RawQuery)
+	if err != nil {
+		return params{}, fmt.Errorf("malformed query string")
+	}
+	return checkValues(v)
+}
+
+// readBody reads an application/x-www-form-urlencoded body.
+func readBody(c echo.Context) (params, error) {
+	r := c.Request()
+	mt, _, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
+	if err != nil || mt != echo.MIMEApplicationForm {
+		return params{}, fmt.Errorf("the request body must be application/x-www-form-urlencoded")
+	}
+	if err := r.ParseForm(); err != nil {
+		return params{}, fmt.Errorf("malformed request body")
+	}
+	return checkValues(r.PostForm)
+}
+
+func checkValues(v url.Values) (params, error) {
+	for name, vals := range v {
+		if !utf8.ValidString(name) {
+			return params{}, fmt.Errorf("parameter names must be UTF-8")
+		}
+		for _, s := range vals {
+			if !utf8.ValidString(s) {
+				return params{}, fmt.Errorf("parameter %s is not valid UTF-8", name)
+			}
+			if len(s) > maxParamLen {
+				return params{}, fmt.Errorf("parameter %s is too long", name)
+			}
+		}
+	}
+	return params{values: v}, nil
+}
+
+// get returns a parameter's single value; a parameter sent more than once
+// is an error (RFC 6749 §3.1, §3.2).
+func (p params) get(name string) (string, error) {
+	vals := p.values[name]
+	switch len(vals) {
+	case 0:
+		return "", nil
+	case 1:
+		return vals[0], nil
+	}
+	return "", fmt.Errorf("parameter %s was sent more than once", name)
+}
+
+// has reports whether the parameter was sent at all.
+func (p params) has(name string) bool { _, ok := p.values[name]; return ok }
+
+// repeated returns the first of names that was sent more than once.
+func (p params) repeated(names ...string) (string, bool) {
+	for _, n := range names {
+		if len(p.values[n]) > 1 {
+			return n, true
+		}
+	}
+	return "", false
+}
+
+// singleValued checks every parameter the endpoint reads.
+func (p params) singleValued() error {
+	for name, vals := range p.values {
+		if len(vals) > 1 {
+			return fmt.Errorf("parameter %s was sent more than once", name)
+		}
+	}
+	return nil
+}

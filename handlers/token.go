@@ -1,0 +1,150 @@
+package handlers
+
+import (
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"oidcd/handlers/oauth"
+	"oidcd/models"
+)
+
+// tokenResponse is the success body of RFC 6749 §5.1 and OpenID Connect
+// Core §3.1.3.3.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+	Scope        string `json:"scope"`
+}
+
+// Token serves POST /token (RFC 6749 §3.2): it authenticates the client
+// and dispatches on grant_type. Every answer, success or error, is
+// no-store.
+func (h *Handler) Token(c echo.Context) error {
+	hdr := c.Response().Header()
+	hdr.Set(echo.HeaderCacheControl, "no-store")
+	hdr.Set("Pragma", "no-cache")
+
+	p, err := readBody(c)
+	if err != nil {
+		return h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "%s", err.Error()))
+	}
+	if err := p.singleValued(); err != nil {
+		return h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "%s", err.Error()))
+	}
+	client, oerr := h.authenticateClient(c, p)
+	if oerr != nil {
+		return h.tokenError(c, oerr)
+	}
+	grant, _ := p.get("grant_type")
+	var resp *tokenResponse
+	switch grant {
+	case "authorization_code":
+		resp, oerr = h.exchangeCode(c, p, client)
+	case "refresh_token":
+		resp, oerr = h.refreshToken(c, p, client)
+	case "":
+		oerr = oauth.Errorf(oauth.InvalidRequest, "grant_type is required")
+	default:
+		oerr = oauth.Errorf(oauth.UnsupportedGrantType, "grant_type %q is not supported", grant)
+	}
+	if oerr != nil {
+		return h.tokenError(c, oerr)
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// tokenError writes RFC 6749 §5.2 JSON. invalid_client is 401 and, when
+// the client tried HTTP Basic, carries WWW-Authenticate.
+func (h *Handler) tokenError(c echo.Context, e *oauth.Error) error {
+	if e.Status >= 500 {
+		h.serverError(c, "token", e)
+	}
+	if e.Code == oauth.InvalidClient && c.Request().Header.Get(echo.HeaderAuthorization) != "" {
+		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Basic realm="oidcd", charset="UTF-8"`)
+	}
+	return c.JSON(e.Status, map[string]string{"error": e.Code, "error_description": e.Description})
+}
+
+// authenticateClient accepts client_secret_basic, client_secret_post, and
+// a bare client_id for public clients (RFC 6749 §2.3.1, §3.2.1). Using two
+// methods at once is refused. Secrets are compared as hashes in constant
+// time.
+func (h *Handler) authenticateClient(c echo.Context, p params) (*models.Client, *oauth.Error) {
+	formID, _ := p.get("client_id")
+	formSecret, _ := p.get("client_secret")
+	id, secret := formID, formSecret
+	basic := false
+	if auth := c.Request().Header.Get(echo.HeaderAuthorization); auth != "" {
+		var ok bool
+		id, secret, ok = parseBasic(auth)
+		if !ok {
+			return nil, oauth.Errorf(oauth.InvalidClient, "malformed HTTP Basic client credentials")
+		}
+		if p.has("client_secret") {
+			return nil, oauth.Errorf(oauth.InvalidRequest, "use one client authentication method, not two")
+		}
+		if formID != "" && formID != id {
+			return nil, oauth.Errorf(oauth.InvalidClient, "client_id does not match the Authorization header")
+		}
+		basic = true
+	}
+	if id == "" {
+		return nil, oauth.Errorf(oauth.InvalidClient, "client authentication is required")
+	}
+	client, err := h.store.ClientByClientID(c.Request().Context(), id)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, oauth.Errorf(oauth.InvalidClient, "client authentication failed")
+	}
+	if err != nil {
+		return nil, h.serverError(c, "authenticate client", err)
+	}
+	if client.IsPublic() {
+		if secret != "" {
+			return nil, oauth.Errorf(oauth.InvalidClient, "public clients have no secret")
+		}
+		return client, nil
+	}
+	if secret == "" {
+		if basic {
+			return nil, oauth.Errorf(oauth.InvalidClient, "client authentication failed")
+		}
+		return nil, oauth.Errorf(oauth.InvalidClient, "client authentication is required")
+	}
+	if subtle.ConstantTimeCompare([]byte(oauth.HashToken(secret)), []byte(client.SecretHash)) != 1 {
+		return nil, oauth.Errorf(oauth.InvalidClient, "client authentication failed")
+	}
+	return client, nil
+}
+
+// parseBasic decodes an HTTP Basic header whose user and password are
+// form-urlencoded first, as RFC 6749 §2.3.1 requires.
+func parseBasic(header string) (id, secret string, ok bool) {
+	const prefix = "basic "
+	if len(header) <= len(prefix) || !strings.EqualFold(header[:len(prefix)], prefix) {
+		return "", "", false
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(header[len(prefix):]))
+	if err != nil {
+		return "", "", false
+	}
+	rawID, rawSecret, found := strings.Cut(string(raw), ":")
+	if !found {
+		return "", "", false
+	}
+	if id, err = url.QueryUnescape(rawID); err != nil {
+		return "", "", false
+	}
+	if secret, err = url.QueryUnescape(rawSecret); err != nil {
+		return "", "", false
+	}
+	return id, secret, id != ""
+}

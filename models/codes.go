@@ -1,0 +1,79 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// ErrCodeReused is returned when a code that was already exchanged is
+// presented again; the tokens it issued have been revoked.
+var ErrCodeReused = errors.New("models: authorization code reused")
+
+// CreateCode stores an authorization code (its hash is set by the caller).
+func (s *Store) CreateCode(ctx context.Context, c *Code) error {
+	if err := s.db.WithContext(ctx).Create(c).Error; err != nil {
+		return notFound(err, "create code")
+	}
+	return nil
+}
+
+// RedeemCode exchanges an authorization code for a token, atomically.
+// check sees the code (with Client and User loaded) and may refuse it,
+// leaving it unused; mint builds the token to store. The code is marked used
+// and the token stored in one transaction, and the mark is a conditional
+// UPDATE, so of many concurrent redemptions exactly one wins on SQLite and
+// PostgreSQL alike. A second use returns ErrCodeReused and revokes every
+// token the code issued (RFC 6749 §4.1.2).
+func (s *Store) RedeemCode(ctx context.Context, codeHash string, now time.Time,
+	check func(*Code) error, mint func(*Code) (*Token, error)) (*Token, error) {
+	var tok *Token
+	var reused *Code
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var c Code
+		if err := tx.Preload("Client").Preload("User").Where("code_hash = ?", codeHash).Take(&c).Error; err != nil {
+			return err
+		}
+		if c.UsedAt != nil {
+			reused = &c
+			return ErrCodeReused
+		}
+		if err := check(&c); err != nil {
+			return err
+		}
+		res := tx.Model(&Code{}).Where("id = ? AND used_at IS NULL", c.ID).Update("used_at", now)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			reused = &c
+			return ErrCodeReused
+		}
+		t, err := mint(&c)
+		if err != nil {
+			return err
+		}
+		t.CodeID = &c.ID
+		if err := tx.Create(t).Error; err != nil {
+			return err
+		}
+		tok = t
+		return nil
+	})
+	if reused != nil {
+		if rerr := s.revokeWhere(ctx, now, "code_id = ?", reused.ID); rerr != nil {
+			return nil, rerr
+		}
+		return nil, ErrCodeReused
+	}
+	if err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("models: redeem code: %w", err)
+	}
+	return tok, nil
+}

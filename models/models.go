@@ -1,0 +1,254 @@
+// Package models owns oidcd's persistent state: the GORM models, the Store
+// that reads and writes them, and the schema migration. Every query here is
+// plain SQL that SQLite and PostgreSQL both run, so several stateless
+// instances can share one PostgreSQL database.
+package models
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ErrNotFound is returned by Store lookups that match no row.
+var ErrNotFound = errors.New("models: not found")
+
+// ErrConflict is returned when a write would break a uniqueness rule (a
+// username or client_id that is already taken).
+var ErrConflict = errors.New("models: conflict")
+
+// Client types (RFC 6749 §2.1).
+const (
+	ClientConfidential = "confidential"
+	ClientPublic       = "public"
+)
+
+// User is an end user who logs in at oidcd. Subject is the stable, opaque
+// `sub` claim; it never changes, unlike the username.
+type User struct {
+	ID           uint   `gorm:"primaryKey"`
+	Subject      string `gorm:"size:64;uniqueIndex;not null"`
+	Username     string `gorm:"size:150;uniqueIndex;not null"`
+	PasswordHash string `gorm:"size:255;not null"`
+
+	Email               string
+	EmailVerified       bool
+	Name                string
+	GivenName           string
+	FamilyName          string
+	MiddleName          string
+	Nickname            string
+	PreferredUsername   string
+	Profile             string
+	Picture             string
+	Website             string
+	Gender              string
+	Birthdate           string
+	Zoneinfo            string
+	Locale              string
+	PhoneNumber         string
+	PhoneNumberVerified bool
+	AddressFormatted    string
+	AddressStreet       string
+	AddressLocality     string
+	AddressRegion       string
+	AddressPostalCode   string
+	AddressCountry      string
+
+	Active    bool `gorm:"not null;default:true"`
+	Superuser bool `gorm:"not null;default:false"`
+	LastLogin *time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Client is a relying party registered at oidcd (PARITY §7). The secret is
+// kept only as a SHA-256 hash: it is a 256-bit random value, so a fast hash
+// is as strong as a slow one and keeps /token quick.
+type Client struct {
+	ID                     uint   `gorm:"primaryKey"`
+	ClientID               string `gorm:"size:64;uniqueIndex;not null"`
+	Name                   string `gorm:"size:200;not null"`
+	Owner                  string
+	ClientType             string   `gorm:"size:20;not null"`
+	SecretHash             string   `gorm:"size:64"`
+	ResponseTypes          []string `gorm:"serializer:json;not null"`
+	RedirectURIs           []string `gorm:"serializer:json;not null"`
+	PostLogoutRedirectURIs []string `gorm:"serializer:json;not null"`
+	Scopes                 []string `gorm:"serializer:json;not null"`
+	JWTAlg                 string   `gorm:"size:10;not null;default:RS256"`
+	RequireConsent         bool     `gorm:"not null;default:true"`
+	ReuseConsent           bool     `gorm:"not null;default:true"`
+	WebsiteURL             string
+	TermsURL               string
+	ContactEmail           string
+	Logo                   string
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
+}
+
+// IsPublic reports whether the client cannot keep a secret (RFC 6749 §2.1).
+func (c *Client) IsPublic() bool { return c.ClientType == ClientPublic }
+
+// HasRedirectURI reports whether uri is registered, by exact string match.
+func (c *Client) HasRedirectURI(uri string) bool { return slices.Contains(c.RedirectURIs, uri) }
+
+// AllowsResponseType reports whether the client may use responseType.
+func (c *Client) AllowsResponseType(responseType string) bool {
+	return slices.Contains(c.ResponseTypes, responseType)
+}
+
+// AuthRequest is a validated authorization request parked while the user
+// logs in or decides on consent. Keeping it in the database rather than in
+// the process lets any instance resume it.
+type AuthRequest struct {
+	ID                  string `gorm:"size:64;primaryKey"`
+	ClientID            uint   `gorm:"not null;index"`
+	Client              Client `gorm:"constraint:OnDelete:CASCADE"`
+	RedirectURI         string `gorm:"not null"`
+	ResponseType        string `gorm:"not null"`
+	Scope               string `gorm:"not null"`
+	State               string
+	Nonce               string
+	Prompt              string
+	MaxAge              *int
+	CodeChallenge       string
+	CodeChallengeMethod string
+	LoginHint           string
+	CreatedAt           time.Time
+	ExpiresAt           time.Time `gorm:"not null;index"`
+}
+
+// Code is an authorization code. Only its SHA-256 hash is stored.
+type Code struct {
+	ID                  uint   `gorm:"primaryKey"`
+	CodeHash            string `gorm:"size:64;uniqueIndex;not null"`
+	ClientID            uint   `gorm:"not null;index"`
+	Client              Client `gorm:"constraint:OnDelete:CASCADE"`
+	UserID              uint   `gorm:"not null;index"`
+	User                User   `gorm:"constraint:OnDelete:CASCADE"`
+	RedirectURI         string `gorm:"not null"`
+	Scope               string `gorm:"not null"`
+	Nonce               string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	AuthTime            time.Time `gorm:"not null"`
+	ExpiresAt           time.Time `gorm:"not null"`
+	UsedAt              *time.Time
+	CreatedAt           time.Time
+}
+
+// Token is one access token, with the refresh token issued beside it.
+// Tokens from one authorization share a FamilyID so that refresh-token
+// reuse can revoke the whole line (RFC 9700 §4.14.2).
+type Token struct {
+	ID               uint    `gorm:"primaryKey"`
+	AccessTokenHash  string  `gorm:"size:64;uniqueIndex;not null"`
+	RefreshTokenHash *string `gorm:"size:64;uniqueIndex"`
+	ClientID         uint    `gorm:"not null;index"`
+	Client           Client  `gorm:"constraint:OnDelete:CASCADE"`
+	UserID           *uint   `gorm:"index"`
+	User             *User   `gorm:"constraint:OnDelete:CASCADE"`
+	CodeID           *uint   `gorm:"index"`
+	FamilyID         string  `gorm:"size:64;not null;index"`
+	Scope            string  `gorm:"not null"`
+	AuthTime         time.Time
+	ExpiresAt        time.Time `gorm:"not null"`
+	RefreshExpiresAt *time.Time
+	RotatedAt        *time.Time
+	RevokedAt        *time.Time
+	CreatedAt        time.Time
+}
+
+// ScopeList splits the space-separated scope.
+func (t *Token) ScopeList() []string { return strings.Fields(t.Scope) }
+
+// UserConsent records that a user let a client have some scopes.
+type UserConsent struct {
+	ID        uint   `gorm:"primaryKey"`
+	UserID    uint   `gorm:"not null;uniqueIndex:idx_consent_user_client"`
+	User      User   `gorm:"constraint:OnDelete:CASCADE"`
+	ClientID  uint   `gorm:"not null;uniqueIndex:idx_consent_user_client"`
+	Client    Client `gorm:"constraint:OnDelete:CASCADE"`
+	Scope     string `gorm:"not null"`
+	GivenAt   time.Time
+	ExpiresAt time.Time
+}
+
+// Covers reports whether the consent is unexpired at now and includes
+// every scope in want.
+func (c *UserConsent) Covers(want []string, now time.Time) bool {
+	if !now.Before(c.ExpiresAt) {
+		return false
+	}
+	have := strings.Fields(c.Scope)
+	for _, s := range want {
+		if !slices.Contains(have, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// SigningKey is a private key that signs ID tokens. The newest active key of
+// an algorithm signs; retired keys stay published until what they signed
+// has expired.
+type SigningKey struct {
+	ID            uint   `gorm:"primaryKey"`
+	KID           string `gorm:"column:kid;size:100;uniqueIndex;not null"`
+	Alg           string `gorm:"size:10;not null"`
+	PrivateKeyPEM string `gorm:"type:text;not null"`
+	CreatedAt     time.Time
+	RetiredAt     *time.Time
+}
+
+// Session is a browser login session. The cookie holds only the signed
+// session id; the values live here so every instance sees the same session
+// and an admin can end it.
+type Session struct {
+	ID        string    `gorm:"size:64;primaryKey"`
+	UserID    *uint     `gorm:"index"`
+	Data      string    `gorm:"type:text;not null"`
+	ExpiresAt time.Time `gorm:"not null;index"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Setting is a named value the server needs on every instance, such as the
+// session cookie keys.
+type Setting struct {
+	Name      string `gorm:"size:100;primaryKey"`
+	Value     string `gorm:"type:text;not null"`
+	CreatedAt time.Time
+}
+
+// Event kinds recorded in the audit log.
+const (
+	EventLoginSucceeded = "login_succeeded"
+	EventLoginFailed    = "login_failed"
+	EventConsentGranted = "consent_granted"
+	EventConsentDenied  = "consent_denied"
+	EventTokenIssued    = "token_issued"
+	EventLogout         = "logout"
+)
+
+// Event is one entry in the audit log. Login throttling counts these rows,
+// so the limit holds across instances.
+type Event struct {
+	ID        uint   `gorm:"primaryKey"`
+	Kind      string `gorm:"size:40;not null;index:idx_event_kind_time"`
+	Username  string `gorm:"size:150;index"`
+	UserID    *uint  `gorm:"index"`
+	ClientID  *uint  `gorm:"index"`
+	RemoteIP  string `gorm:"size:64"`
+	Detail    string
+	CreatedAt time.Time `gorm:"index:idx_event_kind_time"`
+}
+
+func allModels() []any {
+	return []any{
+		&User{}, &Client{}, &AuthRequest{}, &Code{}, &Token{}, &UserConsent{},
+		&SigningKey{}, &Session{}, &Setting{}, &Event{},
+	}
+}

@@ -1,0 +1,46 @@
+package models
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm/clause"
+)
+
+// SessionByID finds an unexpired session.
+func (s *Store) SessionByID(ctx context.Context, id string, now time.Time) (*Session, error) {
+	var sess Session
+	err := s.db.WithContext(ctx).Where("id = ? AND expires_at > ?", id, now).Take(&sess).Error
+	if err != nil {
+		return nil, notFound(err, "session by id")
+	}
+	return &sess, nil
+}
+
+// SaveSession inserts or replaces a session.
+func (s *Store) SaveSession(ctx context.Context, sess *Session) error {
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"user_id", "data", "expires_at", "updated_at"}),
+	}).Create(sess).Error
+	if err != nil {
+		return notFound(err, "save session")
+	}
+	return nil
+}
+
+// DeleteSession removes a session; a missing one is no error.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	if err := s.db.WithContext(ctx).Delete(&Session{}, "id = ?", id).Error; err != nil {
+		return notFound(err, "delete session")
+	}
+	return nil
+}
+
+// DeleteUserSessions ends every session of a user.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID uint) error {
+	if err := s.db.WithContext(ctx).Delete(&Session{}, "user_id = ?", userID).Error; err != nil {
+		return notFound(err, "delete user sessions")
+	}
+	return nil
+}

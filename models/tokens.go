@@ -1,0 +1,105 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// ErrRefreshReused is returned when a refresh token that was already
+// rotated out is presented again; its whole family has been revoked.
+var ErrRefreshReused = errors.New("models: refresh token reused")
+
+// CreateToken stores a token (hashes are set by the caller).
+func (s *Store) CreateToken(ctx context.Context, t *Token) error {
+	if err := s.db.WithContext(ctx).Create(t).Error; err != nil {
+		return notFound(err, "create token")
+	}
+	return nil
+}
+
+// ActiveAccessToken finds an access token that is neither expired nor
+// revoked, with its User loaded (nil for client tokens).
+func (s *Store) ActiveAccessToken(ctx context.Context, accessHash string, now time.Time) (*Token, error) {
+	var t Token
+	err := s.db.WithContext(ctx).Preload("User").
+		Where("access_token_hash = ? AND revoked_at IS NULL AND expires_at > ?", accessHash, now).
+		Take(&t).Error
+	if err != nil {
+		return nil, notFound(err, "active access token")
+	}
+	return &t, nil
+}
+
+// RotateRefreshToken exchanges a refresh token for a new token pair. check
+// sees the old token (Client and User loaded) and may refuse it, leaving it
+// usable; mint builds the successor. The old pair is revoked and the new one
+// stored in one transaction. A refresh token that was rotated out before is
+// reuse (RFC 9700 §4.14.2): every token of its family is revoked and
+// ErrRefreshReused returned. A revoked or unknown one is ErrNotFound.
+func (s *Store) RotateRefreshToken(ctx context.Context, refreshHash string, now time.Time,
+	check func(*Token) error, mint func(*Token) (*Token, error)) (*Token, error) {
+	var next *Token
+	var reusedFamily string
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var old Token
+		if err := tx.Preload("Client").Preload("User").Where("refresh_token_hash = ?", refreshHash).Take(&old).Error; err != nil {
+			return err
+		}
+		if old.RotatedAt != nil {
+			reusedFamily = old.FamilyID
+			return ErrRefreshReused
+		}
+		if old.RevokedAt != nil {
+			return gorm.ErrRecordNotFound
+		}
+		if err := check(&old); err != nil {
+			return err
+		}
+		res := tx.Model(&Token{}).Where("id = ? AND revoked_at IS NULL", old.ID).
+			Updates(map[string]any{"rotated_at": now, "revoked_at": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			reusedFamily = old.FamilyID
+			return ErrRefreshReused
+		}
+		t, err := mint(&old)
+		if err != nil {
+			return err
+		}
+		t.FamilyID = old.FamilyID
+		if err := tx.Create(t).Error; err != nil {
+			return err
+		}
+		next = t
+		return nil
+	})
+	if reusedFamily != "" {
+		if rerr := s.revokeWhere(ctx, now, "family_id = ?", reusedFamily); rerr != nil {
+			return nil, rerr
+		}
+		return nil, ErrRefreshReused
+	}
+	if err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("models: rotate refresh token: %w", err)
+	}
+	return next, nil
+}
+
+// revokeWhere revokes every unrevoked token matching the condition.
+func (s *Store) revokeWhere(ctx context.Context, now time.Time, cond string, args ...any) error {
+	err := s.db.WithContext(ctx).Model(&Token{}).Where("revoked_at IS NULL").Where(cond, args...).
+		Update("revoked_at", now).Error
+	if err != nil {
+		return fmt.Errorf("models: revoke tokens: %w", err)
+	}
+	return nil
+}

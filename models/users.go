@@ -1,0 +1,48 @@
+package models
+
+import (
+	"context"
+	"time"
+)
+
+// CreateUser stores u with password hashed. Subject is assigned when empty.
+func (s *Store) CreateUser(ctx context.Context, u *User, password string) error {
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	u.PasswordHash = hash
+	if u.Subject == "" {
+		u.Subject = NewID()
+	}
+	if err := s.db.WithContext(ctx).Create(u).Error; err != nil {
+		return notFound(err, "create user")
+	}
+	return nil
+}
+
+// UserByUsername finds a user by exact username.
+func (s *Store) UserByUsername(ctx context.Context, username string) (*User, error) {
+	var u User
+	if err := s.db.WithContext(ctx).Where("username = ?", username).Take(&u).Error; err != nil {
+		return nil, notFound(err, "user by username")
+	}
+	return &u, nil
+}
+
+// UserByID finds a user by primary key.
+func (s *Store) UserByID(ctx context.Context, id uint) (*User, error) {
+	var u User
+	if err := s.db.WithContext(ctx).Take(&u, id).Error; err != nil {
+		return nil, notFound(err, "user by id")
+	}
+	return &u, nil
+}
+
+// RecordLogin sets the user's last login time.
+func (s *Store) RecordLogin(ctx context.Context, userID uint, at time.Time) error {
+	if err := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).Update("last_login", at).Error; err != nil {
+		return notFound(err, "record login")
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"oidcd/handlers"
+	"oidcd/static"
+)
+
+// apiPaths are called by relying parties' code, possibly from a browser
+// on another origin; they take no cookies, so CORS is open on them.
+var apiPaths = []string{"/.well-known/openid-configuration", "/jwks", "/token", "/userinfo"}
+
+// newApp is the route table and the middleware every request passes.
+func newApp(h *handlers.Handler, log *slog.Logger) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(h, log)
+
+	// Every path also answers with a trailing slash (the seed walkthrough
+	// uses /token/ and /userinfo/).
+	e.Pre(middleware.RemoveTrailingSlash())
+	e.Use(middleware.RequestID())
+	e.Use(requestLogger(log))
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
+	e.Use(middleware.BodyLimit("64K"))
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection:         "0",
+		ContentTypeNosniff:    "nosniff",
+		XFrameOptions:         "DENY",
+		HSTSMaxAge:            31536000,
+		ReferrerPolicy:        "no-referrer",
+		ContentSecurityPolicy: "default-src 'none'; style-src 'self'; img-src 'self' https: data:; script-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+	}))
+	e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+		Skipper: func(c echo.Context) bool {
+			p := c.Request().URL.Path
+			for _, api := range apiPaths {
+				if p == api {
+					return false
+				}
+			}
+			return true
+		},
+		AllowOrigins: []string{"*"},
+		AllowMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions},
+		AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType},
+		MaxAge:       3600,
+	}))
+
+	e.StaticFS("/static", static.FS)
+
+	// Relying parties.
+	e.GET("/.well-known/openid-configuration", h.Discovery)
+	e.GET("/jwks", h.JWKS)
+	e.POST("/token", h.Token)
+	e.GET("/userinfo", h.Userinfo)
+	e.POST("/userinfo", h.Userinfo)
+	e.OPTIONS("/userinfo", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+
+	// /authorize is reached by top-level navigation and by auto-submitted
+	// cross-site POST forms, and changes nothing by itself: no CSRF here.
+	e.GET("/authorize", h.Authorize)
+	e.POST("/authorize", h.Authorize)
+	e.GET("/authorize/resume", h.ResumeAuthorize)
+
+	// The end user's pages: every form is CSRF-protected.
+	// (Per route, not an echo.Group: a group's middleware also claims
+	// every unmatched path and method.)
+	csrf := h.CSRF()
+	e.GET("/", h.Home, csrf)
+	e.GET("/login", h.ShowLogin, csrf)
+	e.POST("/login", h.SubmitLogin, csrf)
+	e.GET("/consent", h.ShowConsent, csrf)
+	e.POST("/consent", h.SubmitConsent, csrf)
+	e.GET("/logout", h.ShowLogout, csrf)
+	e.POST("/logout", h.SubmitLogout, csrf)
+	return e
+}
+
+// requestLogger writes one line per request. It logs the path only: query
+// strings can carry codes and tokens.
+func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true,
+		LogRequestID: true, LogRemoteIP: true, HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+				slog.String("method", v.Method), slog.String("path", v.URIPath),
+				slog.Int("status", v.Status), slog.Duration("latency", v.Latency),
+				slog.String("request_id", v.RequestID), slog.String("remote_ip", v.RemoteIP))
+			return nil
+		},
+	})
+}
+
+// errorHandler answers errors no handler answered itself (unknown routes,
+// wrong methods, oversized bodies, panics): a page for browsers, OAuth-style
+// JSON for everyone else, and never internal detail.
+func errorHandler(h *handlers.Handler, log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		status, message := http.StatusInternalServerError, "the server failed to process the request"
+		var he *echo.HTTPError
+		if errors.As(err, &he) && he.Code < 500 {
+			status, message = he.Code, strings.ToLower(fmt.Sprint(he.Message))
+		} else {
+			log.ErrorContext(c.Request().Context(), "unhandled error", "err", err, "path", c.Request().URL.Path)
+		}
+		var werr error
+		switch {
+		case c.Request().Method == http.MethodHead:
+			werr = c.NoContent(status)
+		case strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "text/html"):
+			werr = h.RenderErrorPage(c, status, http.StatusText(status), "The request could not be served: "+message+".")
+		default:
+			code := "invalid_request"
+			switch {
+			case status == http.StatusNotFound:
+				code = "not_found"
+			case status >= 500:
+				code = "server_error"
+			}
+			werr = c.JSON(status, map[string]string{"error": code, "error_description": message})
+		}
+		if werr != nil {
+			log.ErrorContext(c.Request().Context(), "write error response", "err", werr)
+		}
+	}
+}

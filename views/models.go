@@ -1,0 +1,53 @@
+// Package views holds oidcd's pages as templ components. Each page takes one
+// view-model struct of display fields; no page reads the database or makes
+// a protocol decision.
+package views
+
+// LoginView is the sign-in form.
+type LoginView struct {
+	CSRF       string
+	RequestID  string // the parked authorization request, if any
+	ClientName string // who asked the user to sign in, if anyone
+	Username   string
+	Error      string
+}
+
+// ScopeView is one requested scope on the consent page.
+type ScopeView struct {
+	Name        string
+	Title       string
+	Description string
+}
+
+// ConsentView is the consent page.
+type ConsentView struct {
+	CSRF       string
+	RequestID  string
+	Username   string
+	ClientName string
+	LogoURL    string
+	WebsiteURL string
+	TermsURL   string
+	Scopes     []ScopeView
+}
+
+// ErrorView is a readable error page, shown when oidcd cannot (or must not)
+// send the user back to the client.
+type ErrorView struct {
+	Status  int
+	Title   string
+	Message string
+}
+
+// HomeView is what a signed-in user sees at the root.
+type HomeView struct {
+	CSRF     string
+	Username string
+}
+
+// LogoutView is the sign-out confirmation and the signed-out notice.
+type LogoutView struct {
+	CSRF     string
+	Username string
+	Done     bool
+}
