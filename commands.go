@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"oidcd/handlers"
+	"oidcd/admin"
 	"oidcd/handlers/jose"
 	"oidcd/handlers/oauth"
 	"oidcd/models"
@@ -95,7 +95,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := ensureSigningKey(ctx, store, log); err != nil {
 		return err
 	}
-	h, err := handlers.New(ctx, store, cfg, log, time.Now)
+	app, err := newApp(ctx, store, cfg, log, time.Now)
 	if err != nil {
 		return err
 	}
@@ -104,12 +104,22 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	srv := &http.Server{
-		Handler:           newApp(h, log),
+		Handler:           app,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+	}
+	setupToken, err := admin.PrepareSetup(ctx, store)
+	if err != nil {
+		return err
+	}
+	if setupToken != "" {
+		// The one place a secret is logged, on purpose: the operator needs
+		// it to create the first admin, and it dies once used.
+		log.Warn("no administrator yet: open the setup link to create one",
+			"setup_url", cfg.Issuer+"/admin/setup?token="+setupToken)
 	}
 	log.Info("oidcd serving", "addr", ln.Addr().String(), "issuer", cfg.Issuer,
 		"discovery", cfg.Issuer+"/.well-known/openid-configuration")

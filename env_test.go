@@ -93,11 +93,11 @@ func newTestEnv(t *testing.T, env ...string) *testEnv {
 		t.Fatalf("signing key: %v", err)
 	}
 	clock := &testClock{}
-	h, err := handlers.New(ctx, store, cfg, log, clock.Now)
+	app, err := newApp(ctx, store, cfg, log, clock.Now)
 	if err != nil {
-		t.Fatalf("handlers: %v", err)
+		t.Fatalf("app: %v", err)
 	}
-	srv.Config.Handler = newApp(h, log)
+	srv.Config.Handler = app
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &testEnv{t: t, store: store, srv: srv, issuer: issuer, clock: clock, cfg: cfg, logs: logs}

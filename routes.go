@@ -1,16 +1,21 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"oidcd/admin"
 	"oidcd/handlers"
+	"oidcd/handlers/session"
+	"oidcd/models"
 	"oidcd/static"
 )
 
@@ -18,8 +23,16 @@ import (
 // on another origin; they take no cookies, so CORS is open on them.
 var apiPaths = []string{"/.well-known/openid-configuration", "/jwks", "/token", "/userinfo"}
 
-// newApp is the route table and the middleware every request passes.
-func newApp(h *handlers.Handler, log *slog.Logger) *echo.Echo {
+// newApp builds the whole application over a store: sessions, handlers,
+// the route table and the middleware every request passes. now is the
+// clock (time.Now outside tests).
+func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *slog.Logger, now func() time.Time) (*echo.Echo, error) {
+	sessions, err := session.New(ctx, store, cfg.SessionExpire, cfg.SecureCookies(), now)
+	if err != nil {
+		return nil, err
+	}
+	h := handlers.New(store, sessions, cfg, log, now)
+	adm := admin.New(store, sessions, admin.Config{Issuer: cfg.Issuer, IDTokenExpire: cfg.IDTokenExpire, Secure: cfg.SecureCookies()}, log, now)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(h, log)
@@ -82,7 +95,32 @@ func newApp(h *handlers.Handler, log *slog.Logger) *echo.Echo {
 	e.POST("/consent", h.SubmitConsent, csrf)
 	e.GET("/logout", h.ShowLogout, csrf)
 	e.POST("/logout", h.SubmitLogout, csrf)
-	return e
+
+	adminRoutes(e, adm)
+	return e, nil
+}
+
+// adminRoutes is the admin site's part of the route table. Every page
+// needs an active superuser and every form a CSRF token; the setup pages
+// need the one-time token instead of a login.
+func adminRoutes(e *echo.Echo, a *admin.Admin) {
+	csrf := a.CSRF()
+	e.GET("/admin/setup", a.ShowSetup, csrf)
+	e.POST("/admin/setup", a.SubmitSetup, csrf)
+	e.GET("/logos/:client_id", a.ServeLogo)
+
+	g := func(method, path string, h echo.HandlerFunc) { e.Add(method, path, h, csrf, a.RequireAdmin) }
+	g(http.MethodGet, "/admin", a.Dashboard)
+
+	g(http.MethodGet, "/admin/clients", a.ListClients)
+	g(http.MethodGet, "/admin/clients/new", a.NewClient)
+	g(http.MethodPost, "/admin/clients", a.CreateClient)
+	g(http.MethodGet, "/admin/clients/:id", a.ShowClient)
+	g(http.MethodGet, "/admin/clients/:id/edit", a.EditClient)
+	g(http.MethodPost, "/admin/clients/:id", a.UpdateClient)
+	g(http.MethodGet, "/admin/clients/:id/delete", a.ConfirmDeleteClient)
+	g(http.MethodPost, "/admin/clients/:id/delete", a.DeleteClient)
+	g(http.MethodPost, "/admin/clients/:id/secret", a.RotateClientSecret)
 }
 
 // requestLogger writes one line per request. It logs the path only: query
@@ -108,6 +146,12 @@ func errorHandler(h *handlers.Handler, log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
+		}
+		// PARITY §3: every /token answer is no-store, also the wrong
+		// methods and oversized bodies that never reach the handler.
+		if c.Request().URL.Path == "/token" {
+			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+			c.Response().Header().Set("Pragma", "no-cache")
 		}
 		status, message := http.StatusInternalServerError, "the server failed to process the request"
 		var he *echo.HTTPError

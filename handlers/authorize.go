@@ -206,7 +206,7 @@ func normaliseResponseType(rt string) string {
 // satisfies prompt=login and max_age.
 func (h *Handler) continueAuthorize(c echo.Context, req *models.AuthRequest, client *models.Client, fresh bool) error {
 	ctx := c.Request().Context()
-	user, authTime, err := h.sessionUser(c)
+	user, authTime, err := h.sessions.User(c)
 	if err != nil {
 		return h.authorizeServerError(c, err)
 	}
@@ -272,7 +272,7 @@ func (h *Handler) ResumeAuthorize(c echo.Context) error {
 	if fail != nil {
 		return fail()
 	}
-	_, authTime, err := h.sessionUser(c)
+	_, authTime, err := h.sessions.User(c)
 	if err != nil {
 		return h.authorizeServerError(c, err)
 	}

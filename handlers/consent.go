@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"oidcd/handlers/oauth"
+	"oidcd/handlers/session"
 	"oidcd/models"
 	"oidcd/views"
 )
@@ -20,7 +21,7 @@ func (h *Handler) ShowConsent(c echo.Context) error {
 	if fail != nil {
 		return fail()
 	}
-	user, _, err := h.sessionUser(c)
+	user, _, err := h.sessions.User(c)
 	if err != nil {
 		return h.authorizeServerError(c, err)
 	}
@@ -28,7 +29,7 @@ func (h *Handler) ShowConsent(c echo.Context) error {
 		return c.Redirect(http.StatusFound, "/login?req="+url.QueryEscape(req.ID))
 	}
 	v := views.ConsentView{
-		CSRF:       csrfToken(c),
+		CSRF:       session.CSRFToken(c),
 		RequestID:  req.ID,
 		Username:   user.Username,
 		ClientName: client.Name,
@@ -61,7 +62,7 @@ func (h *Handler) SubmitConsent(c echo.Context) error {
 	if fail != nil {
 		return fail()
 	}
-	user, authTime, err := h.sessionUser(c)
+	user, authTime, err := h.sessions.User(c)
 	if err != nil {
 		return h.authorizeServerError(c, err)
 	}

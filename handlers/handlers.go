@@ -6,7 +6,6 @@ package handlers
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 
 	"oidcd/handlers/jose"
 	"oidcd/handlers/oauth"
+	"oidcd/handlers/session"
 	"oidcd/models"
 	"oidcd/views"
 )
@@ -54,16 +54,12 @@ type Handler struct {
 	cfg      Config
 	log      *slog.Logger
 	now      func() time.Time
-	sessions *sessionStore
+	sessions *session.Manager
 }
 
 // New builds the handlers. now is the clock (time.Now outside tests).
-func New(ctx context.Context, store *models.Store, cfg Config, log *slog.Logger, now func() time.Time) (*Handler, error) {
-	sessions, err := newSessionStore(ctx, store, cfg, now)
-	if err != nil {
-		return nil, err
-	}
-	return &Handler{store: store, keys: &jose.Keys{}, cfg: cfg, log: log, now: now, sessions: sessions}, nil
+func New(store *models.Store, sessions *session.Manager, cfg Config, log *slog.Logger, now func() time.Time) *Handler {
+	return &Handler{store: store, keys: &jose.Keys{}, cfg: cfg, log: log, now: now, sessions: sessions}
 }
 
 // render writes a templ component into a buffer first, so that a render
@@ -97,6 +93,14 @@ func asOAuthError(err error) *oauth.Error {
 		return oe
 	}
 	return nil
+}
+
+// CSRF is the CSRF middleware for the end user's forms.
+func (h *Handler) CSRF() echo.MiddlewareFunc {
+	return session.CSRF(h.cfg.SecureCookies(), func(c echo.Context) error {
+		return h.errorPage(c, http.StatusForbidden, "Form expired",
+			"This form could not be verified (missing or invalid CSRF token). Go back, reload the page and try again.")
+	})
 }
 
 // RenderErrorPage lets the application's error handler show the same page

@@ -5,10 +5,12 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"oidcd/handlers/session"
 	"oidcd/models"
 	"oidcd/views"
 )
@@ -18,17 +20,29 @@ const genericLoginError = "Incorrect username or password."
 
 // ShowLogin serves GET /login.
 func (h *Handler) ShowLogin(c echo.Context) error {
-	reqID := c.QueryParam("req")
-	if reqID == "" {
-		if u, _, err := h.sessionUser(c); err == nil && u != nil {
+	reqID, next := c.QueryParam("req"), localNext(c.QueryParam("next"))
+	if reqID == "" && next == "" {
+		if u, _, err := h.sessions.User(c); err == nil && u != nil {
 			return c.Redirect(http.StatusFound, "/")
 		}
 	}
-	return h.renderLogin(c, http.StatusOK, reqID, "", "")
+	return h.renderLogin(c, http.StatusOK, reqID, next, "", "")
 }
 
-func (h *Handler) renderLogin(c echo.Context, status int, reqID, username, message string) error {
-	v := views.LoginView{CSRF: csrfToken(c), RequestID: reqID, Username: username, Error: message}
+// localNext keeps a post-login destination only when it is a path on this
+// server's admin site, so the login page cannot be used as an open
+// redirect.
+func localNext(next string) string {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.ContainsAny(next, "\\\r\n") ||
+		strings.HasPrefix(next, "//") || (u.Path != "/admin" && !strings.HasPrefix(u.Path, "/admin/")) {
+		return ""
+	}
+	return next
+}
+
+func (h *Handler) renderLogin(c echo.Context, status int, reqID, next, username, message string) error {
+	v := views.LoginView{CSRF: session.CSRFToken(c), RequestID: reqID, Next: next, Username: username, Error: message}
 	if reqID != "" {
 		if req, err := h.store.AuthRequestByID(c.Request().Context(), reqID, h.now()); err == nil {
 			if client, err := h.store.ClientByID(c.Request().Context(), req.ClientID); err == nil {
@@ -56,6 +70,8 @@ func (h *Handler) SubmitLogin(c echo.Context) error {
 	if len(reqID) > 64 {
 		reqID = ""
 	}
+	nextParam, _ := p.get("next")
+	next := localNext(nextParam)
 	ip := c.RealIP()
 	now := h.now()
 
@@ -67,7 +83,7 @@ func (h *Handler) SubmitLogin(c echo.Context) error {
 	limit := int64(h.cfg.LoginMaxFailures)
 	if byUser >= limit || byIP >= 4*limit {
 		c.Response().Header().Set("Retry-After", retryAfter(h.cfg.LoginThrottleWindow))
-		return h.renderLogin(c, http.StatusTooManyRequests, reqID, username,
+		return h.renderLogin(c, http.StatusTooManyRequests, reqID, next, username,
 			"Too many failed sign-in attempts. Wait a few minutes and try again.")
 	}
 
@@ -78,10 +94,10 @@ func (h *Handler) SubmitLogin(c echo.Context) error {
 	}
 	if !models.CheckPassword(user, password) || !user.Active {
 		h.recordEvent(c, &models.Event{Kind: models.EventLoginFailed, Username: username, RemoteIP: ip})
-		return h.renderLogin(c, http.StatusOK, reqID, username, genericLoginError)
+		return h.renderLogin(c, http.StatusOK, reqID, next, username, genericLoginError)
 	}
 
-	if err := h.startSession(c, user, now); err != nil {
+	if err := h.sessions.Start(c, user, now); err != nil {
 		h.serverError(c, "start session", err)
 		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not sign you in. Try again in a moment.")
 	}
@@ -91,6 +107,9 @@ func (h *Handler) SubmitLogin(c echo.Context) error {
 	h.recordEvent(c, &models.Event{Kind: models.EventLoginSucceeded, Username: user.Username, UserID: &user.ID, RemoteIP: ip})
 	if reqID != "" {
 		return c.Redirect(http.StatusFound, "/authorize/resume?req="+url.QueryEscape(reqID))
+	}
+	if next != "" {
+		return c.Redirect(http.StatusFound, next)
 	}
 	return c.Redirect(http.StatusFound, "/")
 }

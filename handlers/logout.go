@@ -5,17 +5,18 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"oidcd/handlers/session"
 	"oidcd/models"
 	"oidcd/views"
 )
 
 // Home serves GET /: who is signed in, and a way out.
 func (h *Handler) Home(c echo.Context) error {
-	user, _, err := h.sessionUser(c)
+	user, _, err := h.sessions.User(c)
 	if err != nil {
 		h.serverError(c, "home", err)
 	}
-	v := views.HomeView{CSRF: csrfToken(c)}
+	v := views.HomeView{CSRF: session.CSRFToken(c)}
 	if user != nil {
 		v.Username = user.Username
 	}
@@ -25,11 +26,11 @@ func (h *Handler) Home(c echo.Context) error {
 // ShowLogout serves GET /logout: a confirmation, because a GET that signs
 // people out can be triggered by any page that embeds it.
 func (h *Handler) ShowLogout(c echo.Context) error {
-	user, _, err := h.sessionUser(c)
+	user, _, err := h.sessions.User(c)
 	if err != nil {
 		h.serverError(c, "logout", err)
 	}
-	v := views.LogoutView{CSRF: csrfToken(c)}
+	v := views.LogoutView{CSRF: session.CSRFToken(c)}
 	if user != nil {
 		v.Username = user.Username
 	}
@@ -38,11 +39,11 @@ func (h *Handler) ShowLogout(c echo.Context) error {
 
 // SubmitLogout serves POST /logout: the session row and cookie are deleted.
 func (h *Handler) SubmitLogout(c echo.Context) error {
-	user, _, err := h.sessionUser(c)
+	user, _, err := h.sessions.User(c)
 	if err != nil {
 		h.serverError(c, "logout", err)
 	}
-	if err := h.endSession(c); err != nil {
+	if err := h.sessions.End(c); err != nil {
 		h.serverError(c, "end session", err)
 		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not sign you out. Try again in a moment.")
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -14,6 +15,10 @@ import (
 // state, nonce, PKCE) are far shorter; a longer one is refused rather than
 // stored or echoed.
 const maxParamLen = 4096
+
+// errBodyTooLarge is a body over the size limit that came without a
+// Content-Length, so the limit struck only while it was read.
+var errBodyTooLarge = errors.New("the request body is too large")
 
 // params is a request's protocol parameters, checked once: well-formed
 // encoding, valid UTF-8, bounded length.
@@ -49,6 +54,9 @@ func readBody(c echo.Context) (params, error) {
 		return params{}, fmt.Errorf("the request body must be application/x-www-form-urlencoded")
 	}
 	if err := r.ParseForm(); err != nil {
+		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
+			return params{}, errBodyTooLarge
+		}
 		return params{}, fmt.Errorf("malformed request body")
 	}
 	return checkValues(r.PostForm)

@@ -34,6 +34,9 @@ func (h *Handler) Token(c echo.Context) error {
 	hdr.Set("Pragma", "no-cache")
 
 	p, err := readBody(c)
+	if errors.Is(err, errBodyTooLarge) {
+		return echo.ErrStatusRequestEntityTooLarge // 413, as with a Content-Length
+	}
 	if err != nil {
 		return h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "%s", err.Error()))
 	}

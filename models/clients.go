@@ -1,6 +1,9 @@
 package models
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // CreateClient stores c. The caller has set ClientID and SecretHash.
 func (s *Store) CreateClient(ctx context.Context, c *Client) error {
@@ -26,4 +29,109 @@ func (s *Store) ClientByID(ctx context.Context, id uint) (*Client, error) {
 		return nil, notFound(err, "client by id")
 	}
 	return &c, nil
+}
+
+// Page asks for one page of a list: Offset rows skipped, Limit returned.
+type Page struct {
+	Offset, Limit int
+}
+
+// like builds a case-insensitive LIKE pattern that matches q anywhere,
+// with LIKE's wildcards in q escaped.
+func like(q string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + strings.ToLower(r.Replace(q)) + "%"
+}
+
+// ListClients returns a page of clients whose name or client_id contains
+// q, newest first, and how many match in all.
+func (s *Store) ListClients(ctx context.Context, q string, p Page) ([]Client, int64, error) {
+	db := s.db.WithContext(ctx).Model(&Client{})
+	if q != "" {
+		pat := like(q)
+		db = db.Where(`LOWER(name) LIKE ? ESCAPE '\' OR LOWER(client_id) LIKE ? ESCAPE '\'`, pat, pat)
+	}
+	var total int64
+	if err := db.Count(&total).Error; err != nil {
+		return nil, 0, notFound(err, "count clients")
+	}
+	var out []Client
+	if err := db.Order("id DESC").Offset(p.Offset).Limit(p.Limit).Find(&out).Error; err != nil {
+		return nil, 0, notFound(err, "list clients")
+	}
+	return out, total, nil
+}
+
+// UpdateClient saves every field of c.
+func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
+	if err := s.db.WithContext(ctx).Save(c).Error; err != nil {
+		return notFound(err, "update client")
+	}
+	return nil
+}
+
+// SetClientSecret replaces the client's secret hash: the old secret stops
+// working at once.
+func (s *Store) SetClientSecret(ctx context.Context, id uint, secretHash string) error {
+	res := s.db.WithContext(ctx).Model(&Client{}).Where("id = ?", id).Update("secret_hash", secretHash)
+	if res.Error != nil {
+		return notFound(res.Error, "set client secret")
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Dependents counts what goes with a client or user when it is deleted.
+type Dependents struct {
+	Codes, Tokens, Consents int64
+}
+
+// ClientDependents counts the client's codes, tokens and consents.
+func (s *Store) ClientDependents(ctx context.Context, id uint) (Dependents, error) {
+	return s.dependents(ctx, "client_id", id)
+}
+
+func (s *Store) dependents(ctx context.Context, column string, id uint) (Dependents, error) {
+	var d Dependents
+	db := s.db.WithContext(ctx)
+	for model, n := range map[any]*int64{&Code{}: &d.Codes, &Token{}: &d.Tokens, &UserConsent{}: &d.Consents} {
+		if err := db.Model(model).Where(column+" = ?", id).Count(n).Error; err != nil {
+			return d, notFound(err, "count dependents")
+		}
+	}
+	return d, nil
+}
+
+// DeleteClient removes a client and, by cascade, its codes, tokens,
+// consents, parked requests and logo.
+func (s *Store) DeleteClient(ctx context.Context, id uint) error {
+	res := s.db.WithContext(ctx).Delete(&Client{}, id)
+	if res.Error != nil {
+		return notFound(res.Error, "delete client")
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// SaveClientLogo stores or replaces a client's logo.
+func (s *Store) SaveClientLogo(ctx context.Context, l *ClientLogo) error {
+	if err := s.db.WithContext(ctx).Save(l).Error; err != nil {
+		return notFound(err, "save client logo")
+	}
+	return nil
+}
+
+// ClientLogoByClientID finds the logo of a client by its public client_id.
+func (s *Store) ClientLogoByClientID(ctx context.Context, clientID string) (*ClientLogo, error) {
+	var l ClientLogo
+	err := s.db.WithContext(ctx).Joins("JOIN clients ON clients.id = client_logos.client_id").
+		Where("clients.client_id = ?", clientID).Take(&l).Error
+	if err != nil {
+		return nil, notFound(err, "client logo")
+	}
+	return &l, nil
 }

@@ -56,7 +56,9 @@ type User struct {
 	AddressPostalCode   string
 	AddressCountry      string
 
-	Active    bool `gorm:"not null;default:true"`
+	// Active has no `default:true` tag: GORM writes a tag default in place
+	// of a false field on create, so an inactive user could not be stored.
+	Active    bool `gorm:"not null"`
 	Superuser bool `gorm:"not null;default:false"`
 	LastLogin *time.Time
 	CreatedAt time.Time
@@ -78,8 +80,8 @@ type Client struct {
 	PostLogoutRedirectURIs []string `gorm:"serializer:json;not null"`
 	Scopes                 []string `gorm:"serializer:json;not null"`
 	JWTAlg                 string   `gorm:"size:10;not null;default:RS256"`
-	RequireConsent         bool     `gorm:"not null;default:true"`
-	ReuseConsent           bool     `gorm:"not null;default:true"`
+	RequireConsent         bool     `gorm:"not null"` // no default tag: see User.Active
+	ReuseConsent           bool     `gorm:"not null"`
 	WebsiteURL             string
 	TermsURL               string
 	ContactEmail           string
@@ -231,24 +233,47 @@ const (
 	EventConsentDenied  = "consent_denied"
 	EventTokenIssued    = "token_issued"
 	EventLogout         = "logout"
+	EventConsentRevoked = "consent_revoked"
+	EventAdminChange    = "admin_change"
 )
+
+// EventKinds lists every kind, for the audit log's filter.
+var EventKinds = []string{
+	EventLoginSucceeded, EventLoginFailed, EventConsentGranted, EventConsentDenied,
+	EventConsentRevoked, EventTokenIssued, EventLogout, EventAdminChange,
+}
 
 // Event is one entry in the audit log. Login throttling counts these rows,
 // so the limit holds across instances.
 type Event struct {
-	ID        uint   `gorm:"primaryKey"`
-	Kind      string `gorm:"size:40;not null;index:idx_event_kind_time"`
-	Username  string `gorm:"size:150;index"`
-	UserID    *uint  `gorm:"index"`
-	ClientID  *uint  `gorm:"index"`
-	RemoteIP  string `gorm:"size:64"`
-	Detail    string
+	ID       uint   `gorm:"primaryKey"`
+	Kind     string `gorm:"size:40;not null;index:idx_event_kind_time"`
+	Username string `gorm:"size:150;index"`
+	UserID   *uint  `gorm:"index"`
+	ClientID *uint  `gorm:"index"`
+	RemoteIP string `gorm:"size:64"`
+	Detail   string
+	// Target, Before and After describe an admin change: what was changed
+	// ("client 7") and its state before and after, as JSON without secrets.
+	Target    string
+	Before    string    `gorm:"type:text"`
+	After     string    `gorm:"type:text"`
 	CreatedAt time.Time `gorm:"index:idx_event_kind_time"`
+}
+
+// ClientLogo is an uploaded logo, kept in the database so that every
+// instance can serve it.
+type ClientLogo struct {
+	ClientID    uint   `gorm:"primaryKey"`
+	Client      Client `gorm:"constraint:OnDelete:CASCADE"`
+	ContentType string `gorm:"size:50;not null"`
+	Data        []byte `gorm:"not null"`
+	UpdatedAt   time.Time
 }
 
 func allModels() []any {
 	return []any{
 		&User{}, &Client{}, &AuthRequest{}, &Code{}, &Token{}, &UserConsent{},
-		&SigningKey{}, &Session{}, &Setting{}, &Event{},
+		&SigningKey{}, &Session{}, &Setting{}, &Event{}, &ClientLogo{},
 	}
 }

@@ -32,3 +32,32 @@ func (s *Store) Setting(ctx context.Context, name string, generate func() (strin
 	}
 	return st.Value, nil
 }
+
+// PutSetting stores a setting, replacing any earlier value.
+func (s *Store) PutSetting(ctx context.Context, name, value string) error {
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "name"}},
+		DoUpdates: clause.AssignmentColumns([]string{"value"}),
+	}).Create(&Setting{Name: name, Value: value}).Error
+	if err != nil {
+		return notFound(err, "put setting")
+	}
+	return nil
+}
+
+// LookupSetting returns a setting's value, or ErrNotFound.
+func (s *Store) LookupSetting(ctx context.Context, name string) (string, error) {
+	var st Setting
+	if err := s.db.WithContext(ctx).Where("name = ?", name).Take(&st).Error; err != nil {
+		return "", notFound(err, "setting")
+	}
+	return st.Value, nil
+}
+
+// DeleteSetting removes a setting; a missing one is no error.
+func (s *Store) DeleteSetting(ctx context.Context, name string) error {
+	if err := s.db.WithContext(ctx).Delete(&Setting{}, "name = ?", name).Error; err != nil {
+		return notFound(err, "delete setting")
+	}
+	return nil
+}

@@ -72,7 +72,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, refreshHash string, now 
 		if err != nil {
 			return err
 		}
-		t.FamilyID = old.FamilyID
+		// The successor keeps the code it descends from, so that reuse of
+		// that code revokes it too (RFC 6749 §4.1.2).
+		t.FamilyID, t.CodeID = old.FamilyID, old.CodeID
 		if err := tx.Create(t).Error; err != nil {
 			return err
 		}
@@ -102,4 +104,14 @@ func (s *Store) revokeWhere(ctx context.Context, now time.Time, cond string, arg
 		return fmt.Errorf("models: revoke tokens: %w", err)
 	}
 	return nil
+}
+
+// TokensByCode returns every token issued from a code or refreshed from
+// one, revoked or not, oldest first.
+func (s *Store) TokensByCode(ctx context.Context, codeID uint) ([]Token, error) {
+	var out []Token
+	if err := s.db.WithContext(ctx).Where("code_id = ?", codeID).Order("id").Find(&out).Error; err != nil {
+		return nil, notFound(err, "tokens by code")
+	}
+	return out, nil
 }

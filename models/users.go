@@ -46,3 +46,26 @@ func (s *Store) RecordLogin(ctx context.Context, userID uint, at time.Time) erro
 	}
 	return nil
 }
+
+// HasSuperuser reports whether any active superuser exists.
+func (s *Store) HasSuperuser(ctx context.Context) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&User{}).Where("superuser = ? AND active = ?", true, true).Count(&n).Error
+	if err != nil {
+		return false, notFound(err, "has superuser")
+	}
+	return n > 0, nil
+}
+
+// SetUserActive turns a user's account on or off. An inactive user cannot
+// sign in, and their access tokens are refused.
+func (s *Store) SetUserActive(ctx context.Context, id uint, active bool) error {
+	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Update("active", active)
+	if res.Error != nil {
+		return notFound(res.Error, "set user active")
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

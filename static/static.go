@@ -5,5 +5,5 @@ import "embed"
 
 // FS holds every file of this folder but the Go source.
 //
-//go:embed *.css
+//go:embed *.css *.js
 var FS embed.FS

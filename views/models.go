@@ -7,6 +7,7 @@ package views
 type LoginView struct {
 	CSRF       string
 	RequestID  string // the parked authorization request, if any
+	Next       string // a local page to return to after login, if any
 	ClientName string // who asked the user to sign in, if anyone
 	Username   string
 	Error      string

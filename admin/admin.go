@@ -1,0 +1,202 @@
+// Package admin is oidcd's admin site: clients, users, consents, tokens,
+// codes, signing keys and the audit log, for active superusers, in plain
+// server-rendered pages that work without JavaScript. One file per
+// resource; it shares the login session with the end-user pages through
+// handlers/session, and never imports package handlers.
+package admin
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"oidcd/handlers/jose"
+	"oidcd/handlers/session"
+	"oidcd/models"
+	"oidcd/views"
+)
+
+// Config holds what the admin site needs to know about the server.
+type Config struct {
+	Issuer string
+	// IDTokenExpire is how long a retired key must stay published.
+	IDTokenExpire time.Duration
+	Secure        bool
+}
+
+// Admin serves the admin site.
+type Admin struct {
+	store    *models.Store
+	sessions *session.Manager
+	keys     *jose.Keys
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// New builds the admin site. now is the clock (time.Now outside tests).
+func New(store *models.Store, sessions *session.Manager, cfg Config, log *slog.Logger, now func() time.Time) *Admin {
+	return &Admin{store: store, sessions: sessions, keys: &jose.Keys{}, cfg: cfg, log: log, now: now}
+}
+
+const ctxAdminKey = "oidcd.admin_user"
+
+// RequireAdmin lets active superusers through. Anyone not signed in goes
+// to the login page and comes back; a signed-in non-admin gets a 403 page.
+func (a *Admin) RequireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u, _, err := a.sessions.User(c)
+		if err != nil {
+			return a.serverError(c, "admin session", err)
+		}
+		if u == nil {
+			return c.Redirect(http.StatusFound, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+		}
+		if !u.Superuser {
+			return a.errorPage(c, http.StatusForbidden, "Not allowed", "Only administrators may use the admin site.")
+		}
+		c.Set(ctxAdminKey, u)
+		return next(c)
+	}
+}
+
+// CSRF is the CSRF middleware for admin forms.
+func (a *Admin) CSRF() echo.MiddlewareFunc {
+	return session.CSRF(a.cfg.Secure, func(c echo.Context) error {
+		return a.errorPage(c, http.StatusForbidden, "Form expired",
+			"This form could not be verified (missing or invalid CSRF token). Go back, reload the page and try again.")
+	})
+}
+
+// actor is the signed-in admin of this request.
+func actor(c echo.Context) *models.User {
+	u, _ := c.Get(ctxAdminKey).(*models.User)
+	return u
+}
+
+// chrome fills in what every admin page shows, consuming queued flashes.
+func (a *Admin) chrome(c echo.Context, section, title string) views.AdminChrome {
+	ch := views.AdminChrome{Title: title, Section: section, CSRF: session.CSRFToken(c)}
+	if u := actor(c); u != nil {
+		ch.Username = u.Username
+	}
+	for _, f := range a.sessions.Flashes(c) {
+		ch.Flashes = append(ch.Flashes, views.FlashView{Kind: f.Kind, Message: f.Message, Secret: f.Secret})
+	}
+	return ch
+}
+
+// render writes a page through a buffer, so a render failure is a clean
+// error response.
+func (a *Admin) render(c echo.Context, status int, page templ.Component) error {
+	var buf bytes.Buffer
+	if err := page.Render(c.Request().Context(), &buf); err != nil {
+		a.log.ErrorContext(c.Request().Context(), "render admin page", "err", err)
+		return c.String(http.StatusInternalServerError, "internal error")
+	}
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+func (a *Admin) errorPage(c echo.Context, status int, title, message string) error {
+	return a.render(c, status, views.ErrorPage(views.ErrorView{Status: status, Title: title, Message: message}))
+}
+
+func (a *Admin) notFound(c echo.Context, what string) error {
+	return a.errorPage(c, http.StatusNotFound, "Not found", "No such "+what+". It may have been deleted.")
+}
+
+// serverError logs a failure once and shows a generic page.
+func (a *Admin) serverError(c echo.Context, where string, err error) error {
+	a.log.ErrorContext(c.Request().Context(), where, "err", err)
+	return a.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not complete the request. Try again in a moment.")
+}
+
+// redirectWith queues a flash message and redirects (POST-redirect-GET).
+func (a *Admin) redirectWith(c echo.Context, to, kind, message string) error {
+	if err := a.sessions.AddFlash(c, session.Flash{Kind: kind, Message: message}); err != nil {
+		a.log.WarnContext(c.Request().Context(), "queue flash", "err", err)
+	}
+	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// audit records an admin change with the state before and after it. The
+// states are plain structs that never carry a secret.
+func (a *Admin) audit(c echo.Context, action, target string, before, after any) {
+	e := &models.Event{Kind: models.EventAdminChange, Detail: action, Target: target, RemoteIP: c.RealIP()}
+	if u := actor(c); u != nil {
+		e.Username, e.UserID = u.Username, &u.ID
+	}
+	e.Before, e.After = toJSON(before), toJSON(after)
+	if err := a.store.RecordEvent(c.Request().Context(), e); err != nil {
+		a.log.WarnContext(c.Request().Context(), "record admin change", "action", action, "err", err)
+	}
+}
+
+func toJSON(v any) string {
+	if v == nil {
+		return ""
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// perPage is the length of every admin list.
+const perPage = 25
+
+// pageOf reads ?page= (1-based) and returns the query's page and the
+// request to the store.
+func pageOf(c echo.Context) (int, models.Page) {
+	n, err := strconv.Atoi(c.QueryParam("page"))
+	if err != nil || n < 1 || n > 1_000_000 {
+		n = 1
+	}
+	return n, models.Page{Offset: (n - 1) * perPage, Limit: perPage}
+}
+
+// pager links the neighbours of page n of total rows, keeping the other
+// query parameters.
+func pager(c echo.Context, n int, total int64) views.Pager {
+	pages := int(math.Ceil(float64(total) / perPage))
+	p := views.Pager{Page: n, Pages: max(pages, 1), Total: total}
+	link := func(k int) string {
+		q := c.Request().URL.Query()
+		q.Set("page", strconv.Itoa(k))
+		return c.Request().URL.Path + "?" + q.Encode()
+	}
+	if n > 1 {
+		p.PrevURL = link(n - 1)
+	}
+	if n < pages {
+		p.NextURL = link(n + 1)
+	}
+	return p
+}
+
+// idParam reads the :id path parameter.
+func idParam(c echo.Context) (uint, bool) {
+	n, err := strconv.ParseUint(c.Param("id"), 10, 32)
+	if err != nil || n == 0 {
+		return 0, false
+	}
+	return uint(n), true
+}
+
+// formatTime shows a time in UTC to the minute, or a dash.
+func formatTime(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}

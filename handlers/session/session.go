@@ -1,0 +1,280 @@
+// Package session owns the browser side of oidcd: the login session (a
+// gorilla/sessions Store whose values live in the database), flash
+// messages, and CSRF protection for forms. The end-user handlers and the
+// admin site both use it; neither imports the other.
+package session
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"oidcd/models"
+)
+
+const (
+	cookieName     = "oidcd_session"
+	keyUserID      = "uid"
+	keyAuthTime    = "auth_time"
+	ctxSessionKey  = "oidcd.session"
+	ctxCSRFKey     = "csrf"
+	settingHashKey = "session_hash_key"
+)
+
+// Manager loads, saves and ends login sessions. The cookie holds only the
+// signed session id; the signing key is a database setting, so every
+// instance accepts every cookie, and an admin can end a session by
+// deleting its row.
+type Manager struct {
+	store   *models.Store
+	codecs  []securecookie.Codec
+	options sessions.Options
+	now     func() time.Time
+}
+
+// New makes the session manager. maxAge is the session lifetime; secure
+// sets the cookies' Secure flag (true whenever the issuer is https).
+func New(ctx context.Context, store *models.Store, maxAge time.Duration, secure bool, now func() time.Time) (*Manager, error) {
+	encoded, err := store.Setting(ctx, settingHashKey, func() (string, error) {
+		return base64.StdEncoding.EncodeToString(securecookie.GenerateRandomKey(64)), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("session: key: %w", err)
+	}
+	hashKey, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil || len(hashKey) < 32 {
+		return nil, fmt.Errorf("session: the %s setting is malformed", settingHashKey)
+	}
+	seconds := int(maxAge / time.Second)
+	codec := securecookie.New(hashKey, nil)
+	codec.MaxAge(seconds)
+	codec.MaxLength(0)
+	return &Manager{
+		store:  store,
+		codecs: []securecookie.Codec{codec},
+		options: sessions.Options{
+			Path:     "/",
+			MaxAge:   seconds,
+			HttpOnly: true,
+			Secure:   secure,
+			SameSite: http.SameSiteLaxMode,
+		},
+		now: now,
+	}, nil
+}
+
+// Get returns the request's session (sessions.Store).
+func (m *Manager) Get(r *http.Request, name string) (*sessions.Session, error) {
+	return m.New(r, name)
+}
+
+// New loads the session named by the request's cookie, or starts an empty
+// one when the cookie is missing, forged, expired or unknown
+// (sessions.Store).
+func (m *Manager) New(r *http.Request, name string) (*sessions.Session, error) {
+	s := sessions.NewSession(m, name)
+	opts := m.options
+	s.Options = &opts
+	s.IsNew = true
+	cookie, err := r.Cookie(name)
+	if err != nil {
+		return s, nil
+	}
+	var id string
+	if err := securecookie.DecodeMulti(name, cookie.Value, &id, m.codecs...); err != nil {
+		return s, nil
+	}
+	row, err := m.store.SessionByID(r.Context(), id, m.now())
+	if errors.Is(err, models.ErrNotFound) {
+		return s, nil
+	}
+	if err != nil {
+		return s, err
+	}
+	if err := securecookie.DecodeMulti(name, row.Data, &s.Values, m.codecs...); err != nil {
+		return s, nil
+	}
+	s.ID = id
+	s.IsNew = false
+	return s, nil
+}
+
+// Save writes the session row and the cookie; a negative MaxAge deletes
+// both (sessions.Store).
+func (m *Manager) Save(r *http.Request, w http.ResponseWriter, s *sessions.Session) error {
+	if s.Options.MaxAge < 0 {
+		if s.ID != "" {
+			if err := m.store.DeleteSession(r.Context(), s.ID); err != nil {
+				return err
+			}
+		}
+		http.SetCookie(w, sessions.NewCookie(s.Name(), "", s.Options))
+		return nil
+	}
+	if s.ID == "" {
+		s.ID = models.NewID()
+	}
+	data, err := securecookie.EncodeMulti(s.Name(), s.Values, m.codecs...)
+	if err != nil {
+		return fmt.Errorf("session: encode: %w", err)
+	}
+	row := &models.Session{
+		ID:        s.ID,
+		Data:      data,
+		ExpiresAt: m.now().Add(time.Duration(s.Options.MaxAge) * time.Second),
+	}
+	if uid, ok := s.Values[keyUserID].(uint); ok {
+		row.UserID = &uid
+	}
+	if err := m.store.SaveSession(r.Context(), row); err != nil {
+		return err
+	}
+	cookieValue, err := securecookie.EncodeMulti(s.Name(), s.ID, m.codecs...)
+	if err != nil {
+		return fmt.Errorf("session: encode cookie: %w", err)
+	}
+	http.SetCookie(w, sessions.NewCookie(s.Name(), cookieValue, s.Options))
+	return nil
+}
+
+// Load returns the request's login session, loaded once per request.
+func (m *Manager) Load(c echo.Context) (*sessions.Session, error) {
+	if s, ok := c.Get(ctxSessionKey).(*sessions.Session); ok {
+		return s, nil
+	}
+	s, err := m.New(c.Request(), cookieName)
+	if err != nil {
+		return nil, fmt.Errorf("session: load: %w", err)
+	}
+	c.Set(ctxSessionKey, s)
+	return s, nil
+}
+
+// User returns the signed-in, active user and when they authenticated, or
+// a nil user.
+func (m *Manager) User(c echo.Context) (*models.User, time.Time, error) {
+	s, err := m.Load(c)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	uid, ok := s.Values[keyUserID].(uint)
+	if !ok {
+		return nil, time.Time{}, nil
+	}
+	authUnix, _ := s.Values[keyAuthTime].(int64)
+	u, err := m.store.UserByID(c.Request().Context(), uid)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, time.Time{}, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if !u.Active {
+		return nil, time.Time{}, nil
+	}
+	return u, time.Unix(authUnix, 0), nil
+}
+
+// Start signs the user in under a new session id: the old row is deleted,
+// so a session id planted before login is worthless after it.
+func (m *Manager) Start(c echo.Context, u *models.User, at time.Time) error {
+	s, err := m.Load(c)
+	if err != nil {
+		return err
+	}
+	if s.ID != "" {
+		if err := m.store.DeleteSession(c.Request().Context(), s.ID); err != nil {
+			return err
+		}
+	}
+	s.ID = ""
+	s.Values = map[any]any{keyUserID: u.ID, keyAuthTime: at.Unix()}
+	return s.Save(c.Request(), c.Response())
+}
+
+// End signs the user out and deletes the session.
+func (m *Manager) End(c echo.Context) error {
+	s, err := m.Load(c)
+	if err != nil {
+		return err
+	}
+	s.Options.MaxAge = -1
+	return s.Save(c.Request(), c.Response())
+}
+
+// Flash is a one-time message shown on the next page. Secret marks a value
+// (a new client secret) to be shown once with a copy button.
+type Flash struct {
+	Kind    string // "success", "error" or "secret"
+	Message string
+	Secret  string
+}
+
+// AddFlash queues a message for the next page the user sees. It needs a
+// signed-in session; the message is stored with it, never in a cookie.
+func (m *Manager) AddFlash(c echo.Context, f Flash) error {
+	s, err := m.Load(c)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("session: encode flash: %w", err)
+	}
+	s.AddFlash(string(b))
+	return s.Save(c.Request(), c.Response())
+}
+
+// Flashes returns and clears the queued messages.
+func (m *Manager) Flashes(c echo.Context) []Flash {
+	s, err := m.Load(c)
+	if err != nil || s.IsNew {
+		return nil
+	}
+	raw := s.Flashes()
+	if len(raw) == 0 {
+		return nil
+	}
+	if err := s.Save(c.Request(), c.Response()); err != nil {
+		return nil
+	}
+	out := make([]Flash, 0, len(raw))
+	for _, r := range raw {
+		var f Flash
+		if str, ok := r.(string); ok && json.Unmarshal([]byte(str), &f) == nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// CSRF protects every browser form: Fetch Metadata where the browser sends
+// it, and a double-submit token in the _csrf field otherwise. onFail
+// renders the refusal.
+func CSRF(secure bool, onFail func(c echo.Context) error) echo.MiddlewareFunc {
+	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "form:_csrf",
+		ContextKey:     ctxCSRFKey,
+		CookieName:     "oidcd_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   secure,
+		CookieSameSite: http.SameSiteLaxMode,
+		ErrorHandler:   func(_ error, c echo.Context) error { return onFail(c) },
+	})
+}
+
+// CSRFToken is the token to put in a form's _csrf field.
+func CSRFToken(c echo.Context) string {
+	s, _ := c.Get(ctxCSRFKey).(string)
+	return s
+}

@@ -1,0 +1,419 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/securecookie"
+
+	"oidcd/handlers"
+	"oidcd/models"
+)
+
+const (
+	sessionCookieName  = "oidcd_session"
+	signedInMarker     = `You are signed in as <strong data-testid="current-user">`
+	notSignedInMarker  = "<h1>Not signed in</h1>"
+	genericLoginFailed = "Incorrect username or password."
+)
+
+// jarCookie is the value of the named cookie the browser holds for oidcd,
+// or "".
+func jarCookie(b *browser, name string) string {
+	u, _ := url.Parse(b.env.issuer + "/")
+	for _, c := range b.client.Jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// signIn logs the browser in through the login page and checks it landed
+// on the home page as username.
+func signIn(t *testing.T, b *browser, username, password string) page {
+	t.Helper()
+	p := b.submitLogin(b.get("/login"), username, password)
+	if p.status != http.StatusOK || !strings.Contains(p.body, signedInMarker+username+"<") {
+		t.Fatalf("sign in as %s: %d at %s, want the home page signed in:\n%s", username, p.status, p.url, p.body)
+	}
+	return p
+}
+
+// homeWithCookie fetches / with only the given session cookie, as another
+// browser holding that value would.
+func homeWithCookie(t *testing.T, env *testEnv, value string) string {
+	t.Helper()
+	req := mustRequest(t, http.MethodGet, env.issuer+"/", nil)
+	req.Header.Set("Accept", "text/html")
+	req.AddCookie(&http.Cookie{Name: sessionCookieName, Value: value})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET /: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET / with a session cookie: %d, want 200", resp.StatusCode)
+	}
+	return string(body)
+}
+
+// sessionIDOf decodes the signed session id a cookie value carries, with
+// the key the server keeps in its settings.
+func sessionIDOf(t *testing.T, env *testEnv, value string) string {
+	t.Helper()
+	encoded, err := env.store.Setting(context.Background(), "session_hash_key", func() (string, error) {
+		return "", errors.New("the server has no session key")
+	})
+	if err != nil {
+		t.Fatalf("session key: %v", err)
+	}
+	key, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil {
+		t.Fatalf("session key: %v", err)
+	}
+	codec := securecookie.New(key, nil)
+	codec.MaxAge(0)
+	var id string
+	if err := codec.Decode(sessionCookieName, value, &id); err != nil {
+		t.Fatalf("decode session cookie: %v", err)
+	}
+	return id
+}
+
+func wantNoSessionRow(t *testing.T, env *testEnv, id, when string) {
+	t.Helper()
+	if _, err := env.store.SessionByID(context.Background(), id, env.clock.Now()); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("session row %s: got %v, want models.ErrNotFound", when, err)
+	}
+}
+
+func TestLoginRenewsSessionID(t *testing.T) {
+	env := newTestEnv(t)
+	env.createUser("alice", "alice password 1")
+	env.createUser("bob", "bob password 1")
+	b := env.browser()
+
+	before := jarCookie(b, sessionCookieName) // none yet, or an anonymous one
+	home := signIn(t, b, "alice", "alice password 1")
+	first := jarCookie(b, sessionCookieName)
+	if first == "" || first == before {
+		t.Fatalf("session cookie after login = %q, before %q; want a new one", first, before)
+	}
+	firstID := sessionIDOf(t, env, first)
+	if _, err := env.store.SessionByID(context.Background(), firstID, env.clock.Now()); err != nil {
+		t.Fatalf("session row after login: %v", err)
+	}
+
+	// Signing in again over an existing session (as a planted one would
+	// be) gives a new id and ends the old one.
+	form := hiddenFields(home.body)
+	form.Set("username", "bob")
+	form.Set("password", "bob password 1")
+	p := b.post("/login", form)
+	if !strings.Contains(p.body, signedInMarker+"bob<") {
+		t.Fatalf("second sign-in: %d at %s, want bob signed in:\n%s", p.status, p.url, p.body)
+	}
+	second := jarCookie(b, sessionCookieName)
+	secondID := sessionIDOf(t, env, second)
+	if second == first || secondID == firstID {
+		t.Fatalf("session id after the second login = %q, want a different one from %q", secondID, firstID)
+	}
+	wantNoSessionRow(t, env, firstID, "of the replaced session")
+
+	if body := homeWithCookie(t, env, first); !strings.Contains(body, notSignedInMarker) {
+		t.Errorf("GET / with the pre-login cookie: want %q, got:\n%s", notSignedInMarker, body)
+	}
+	if body := homeWithCookie(t, env, second); !strings.Contains(body, signedInMarker+"bob<") {
+		t.Errorf("GET / with the new cookie: want bob signed in, got:\n%s", body)
+	}
+}
+
+// TestSessionCookieAttributes reads the Set-Cookie headers themselves,
+// without a cookie jar in the way.
+func TestSessionCookieAttributes(t *testing.T) {
+	env := newTestEnv(t)
+	env.createUser("alice", "alice password 1")
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	req := mustRequest(t, http.MethodGet, env.issuer+"/login", nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET /login: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	csrf := findCookie(resp.Cookies(), "oidcd_csrf")
+	if csrf == nil {
+		t.Fatalf("GET /login set no oidcd_csrf cookie; Set-Cookie: %q", resp.Header.Values("Set-Cookie"))
+	}
+	checkCookieFlags(t, csrf)
+
+	form := hiddenFields(string(body))
+	form.Set("username", "alice")
+	form.Set("password", "alice password 1")
+	req = mustRequest(t, http.MethodPost, env.issuer+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: csrf.Name, Value: csrf.Value})
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatalf("POST /login: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/" {
+		t.Fatalf("POST /login: %d to %q, want 302 to /", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	sess := findCookie(resp.Cookies(), sessionCookieName)
+	if sess == nil {
+		t.Fatalf("login set no %s cookie; Set-Cookie: %q", sessionCookieName, resp.Header.Values("Set-Cookie"))
+	}
+	checkCookieFlags(t, sess)
+	if want := int(env.cfg.SessionExpire / time.Second); sess.MaxAge != want {
+		t.Errorf("session cookie Max-Age = %d, want %d (OIDC_SESSION_EXPIRE)", sess.MaxAge, want)
+	}
+	if id := sessionIDOf(t, env, sess.Value); strings.Contains(sess.Value, "alice") || id == "" {
+		t.Errorf("session cookie %q: want only a signed opaque id", sess.Value)
+	}
+}
+
+func findCookie(cookies []*http.Cookie, name string) *http.Cookie {
+	for _, c := range cookies {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// checkCookieFlags: HttpOnly, SameSite=Lax, path /, and not Secure since
+// the test issuer is http.
+func checkCookieFlags(t *testing.T, c *http.Cookie) {
+	t.Helper()
+	if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure || c.Path != "/" {
+		t.Errorf("cookie %s: HttpOnly %v, SameSite %v, Secure %v, Path %q; want true, Lax(%v), false, /",
+			c.Name, c.HttpOnly, c.SameSite, c.Secure, c.Path, http.SameSiteLaxMode)
+	}
+}
+
+func TestSecureCookiesFollowIssuer(t *testing.T) {
+	tests := []struct {
+		issuer string
+		want   bool
+	}{
+		{"https://x", true},
+		{"https://id.example.org:8443", true},
+		{"http://x", false},
+		{"http://localhost:8000", false},
+	}
+	for _, tt := range tests {
+		if got := (handlers.Config{Issuer: tt.issuer}).SecureCookies(); got != tt.want {
+			t.Errorf("Config{Issuer: %q}.SecureCookies() = %v, want %v", tt.issuer, got, tt.want)
+		}
+	}
+}
+
+func TestLoginFailureIsGeneric(t *testing.T) {
+	env := newTestEnv(t)
+	env.createUser("alice", "alice password 1")
+	env.createUser("gone", "gone password 1", func(u *models.User) { u.Active = false })
+
+	tests := []struct{ name, username, password string }{
+		{"wrong password", "alice", "alice password 2"},
+		{"unknown user", "nobody", "alice password 1"},
+		{"deactivated user with the right password", "gone", "gone password 1"},
+		{"empty password", "alice", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := env.browser()
+			p := b.submitLogin(b.get("/login"), tt.username, tt.password)
+			if p.status != http.StatusOK {
+				t.Errorf("status = %d, want 200", p.status)
+			}
+			want := `<p class="error" role="alert" data-testid="login-error">` + genericLoginFailed + `</p>`
+			if !strings.Contains(p.body, want) || !strings.Contains(p.body, `data-testid="login-page"`) {
+				t.Errorf("want the login page again with %q, got:\n%s", want, p.body)
+			}
+			if p.url.Path != "/login" {
+				t.Errorf("ended at %s, want /login", p.url.Path)
+			}
+			if v := jarCookie(b, sessionCookieName); v != "" {
+				if body := homeWithCookie(t, env, v); !strings.Contains(body, notSignedInMarker) {
+					t.Errorf("a failed login signed the browser in:\n%s", body)
+				}
+			}
+			if home := b.get("/"); !strings.Contains(home.body, notSignedInMarker) {
+				t.Errorf("GET / after a failed login: want %q, got:\n%s", notSignedInMarker, home.body)
+			}
+		})
+	}
+}
+
+func TestLoginThrottle(t *testing.T) {
+	env := newTestEnv(t, "OIDC_LOGIN_MAX_FAILURES", "3")
+	env.createUser("alice", "alice password 1")
+	env.createUser("bob", "bob password 1")
+	b := env.browser()
+
+	for i := range 3 {
+		p := b.submitLogin(b.get("/login"), "alice", fmt.Sprintf("guess %d", i))
+		if p.status != http.StatusOK || !strings.Contains(p.body, genericLoginFailed) {
+			t.Fatalf("failure %d: %d, want 200 with the generic message:\n%s", i+1, p.status, p.body)
+		}
+	}
+	p := b.submitLogin(b.get("/login"), "alice", "alice password 1")
+	if p.status != http.StatusTooManyRequests {
+		t.Fatalf("right password after 3 failures: %d, want 429:\n%s", p.status, p.body)
+	}
+	if got := p.header.Get("Retry-After"); got != "900" {
+		t.Errorf("Retry-After = %q, want 900 (OIDC_LOGIN_THROTTLE_WINDOW)", got)
+	}
+	if !strings.Contains(p.body, "Too many failed sign-in attempts.") {
+		t.Errorf("429 page lacks the throttle message:\n%s", p.body)
+	}
+	if home := b.get("/"); !strings.Contains(home.body, notSignedInMarker) {
+		t.Errorf("a throttled login signed alice in:\n%s", home.body)
+	}
+
+	// The lock is per username: bob, from the same address, signs in.
+	signIn(t, env.browser(), "bob", "bob password 1")
+
+	// Just inside the window alice is still locked out...
+	env.clock.Advance(env.cfg.LoginThrottleWindow - time.Minute)
+	if p := b.submitLogin(b.get("/login"), "alice", "alice password 1"); p.status != http.StatusTooManyRequests {
+		t.Errorf("right password inside the window: %d, want 429", p.status)
+	}
+	// ...and past it the right password works.
+	env.clock.Advance(time.Minute + time.Second)
+	signIn(t, b, "alice", "alice password 1")
+}
+
+func TestLoginThrottleByAddress(t *testing.T) {
+	env := newTestEnv(t, "OIDC_LOGIN_MAX_FAILURES", "3")
+	env.createUser("carol", "carol password 1")
+	b := env.browser()
+	// 12 failures (4 × the limit) from one address, no username reaching
+	// its own limit of 3.
+	for i := range 12 {
+		p := b.submitLogin(b.get("/login"), fmt.Sprintf("user%d", i/2), "wrong")
+		if p.status != http.StatusOK {
+			t.Fatalf("failure %d: %d, want 200", i+1, p.status)
+		}
+	}
+	p := b.submitLogin(b.get("/login"), "carol", "carol password 1")
+	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") != "900" {
+		t.Errorf("carol after 12 failures from the address: %d, Retry-After %q; want 429, 900", p.status, p.header.Get("Retry-After"))
+	}
+}
+
+func TestDeactivatedUserCannotLogIn(t *testing.T) {
+	env := newTestEnv(t)
+	env.createUser("gone", "gone password 1", func(u *models.User) { u.Active = false })
+	u, err := env.store.UserByUsername(context.Background(), "gone")
+	if err != nil || u.Active {
+		t.Fatalf("stored user: active %v, err %v; want an inactive user", u != nil && u.Active, err)
+	}
+	b := env.browser()
+	p := b.submitLogin(b.get("/login"), "gone", "gone password 1")
+	if p.status != http.StatusOK || !strings.Contains(p.body, genericLoginFailed) {
+		t.Errorf("inactive user login: %d, want 200 with %q:\n%s", p.status, genericLoginFailed, p.body)
+	}
+	if home := b.get("/"); !strings.Contains(home.body, notSignedInMarker) {
+		t.Errorf("an inactive user was signed in:\n%s", home.body)
+	}
+}
+
+func TestLogout(t *testing.T) {
+	env := newTestEnv(t)
+	env.createUser("alice", "alice password 1")
+	b := env.browser()
+	signIn(t, b, "alice", "alice password 1")
+	cookie := jarCookie(b, sessionCookieName)
+	id := sessionIDOf(t, env, cookie)
+
+	// GET only asks.
+	confirm := b.get("/logout")
+	if confirm.status != http.StatusOK || !strings.Contains(confirm.body, "<h1>Sign out?</h1>") ||
+		!strings.Contains(confirm.body, "You are signed in as <strong>alice</strong>") ||
+		!strings.Contains(confirm.body, `data-testid="logout-submit"`) {
+		t.Fatalf("GET /logout: %d, want the confirmation for alice:\n%s", confirm.status, confirm.body)
+	}
+	if home := b.get("/"); !strings.Contains(home.body, signedInMarker+"alice<") {
+		t.Fatalf("GET /logout signed alice out:\n%s", home.body)
+	}
+
+	// A POST without the CSRF token changes nothing.
+	if p := b.post("/logout", url.Values{}); p.status != http.StatusForbidden {
+		t.Errorf("POST /logout without CSRF: %d, want 403", p.status)
+	}
+	if home := b.get("/"); !strings.Contains(home.body, signedInMarker+"alice<") {
+		t.Fatalf("POST /logout without CSRF signed alice out:\n%s", home.body)
+	}
+
+	done := b.post("/logout", hiddenFields(confirm.body))
+	if done.status != http.StatusOK || !strings.Contains(done.body, `<p data-testid="logout-done">You have been signed out.</p>`) {
+		t.Fatalf("POST /logout: %d, want the signed-out page:\n%s", done.status, done.body)
+	}
+	if home := b.get("/"); !strings.Contains(home.body, notSignedInMarker) {
+		t.Errorf("GET / after logout: want %q, got:\n%s", notSignedInMarker, home.body)
+	}
+	wantNoSessionRow(t, env, id, "after logout")
+	if body := homeWithCookie(t, env, cookie); !strings.Contains(body, notSignedInMarker) {
+		t.Errorf("GET / with the logged-out cookie: want %q, got:\n%s", notSignedInMarker, body)
+	}
+}
+
+func TestPagesRefuseFraming(t *testing.T) {
+	env := newTestEnv(t)
+	env.createUser("alice", "alice password 1")
+	b := env.browser()
+	signIn(t, b, "alice", "alice password 1")
+	for _, path := range []string{"/", "/login?req=x", "/logout", "/consent?req=unknown", "/authorize?client_id=unknown", "/no-such-page"} {
+		p := b.get(path)
+		if got := p.header.Get("X-Frame-Options"); got != "DENY" {
+			t.Errorf("%s (%d): X-Frame-Options = %q, want DENY", path, p.status, got)
+		}
+		if got := p.header.Get("Content-Security-Policy"); !strings.Contains(got, "frame-ancestors 'none'") {
+			t.Errorf("%s (%d): Content-Security-Policy = %q, want frame-ancestors 'none'", path, p.status, got)
+		}
+		if !strings.HasPrefix(p.header.Get("Content-Type"), "text/html") {
+			t.Errorf("%s: Content-Type = %q, want an HTML page", path, p.header.Get("Content-Type"))
+		}
+	}
+}
+
+func TestPasswordsNeverLogged(t *testing.T) {
+	env := newTestEnv(t, "OIDC_LOGIN_MAX_FAILURES", "2")
+	const right, wrong = "Right-Horse-7731", "Wrong-Staple-9924"
+	env.createUser("alice", right)
+	b := env.browser()
+	b.submitLogin(b.get("/login"), "alice", wrong)
+	b.submitLogin(b.get("/login"), "nobody", wrong+"x")
+	signIn(t, env.browser(), "alice", right)
+	b.submitLogin(b.get("/login"), "alice", wrong+"y")
+	b.submitLogin(b.get("/login"), "alice", right) // throttled now
+	cookie := jarCookie(b, sessionCookieName)
+
+	logs := env.logs.String()
+	if !strings.Contains(logs, "path=/login") {
+		t.Fatalf("the log has no request lines for /login; is it captured?\n%s", logs)
+	}
+	for _, secret := range []string{right, wrong, wrong + "x", wrong + "y"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log contains the password %q", secret)
+		}
+	}
+	if cookie != "" && strings.Contains(logs, cookie) {
+		t.Errorf("the log contains a session cookie value")
+	}
+}

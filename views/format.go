@@ -1,0 +1,34 @@
+package views
+
+import (
+	"strconv"
+	"strings"
+)
+
+func itoa(n int) string     { return strconv.Itoa(n) }
+func i64toa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// invalid is the aria-invalid value for a field.
+func invalid(errs FieldErrors, name string) string {
+	if _, ok := errs[name]; ok {
+		return "true"
+	}
+	return "false"
+}
+
+func join(s []string) string { return strings.Join(s, ", ") }
+
+func yesNo(b bool, yes, no string) string {
+	if b {
+		return yes
+	}
+	return no
+}
+
+// queryNote says which search a list is showing.
+func queryNote(q string) string {
+	if q == "" {
+		return ""
+	}
+	return " matching “" + q + "”"
+}
