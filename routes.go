@@ -121,6 +121,12 @@ func adminRoutes(e *echo.Echo, a *admin.Admin) {
 	g(http.MethodGet, "/admin/clients/:id/delete", a.ConfirmDeleteClient)
 	g(http.MethodPost, "/admin/clients/:id/delete", a.DeleteClient)
 	g(http.MethodPost, "/admin/clients/:id/secret", a.RotateClientSecret)
+
+	// users
+	// consents
+	// tokens and codes
+	// signing keys
+	// audit log
 }
 
 // requestLogger writes one line per request. It logs the path only: query
