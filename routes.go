@@ -43,7 +43,10 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 	e.Use(middleware.RequestID())
 	e.Use(requestLogger(log))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
-	e.Use(middleware.BodyLimit("64K"))
+	// The client form carries a logo of up to 256 KiB (admin.maxLogoBytes);
+	// every other body stays small.
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "64K", Skipper: isLogoUpload}))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "320K", Skipper: func(c echo.Context) bool { return !isLogoUpload(c) }}))
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection:         "0",
 		ContentTypeNosniff:    "nosniff",
@@ -100,6 +103,12 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 	return e, nil
 }
 
+// isLogoUpload reports whether the request is a client form, which may
+// carry a logo. It runs after routing, so c.Path() is the route.
+func isLogoUpload(c echo.Context) bool {
+	return c.Request().Method == http.MethodPost && (c.Path() == "/admin/clients" || c.Path() == "/admin/clients/:id")
+}
+
 // adminRoutes is the admin site's part of the route table. Every page
 // needs an active superuser and every form a CSRF token; the setup pages
 // need the one-time token instead of a login.
@@ -123,10 +132,31 @@ func adminRoutes(e *echo.Echo, a *admin.Admin) {
 	g(http.MethodPost, "/admin/clients/:id/secret", a.RotateClientSecret)
 
 	// users
+	g(http.MethodGet, "/admin/users", a.ListUsers)
+	g(http.MethodGet, "/admin/users/new", a.NewUser)
+	g(http.MethodPost, "/admin/users", a.CreateUser)
+	g(http.MethodGet, "/admin/users/:id", a.EditUser)
+	g(http.MethodPost, "/admin/users/:id", a.UpdateUser)
+	g(http.MethodPost, "/admin/users/:id/password", a.SetUserPassword)
+	g(http.MethodPost, "/admin/users/:id/deactivate", a.DeactivateUser)
+	g(http.MethodPost, "/admin/users/:id/activate", a.ActivateUser)
+	g(http.MethodGet, "/admin/users/:id/delete", a.ConfirmDeleteUser)
+	g(http.MethodPost, "/admin/users/:id/delete", a.DeleteUser)
 	// consents
+	g(http.MethodGet, "/admin/consents", a.ListConsents)
+	g(http.MethodPost, "/admin/consents/:id/revoke", a.RevokeConsent)
 	// tokens and codes
+	g(http.MethodGet, "/admin/tokens", a.ListTokens)
+	g(http.MethodPost, "/admin/tokens/revoke", a.RevokeTokens)
+	g(http.MethodPost, "/admin/tokens/:id/revoke", a.RevokeToken)
+	g(http.MethodGet, "/admin/codes", a.ListCodes)
+	g(http.MethodPost, "/admin/codes/:id/delete", a.DeleteCode)
 	// signing keys
+	g(http.MethodGet, "/admin/keys", a.ListKeys)
+	g(http.MethodPost, "/admin/keys", a.CreateKey)
+	g(http.MethodPost, "/admin/keys/:id/retire", a.RetireKey)
 	// audit log
+	g(http.MethodGet, "/admin/audit", a.ListEvents)
 }
 
 // requestLogger writes one line per request. It logs the path only: query

@@ -1,16 +1,385 @@
 package admin
 
-import "oidcd/models"
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
 
-// userState is a user as the audit log records it: no password hash.
+	"github.com/labstack/echo/v4"
+
+	"oidcd/models"
+	"oidcd/views"
+)
+
+// userState is a user as the audit log records it: never the password hash.
 type userState struct {
 	Username, Email, Name, GivenName, FamilyName string
 	EmailVerified, Active, Superuser             bool
+
+	MiddleName, Nickname, PreferredUsername     string `json:",omitempty"`
+	PhoneNumber                                 string `json:",omitempty"`
+	PhoneNumberVerified                         bool   `json:",omitempty"`
+	AddressFormatted, AddressStreet             string `json:",omitempty"`
+	AddressLocality, AddressRegion              string `json:",omitempty"`
+	AddressPostalCode, AddressCountry           string `json:",omitempty"`
+	Profile, Picture, Website, Locale, Zoneinfo string `json:",omitempty"`
+	Birthdate, Gender                           string `json:",omitempty"`
 }
 
 func userStateOf(u *models.User) userState {
 	return userState{
 		Username: u.Username, Email: u.Email, Name: u.Name, GivenName: u.GivenName, FamilyName: u.FamilyName,
 		EmailVerified: u.EmailVerified, Active: u.Active, Superuser: u.Superuser,
+		MiddleName: u.MiddleName, Nickname: u.Nickname, PreferredUsername: u.PreferredUsername,
+		PhoneNumber: u.PhoneNumber, PhoneNumberVerified: u.PhoneNumberVerified,
+		AddressFormatted: u.AddressFormatted, AddressStreet: u.AddressStreet, AddressLocality: u.AddressLocality,
+		AddressRegion: u.AddressRegion, AddressPostalCode: u.AddressPostalCode, AddressCountry: u.AddressCountry,
+		Profile: u.Profile, Picture: u.Picture, Website: u.Website, Locale: u.Locale, Zoneinfo: u.Zoneinfo,
+		Birthdate: u.Birthdate, Gender: u.Gender,
 	}
+}
+
+// ListUsers serves GET /admin/users, with search and pages.
+func (a *Admin) ListUsers(c echo.Context) error {
+	q := strings.TrimSpace(c.QueryParam("q"))
+	n, page := pageOf(c)
+	users, total, err := a.store.ListUsers(c.Request().Context(), q, page)
+	if err != nil {
+		return a.serverError(c, "list users", err)
+	}
+	v := views.UserListView{AdminChrome: a.chrome(c, "users", "Users"), Query: q, Pager: pager(c, n, total)}
+	for _, u := range users {
+		v.Users = append(v.Users, views.UserRow{
+			ID: u.ID, Username: u.Username, Email: u.Email, Name: u.Name,
+			Active: u.Active, Superuser: u.Superuser, LastLogin: formatTime(u.LastLogin),
+		})
+	}
+	return a.render(c, http.StatusOK, views.UserListPage(v))
+}
+
+// NewUser serves GET /admin/users/new.
+func (a *Admin) NewUser(c echo.Context) error {
+	return a.render(c, http.StatusOK, views.NewUserPage(views.NewUserView{
+		AdminChrome: a.chrome(c, "users", "New user"), Values: views.NewUserValues{Active: true},
+	}))
+}
+
+// CreateUser serves POST /admin/users.
+func (a *Admin) CreateUser(c echo.Context) error {
+	f := views.NewUserValues{
+		Username:      strings.TrimSpace(c.FormValue("username")),
+		Email:         strings.TrimSpace(c.FormValue("email")),
+		EmailVerified: c.FormValue("email_verified") == "on",
+		GivenName:     strings.TrimSpace(c.FormValue("given_name")),
+		FamilyName:    strings.TrimSpace(c.FormValue("family_name")),
+		Name:          strings.TrimSpace(c.FormValue("name")),
+		Superuser:     c.FormValue("superuser") == "on",
+		Active:        c.FormValue("active") == "on",
+	}
+	password := c.FormValue("password")
+	errs := views.FieldErrors{}
+	checkUsername(errs, f.Username)
+	checkEmail(errs, f.Email)
+	for field, value := range map[string]string{"given_name": f.GivenName, "family_name": f.FamilyName, "name": f.Name} {
+		checkLength(errs, field, value)
+	}
+	checkPassword(errs, password, c.FormValue("password_confirm"))
+	again := func() error {
+		return a.render(c, http.StatusUnprocessableEntity, views.NewUserPage(views.NewUserView{
+			AdminChrome: a.chrome(c, "users", "New user"), Values: f, Errors: errs,
+		}))
+	}
+	if len(errs) > 0 {
+		return again()
+	}
+	if f.Name == "" {
+		f.Name = strings.TrimSpace(f.GivenName + " " + f.FamilyName)
+	}
+	u := &models.User{
+		Username: f.Username, Email: f.Email, EmailVerified: f.EmailVerified,
+		GivenName: f.GivenName, FamilyName: f.FamilyName, Name: f.Name,
+		Active: f.Active, Superuser: f.Superuser,
+	}
+	if err := a.store.CreateUser(c.Request().Context(), u, password); err != nil {
+		if errors.Is(err, models.ErrConflict) {
+			errs["username"] = "This username is taken."
+			return again()
+		}
+		return a.serverError(c, "create user", err)
+	}
+	a.audit(c, "create user", userTarget(u), nil, userStateOf(u))
+	return a.redirectWith(c, fmt.Sprintf("/admin/users/%d", u.ID), "success", fmt.Sprintf("User %q created.", u.Username))
+}
+
+func userTarget(u *models.User) string { return "user " + u.Username }
+
+// userByParam loads the user named by :id.
+func (a *Admin) userByParam(c echo.Context) (*models.User, error) {
+	id, ok := idParam(c)
+	if !ok {
+		return nil, models.ErrNotFound
+	}
+	return a.store.UserByID(c.Request().Context(), id)
+}
+
+// loadUser loads the user named by :id, or answers the request itself
+// (not found, server error) and returns nil.
+func (a *Admin) loadUser(c echo.Context, where string) (*models.User, error) {
+	u, err := a.userByParam(c)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, a.notFound(c, "user")
+	}
+	if err != nil {
+		return nil, a.serverError(c, where, err)
+	}
+	return u, nil
+}
+
+// EditUser serves GET /admin/users/:id: the user's claims, password and
+// account actions.
+func (a *Admin) EditUser(c echo.Context) error {
+	u, err := a.loadUser(c, "edit user")
+	if u == nil {
+		return err
+	}
+	return a.renderUserEdit(c, http.StatusOK, u, claimValuesOf(u), nil, nil)
+}
+
+func (a *Admin) renderUserEdit(c echo.Context, status int, u *models.User, vals views.UserClaimValues, errs, pwErrs views.FieldErrors) error {
+	deps, err := a.store.UserDependents(c.Request().Context(), u.ID)
+	if err != nil {
+		return a.serverError(c, "user dependents", err)
+	}
+	self := actor(c)
+	return a.render(c, status, views.UserEditPage(views.UserEditView{
+		AdminChrome: a.chrome(c, "users", u.Username),
+		ID:          u.ID, Username: u.Username, Subject: u.Subject, Active: u.Active, Superuser: u.Superuser,
+		IsSelf:  self != nil && self.ID == u.ID,
+		Created: formatTime(&u.CreatedAt), LastLogin: formatTime(u.LastLogin),
+		Tokens: deps.Tokens, Consents: deps.Consents,
+		Values: vals, Errors: errs, PasswordErrors: pwErrs,
+	}))
+}
+
+func claimValuesOf(u *models.User) views.UserClaimValues {
+	return views.UserClaimValues{
+		Name: u.Name, GivenName: u.GivenName, FamilyName: u.FamilyName, MiddleName: u.MiddleName,
+		Nickname: u.Nickname, PreferredUsername: u.PreferredUsername,
+		Email: u.Email, EmailVerified: u.EmailVerified, PhoneNumber: u.PhoneNumber, PhoneNumberVerified: u.PhoneNumberVerified,
+		AddressFormatted: u.AddressFormatted, AddressStreet: u.AddressStreet, AddressLocality: u.AddressLocality,
+		AddressRegion: u.AddressRegion, AddressPostalCode: u.AddressPostalCode, AddressCountry: u.AddressCountry,
+		Profile: u.Profile, Picture: u.Picture, Website: u.Website, Locale: u.Locale, Zoneinfo: u.Zoneinfo,
+		Birthdate: u.Birthdate, Gender: u.Gender,
+	}
+}
+
+// Shapes of the claims OpenID Connect Core §5.1 gives a format.
+var (
+	birthdateRE = regexp.MustCompile(`^\d{4}(-\d{2}-\d{2})?$`)
+	localeRE    = regexp.MustCompile(`^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*$`)
+	zoneinfoRE  = regexp.MustCompile(`^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$`)
+	phoneRE     = regexp.MustCompile(`^\+?[0-9 ().\-]{3,30}(;ext=[0-9]{1,10})?$`)
+)
+
+// maxClaimLength bounds every free-text claim.
+const maxClaimLength = 255
+
+func checkLength(errs views.FieldErrors, field, value string) {
+	if len(value) > maxClaimLength {
+		errs[field] = fmt.Sprintf("Use at most %d characters.", maxClaimLength)
+	}
+}
+
+// claimsForm reads and checks the claims form; nothing is saved when it
+// returns errors.
+func claimsForm(c echo.Context) (views.UserClaimValues, views.FieldErrors) {
+	t := func(name string) string { return strings.TrimSpace(c.FormValue(name)) }
+	f := views.UserClaimValues{
+		Name: t("name"), GivenName: t("given_name"), FamilyName: t("family_name"), MiddleName: t("middle_name"),
+		Nickname: t("nickname"), PreferredUsername: t("preferred_username"),
+		Email: t("email"), EmailVerified: c.FormValue("email_verified") == "on",
+		PhoneNumber: t("phone_number"), PhoneNumberVerified: c.FormValue("phone_number_verified") == "on",
+		AddressFormatted: t("address_formatted"), AddressStreet: t("address_street"), AddressLocality: t("address_locality"),
+		AddressRegion: t("address_region"), AddressPostalCode: t("address_postal_code"), AddressCountry: t("address_country"),
+		Profile: t("profile"), Picture: t("picture"), Website: t("website"),
+		Locale: t("locale"), Zoneinfo: t("zoneinfo"), Birthdate: t("birthdate"), Gender: t("gender"),
+	}
+	errs := views.FieldErrors{}
+	for field, value := range map[string]string{
+		"name": f.Name, "given_name": f.GivenName, "family_name": f.FamilyName, "middle_name": f.MiddleName,
+		"nickname": f.Nickname, "preferred_username": f.PreferredUsername, "address_street": f.AddressStreet,
+		"address_locality": f.AddressLocality, "address_region": f.AddressRegion, "address_postal_code": f.AddressPostalCode,
+		"address_country": f.AddressCountry, "gender": f.Gender, "locale": f.Locale, "zoneinfo": f.Zoneinfo,
+	} {
+		checkLength(errs, field, value)
+	}
+	if len(f.AddressFormatted) > 1000 {
+		errs["address_formatted"] = "Use at most 1000 characters."
+	}
+	checkEmail(errs, f.Email)
+	for field, value := range map[string]string{"profile": f.Profile, "picture": f.Picture, "website": f.Website} {
+		if value != "" && (!webURL(value) || len(value) > 2000) {
+			errs[field] = "Enter an http or https URL."
+		}
+	}
+	if f.PhoneNumber != "" && !phoneRE.MatchString(f.PhoneNumber) {
+		errs["phone_number"] = "Enter a phone number, such as +1 (425) 555-1212."
+	}
+	if f.Birthdate != "" && !birthdateRE.MatchString(f.Birthdate) {
+		errs["birthdate"] = "Use YYYY-MM-DD, or YYYY alone."
+	}
+	if f.Locale != "" && !localeRE.MatchString(f.Locale) {
+		errs["locale"] = "Use a language tag such as en-US."
+	}
+	if f.Zoneinfo != "" && !zoneinfoRE.MatchString(f.Zoneinfo) {
+		errs["zoneinfo"] = "Use a time zone name such as Europe/Paris."
+	}
+	return f, errs
+}
+
+func applyClaims(u *models.User, f views.UserClaimValues) {
+	u.Name, u.GivenName, u.FamilyName, u.MiddleName = f.Name, f.GivenName, f.FamilyName, f.MiddleName
+	u.Nickname, u.PreferredUsername = f.Nickname, f.PreferredUsername
+	u.Email, u.EmailVerified, u.PhoneNumber, u.PhoneNumberVerified = f.Email, f.EmailVerified, f.PhoneNumber, f.PhoneNumberVerified
+	u.AddressFormatted, u.AddressStreet, u.AddressLocality = f.AddressFormatted, f.AddressStreet, f.AddressLocality
+	u.AddressRegion, u.AddressPostalCode, u.AddressCountry = f.AddressRegion, f.AddressPostalCode, f.AddressCountry
+	u.Profile, u.Picture, u.Website, u.Locale, u.Zoneinfo = f.Profile, f.Picture, f.Website, f.Locale, f.Zoneinfo
+	u.Birthdate, u.Gender = f.Birthdate, f.Gender
+}
+
+// UpdateUser serves POST /admin/users/:id: the standard claims.
+func (a *Admin) UpdateUser(c echo.Context) error {
+	u, err := a.loadUser(c, "update user")
+	if u == nil {
+		return err
+	}
+	f, errs := claimsForm(c)
+	if len(errs) > 0 {
+		return a.renderUserEdit(c, http.StatusUnprocessableEntity, u, f, errs, nil)
+	}
+	before := userStateOf(u)
+	applyClaims(u, f)
+	u.UpdatedAt = a.now()
+	if err := a.store.UpdateUserClaims(c.Request().Context(), u); errors.Is(err, models.ErrNotFound) {
+		return a.notFound(c, "user")
+	} else if err != nil {
+		return a.serverError(c, "update user", err)
+	}
+	a.audit(c, "update user", userTarget(u), before, userStateOf(u))
+	return a.redirectWith(c, fmt.Sprintf("/admin/users/%d", u.ID), "success", "User saved.")
+}
+
+// SetUserPassword serves POST /admin/users/:id/password. The old password
+// stops working at once; sessions and tokens are left alone (deactivate
+// the user to end those).
+func (a *Admin) SetUserPassword(c echo.Context) error {
+	u, err := a.loadUser(c, "set password")
+	if u == nil {
+		return err
+	}
+	password := c.FormValue("password")
+	errs := views.FieldErrors{}
+	checkPassword(errs, password, c.FormValue("password_confirm"))
+	if len(errs) > 0 {
+		return a.renderUserEdit(c, http.StatusUnprocessableEntity, u, claimValuesOf(u), nil, errs)
+	}
+	if err := a.store.SetUserPassword(c.Request().Context(), u.ID, password); errors.Is(err, models.ErrNotFound) {
+		return a.notFound(c, "user")
+	} else if err != nil {
+		return a.serverError(c, "set password", err)
+	}
+	a.audit(c, "set user password", userTarget(u), nil, nil)
+	return a.redirectWith(c, fmt.Sprintf("/admin/users/%d", u.ID), "success", "Password set.")
+}
+
+// refuseSelf stops an admin from locking themself out.
+func (a *Admin) refuseSelf(c echo.Context, u *models.User, what string) (bool, error) {
+	if self := actor(c); self != nil && self.ID == u.ID {
+		return true, a.redirectWith(c, fmt.Sprintf("/admin/users/%d", u.ID), "error", "You cannot "+what+" your own account.")
+	}
+	return false, nil
+}
+
+// DeactivateUser serves POST /admin/users/:id/deactivate: the user is
+// signed out everywhere and every token they hold is revoked.
+func (a *Admin) DeactivateUser(c echo.Context) error {
+	u, err := a.loadUser(c, "deactivate user")
+	if u == nil {
+		return err
+	}
+	if refused, err := a.refuseSelf(c, u, "deactivate"); refused {
+		return err
+	}
+	before := userStateOf(u)
+	if err := a.store.DeactivateUser(c.Request().Context(), u.ID, a.now()); errors.Is(err, models.ErrNotFound) {
+		return a.notFound(c, "user")
+	} else if err != nil {
+		return a.serverError(c, "deactivate user", err)
+	}
+	u.Active = false
+	a.audit(c, "deactivate user", userTarget(u), before, userStateOf(u))
+	return a.redirectWith(c, fmt.Sprintf("/admin/users/%d", u.ID), "success",
+		"User deactivated: signed out everywhere, and all their tokens revoked.")
+}
+
+// ActivateUser serves POST /admin/users/:id/activate.
+func (a *Admin) ActivateUser(c echo.Context) error {
+	u, err := a.loadUser(c, "activate user")
+	if u == nil {
+		return err
+	}
+	before := userStateOf(u)
+	if err := a.store.SetUserActive(c.Request().Context(), u.ID, true); errors.Is(err, models.ErrNotFound) {
+		return a.notFound(c, "user")
+	} else if err != nil {
+		return a.serverError(c, "activate user", err)
+	}
+	u.Active = true
+	a.audit(c, "activate user", userTarget(u), before, userStateOf(u))
+	return a.redirectWith(c, fmt.Sprintf("/admin/users/%d", u.ID), "success", "User reactivated.")
+}
+
+// ConfirmDeleteUser serves GET /admin/users/:id/delete: what goes with
+// the user, and a button.
+func (a *Admin) ConfirmDeleteUser(c echo.Context) error {
+	u, err := a.loadUser(c, "confirm delete user")
+	if u == nil {
+		return err
+	}
+	if refused, err := a.refuseSelf(c, u, "delete"); refused {
+		return err
+	}
+	deps, err := a.store.UserDependents(c.Request().Context(), u.ID)
+	if err != nil {
+		return a.serverError(c, "user dependents", err)
+	}
+	return a.render(c, http.StatusOK, views.ConfirmDeletePage(views.ConfirmDeleteView{
+		AdminChrome: a.chrome(c, "users", "Delete "+u.Username),
+		What:        "user", Name: u.Username, Action: fmt.Sprintf("/admin/users/%d/delete", u.ID),
+		Cancel: fmt.Sprintf("/admin/users/%d", u.ID),
+		Consequences: []string{
+			fmt.Sprintf("%d authorization code(s)", deps.Codes),
+			fmt.Sprintf("%d token(s), which stop working at once", deps.Tokens),
+			fmt.Sprintf("%d consent(s)", deps.Consents),
+			"every browser session: they are signed out everywhere",
+		},
+	}))
+}
+
+// DeleteUser serves POST /admin/users/:id/delete.
+func (a *Admin) DeleteUser(c echo.Context) error {
+	u, err := a.loadUser(c, "delete user")
+	if u == nil {
+		return err
+	}
+	if refused, err := a.refuseSelf(c, u, "delete"); refused {
+		return err
+	}
+	if err := a.store.DeleteUser(c.Request().Context(), u.ID); err != nil && !errors.Is(err, models.ErrNotFound) {
+		return a.serverError(c, "delete user", err)
+	}
+	a.audit(c, "delete user", userTarget(u), userStateOf(u), nil)
+	return a.redirectWith(c, "/admin/users", "success", fmt.Sprintf("User %q deleted.", u.Username))
 }

@@ -32,3 +32,13 @@ func queryNote(q string) string {
 	}
 	return " matching “" + q + "”"
 }
+
+// rowsFor sizes a read-only textarea to show all of value: one row per
+// line, and long lines (URLs) wrapped at about 90 characters.
+func rowsFor(value string) string {
+	rows := 0
+	for _, line := range strings.Split(value, "\n") {
+		rows += 1 + len(line)/90
+	}
+	return strconv.Itoa(rows)
+}

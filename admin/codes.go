@@ -1,0 +1,68 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"oidcd/models"
+	"oidcd/views"
+)
+
+// ListCodes serves GET /admin/codes: authorization codes, used or not,
+// never the codes themselves, optionally for one user or client.
+func (a *Admin) ListCodes(c echo.Context) error {
+	f, fv, err := a.grantFilter(c, "/admin/codes")
+	if err != nil {
+		return a.serverError(c, "codes filter", err)
+	}
+	n, page := pageOf(c)
+	codes, total, err := a.store.ListCodes(c.Request().Context(), f, page)
+	if err != nil {
+		return a.serverError(c, "list codes", err)
+	}
+	v := views.CodeListView{
+		AdminChrome: a.chrome(c, "codes", "Codes"), Filter: fv, Pager: pager(c, n, total),
+		Back: filterQuery("/admin/codes", f),
+	}
+	for _, cd := range codes {
+		row := views.CodeRow{
+			ID: cd.ID, UserID: cd.UserID, Username: cd.User.Username, ClientID: cd.ClientID, ClientName: cd.Client.Name,
+			Scope: cd.Scope, Created: formatTime(&cd.CreatedAt), Expires: formatTime(&cd.ExpiresAt),
+		}
+		if cd.UsedAt != nil {
+			row.Used = formatTime(cd.UsedAt)
+		}
+		v.Codes = append(v.Codes, row)
+	}
+	return a.render(c, http.StatusOK, views.CodeListPage(v))
+}
+
+// codeState is a code as the audit log records it: never the code or its hash.
+type codeState struct {
+	ID           uint
+	Client, User string
+	Scope        string
+	Used         bool
+}
+
+// DeleteCode serves POST /admin/codes/:id/delete: an unused code can no
+// longer be exchanged. Tokens already issued from it are left alone.
+func (a *Admin) DeleteCode(c echo.Context) error {
+	id, ok := idParam(c)
+	if !ok {
+		return a.notFound(c, "code")
+	}
+	cd, err := a.store.DeleteCode(c.Request().Context(), id)
+	if errors.Is(err, models.ErrNotFound) {
+		return a.redirectWith(c, backTo(c, "/admin/codes"), "error", "That code is already gone.")
+	}
+	if err != nil {
+		return a.serverError(c, "delete code", err)
+	}
+	a.audit(c, "delete code", fmt.Sprintf("code %d", cd.ID),
+		codeState{ID: cd.ID, Client: cd.Client.ClientID, User: cd.User.Username, Scope: cd.Scope, Used: cd.UsedAt != nil}, nil)
+	return a.redirectWith(c, backTo(c, "/admin/codes"), "success", "Code deleted.")
+}

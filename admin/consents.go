@@ -1,0 +1,140 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"oidcd/models"
+	"oidcd/views"
+)
+
+// grantFilter reads ?user= and ?client= (or the same form fields) and
+// names them for the page. An ID that matches nothing still filters, so
+// the list is empty rather than everything.
+func (a *Admin) grantFilter(c echo.Context, listPath string) (models.GrantFilter, views.GrantFilterView, error) {
+	var f models.GrantFilter
+	if n, err := strconv.ParseUint(c.FormValue("user"), 10, 32); err == nil {
+		f.UserID = uint(n)
+	}
+	if n, err := strconv.ParseUint(c.FormValue("client"), 10, 32); err == nil {
+		f.ClientID = uint(n)
+	}
+	ctx := c.Request().Context()
+	v := views.GrantFilterView{UserID: f.UserID, ClientID: f.ClientID, ClearURL: listPath}
+	if f.UserID != 0 {
+		v.Username = fmt.Sprintf("#%d (deleted)", f.UserID)
+		u, err := a.store.UserByID(ctx, f.UserID)
+		switch {
+		case err == nil:
+			v.Username = u.Username
+		case !errors.Is(err, models.ErrNotFound):
+			return f, v, err
+		}
+	}
+	if f.ClientID != 0 {
+		v.ClientName = fmt.Sprintf("#%d (deleted)", f.ClientID)
+		cl, err := a.store.ClientByID(ctx, f.ClientID)
+		switch {
+		case err == nil:
+			v.ClientName = cl.Name
+		case !errors.Is(err, models.ErrNotFound):
+			return f, v, err
+		}
+	}
+	return f, v, nil
+}
+
+// filterQuery is the list's own URL with its filter, where its actions
+// return to.
+func filterQuery(listPath string, f models.GrantFilter) string {
+	q := url.Values{}
+	if f.UserID != 0 {
+		q.Set("user", strconv.FormatUint(uint64(f.UserID), 10))
+	}
+	if f.ClientID != 0 {
+		q.Set("client", strconv.FormatUint(uint64(f.ClientID), 10))
+	}
+	if len(q) == 0 {
+		return listPath
+	}
+	return listPath + "?" + q.Encode()
+}
+
+// backTo is the list a form came from, if it names one under listPath;
+// anything else (another site, another page) goes to listPath itself.
+func backTo(c echo.Context, listPath string) string {
+	back := c.FormValue("back")
+	if back == listPath || strings.HasPrefix(back, listPath+"?") {
+		return back
+	}
+	return listPath
+}
+
+// ListConsents serves GET /admin/consents, optionally for one user
+// (?user=ID) and/or one client (?client=ID).
+func (a *Admin) ListConsents(c echo.Context) error {
+	f, fv, err := a.grantFilter(c, "/admin/consents")
+	if err != nil {
+		return a.serverError(c, "consents filter", err)
+	}
+	n, page := pageOf(c)
+	consents, total, err := a.store.ListConsents(c.Request().Context(), f, page)
+	if err != nil {
+		return a.serverError(c, "list consents", err)
+	}
+	now := a.now()
+	v := views.ConsentListView{
+		AdminChrome: a.chrome(c, "consents", "Consents"), Filter: fv, Pager: pager(c, n, total),
+		Back: filterQuery("/admin/consents", f),
+	}
+	for _, cs := range consents {
+		v.Consents = append(v.Consents, views.ConsentRow{
+			ID: cs.ID, UserID: cs.UserID, Username: cs.User.Username, ClientID: cs.ClientID, ClientName: cs.Client.Name,
+			Scopes: cs.Scope, Given: formatTime(&cs.GivenAt), Expires: formatTime(&cs.ExpiresAt), Expired: !now.Before(cs.ExpiresAt),
+		})
+	}
+	return a.render(c, http.StatusOK, views.ConsentListPage(v))
+}
+
+// consentState is a consent as the audit log records it.
+type consentState struct {
+	User, Client, Scope string
+}
+
+// RevokeConsent serves POST /admin/consents/:id/revoke. The consent goes,
+// and with it, in the same transaction, every token the client holds for
+// the user; the user is asked again on the next authorization.
+func (a *Admin) RevokeConsent(c echo.Context) error {
+	id, ok := idParam(c)
+	if !ok {
+		return a.notFound(c, "consent")
+	}
+	ctx := c.Request().Context()
+	cs, err := a.store.RevokeConsent(ctx, id, a.now())
+	if errors.Is(err, models.ErrNotFound) {
+		return a.notFound(c, "consent")
+	}
+	if err != nil {
+		return a.serverError(c, "revoke consent", err)
+	}
+	e := &models.Event{
+		Kind: models.EventConsentRevoked, Username: cs.User.Username, UserID: &cs.UserID, ClientID: &cs.ClientID,
+		RemoteIP: c.RealIP(), Detail: "revoked by an administrator",
+	}
+	if admin := actor(c); admin != nil {
+		e.Detail = "revoked by administrator " + admin.Username
+	}
+	if err := a.store.RecordEvent(ctx, e); err != nil {
+		a.log.WarnContext(ctx, "record consent revoked", "err", err)
+	}
+	a.audit(c, "revoke consent", fmt.Sprintf("consent %d", cs.ID),
+		consentState{User: cs.User.Username, Client: cs.Client.ClientID, Scope: cs.Scope}, nil)
+	return a.redirectWith(c, backTo(c, "/admin/consents"), "success",
+		fmt.Sprintf("Consent of %q to %q revoked, with the client's tokens for that user.", cs.User.Username, cs.Client.Name))
+}

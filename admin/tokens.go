@@ -1,0 +1,101 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"oidcd/models"
+	"oidcd/views"
+)
+
+// ListTokens serves GET /admin/tokens: the tokens that still work, never
+// their values or hashes, optionally for one user or client.
+func (a *Admin) ListTokens(c echo.Context) error {
+	f, fv, err := a.grantFilter(c, "/admin/tokens")
+	if err != nil {
+		return a.serverError(c, "tokens filter", err)
+	}
+	n, page := pageOf(c)
+	tokens, total, err := a.store.ListActiveTokens(c.Request().Context(), f, a.now(), page)
+	if err != nil {
+		return a.serverError(c, "list tokens", err)
+	}
+	v := views.TokenListView{
+		AdminChrome: a.chrome(c, "tokens", "Tokens"), Filter: fv, Pager: pager(c, n, total),
+		Back: filterQuery("/admin/tokens", f),
+	}
+	for _, t := range tokens {
+		row := views.TokenRow{
+			ID: t.ID, ClientID: t.ClientID, ClientName: t.Client.Name, Scopes: t.Scope,
+			Issued: formatTime(&t.CreatedAt), Expires: formatTime(&t.ExpiresAt),
+		}
+		if t.RefreshExpiresAt != nil {
+			row.Refresh = formatTime(t.RefreshExpiresAt)
+		}
+		if t.User != nil {
+			row.UserID, row.Username = t.User.ID, t.User.Username
+		}
+		v.Tokens = append(v.Tokens, row)
+	}
+	return a.render(c, http.StatusOK, views.TokenListPage(v))
+}
+
+// tokenState is a token as the audit log records it: never its value or hash.
+type tokenState struct {
+	ID           uint
+	Client, User string
+	Scope        string
+}
+
+// RevokeToken serves POST /admin/tokens/:id/revoke: the access token and
+// its refresh token stop working at once.
+func (a *Admin) RevokeToken(c echo.Context) error {
+	id, ok := idParam(c)
+	if !ok {
+		return a.notFound(c, "token")
+	}
+	t, err := a.store.RevokeToken(c.Request().Context(), id, a.now())
+	if errors.Is(err, models.ErrNotFound) {
+		return a.redirectWith(c, backTo(c, "/admin/tokens"), "error", "That token is gone or already revoked.")
+	}
+	if err != nil {
+		return a.serverError(c, "revoke token", err)
+	}
+	st := tokenState{ID: t.ID, Client: t.Client.ClientID, Scope: t.Scope}
+	if t.User != nil {
+		st.User = t.User.Username
+	}
+	a.audit(c, "revoke token", fmt.Sprintf("token %d", t.ID), st, nil)
+	return a.redirectWith(c, backTo(c, "/admin/tokens"), "success", "Token revoked.")
+}
+
+// RevokeTokens serves POST /admin/tokens/revoke: every token of the user
+// (form field user=ID), of the client (client=ID), or of the pair.
+func (a *Admin) RevokeTokens(c echo.Context) error {
+	f, fv, err := a.grantFilter(c, "/admin/tokens")
+	if err != nil {
+		return a.serverError(c, "tokens filter", err)
+	}
+	back := filterQuery("/admin/tokens", f)
+	if f.UserID == 0 && f.ClientID == 0 {
+		return a.redirectWith(c, back, "error", "Choose a user or a client whose tokens to revoke.")
+	}
+	n, err := a.store.RevokeTokens(c.Request().Context(), f, a.now())
+	if err != nil {
+		return a.serverError(c, "revoke tokens", err)
+	}
+	var of []string
+	if f.UserID != 0 {
+		of = append(of, "user "+fv.Username)
+	}
+	if f.ClientID != 0 {
+		of = append(of, "client "+fv.ClientName)
+	}
+	target := strings.Join(of, ", ")
+	a.audit(c, "revoke tokens", target, nil, map[string]int64{"Revoked": n})
+	return a.redirectWith(c, back, "success", fmt.Sprintf("%d token(s) of %s revoked.", n, target))
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"oidcd/models"
+)
+
+// kadEvent writes an event directly, at a chosen time.
+func kadEvent(t *testing.T, env *testEnv, e models.Event) {
+	t.Helper()
+	if err := env.store.RecordEvent(context.Background(), &e); err != nil {
+		t.Fatalf("record event: %v", err)
+	}
+}
+
+// auditRows fetches the audit log with query q and returns the page and
+// its number of rows.
+func auditRows(t *testing.T, b *browser, q url.Values) (page, int) {
+	t.Helper()
+	p := b.get("/admin/audit?" + q.Encode())
+	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="audit-page"`) {
+		t.Fatalf("GET /admin/audit?%s: got %d, want 200 and the audit page:\n%.800s", q.Encode(), p.status, p.body)
+	}
+	return p, countRows(p.body, "event-row")
+}
+
+var eventKindRE = regexp.MustCompile(`data-testid="event-row" data-kind="([^"]+)"`)
+
+func TestAdminAuditLogShowsEvents(t *testing.T) {
+	env := newTestEnv(t)
+	b := kadAdmin(t, env, "root")
+
+	// A failed login by someone else.
+	mallory := env.browser()
+	if p := mallory.submitLogin(mallory.get("/login"), "mallory", "wrong password 1"); p.status != http.StatusOK {
+		t.Fatalf("failed login: got %d, want 200", p.status)
+	}
+	// A client created by the admin.
+	p := kadPost(t, b, "/admin/clients/new", "/admin/clients", url.Values{
+		"name": {"Audit Created RP"}, "client_type": {"public"}, "response_types": {"code"},
+		"redirect_uris": {"http://127.0.0.1/audit/cb"}, "scopes": {"openid"}, "jwt_alg": {"RS256"},
+	})
+	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="client-page"`) {
+		t.Fatalf("create client: got %d at %s, want the client page", p.status, p.url)
+	}
+
+	p, n := auditRows(t, b, url.Values{})
+	// root's login, mallory's failed login, the client creation.
+	if n != 3 {
+		t.Fatalf("audit rows = %d, want 3:\n%s", n, p.body)
+	}
+	kinds := eventKindRE.FindAllStringSubmatch(p.body, -1)
+	if kinds[0][1] != models.EventAdminChange || kinds[1][1] != models.EventLoginFailed || kinds[2][1] != models.EventLoginSucceeded {
+		t.Errorf("kinds newest first = %v, want admin_change, login_failed, login_succeeded", kinds)
+	}
+	if !strings.Contains(p.body, "mallory") || !strings.Contains(p.body, "127.0.0.1") {
+		t.Errorf("audit log lacks the failed login's username and IP")
+	}
+	if countRows(p.body, "event-change") != 1 || !strings.Contains(p.body, "<details") ||
+		!strings.Contains(p.body, "Audit Created RP") || !strings.Contains(p.body, "create client") {
+		t.Errorf("audit log lacks the client creation with its before/after details:\n%s", p.body)
+	}
+}
+
+func TestAdminAuditLogFilters(t *testing.T) {
+	env := newTestEnv(t)
+	b := kadAdmin(t, env, "root") // one login_succeeded event, today
+	rp, _ := env.createClient(models.ClientConfidential, []string{"http://127.0.0.1/cb"}, func(c *models.Client) { c.Name = "Filter Target RP" })
+	other, _ := env.createClient(models.ClientConfidential, []string{"http://127.0.0.1/cb"}, func(c *models.Client) { c.Name = "Other RP" })
+
+	day := func(s string, hour int) time.Time {
+		d, err := time.Parse("2006-01-02", s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Add(time.Duration(hour) * time.Hour)
+	}
+	// 2026-01-10: 3 events, 2026-01-11: 2 (one at 23:00 UTC), 2026-01-12: 1.
+	kadEvent(t, env, models.Event{Kind: models.EventLoginFailed, Username: "dated-carol", RemoteIP: "10.0.0.1", CreatedAt: day("2026-01-10", 0)})
+	kadEvent(t, env, models.Event{Kind: models.EventLoginFailed, Username: "dated-carol", CreatedAt: day("2026-01-10", 12)})
+	kadEvent(t, env, models.Event{Kind: models.EventTokenIssued, Username: "dated-dave", ClientID: &rp.ID, CreatedAt: day("2026-01-10", 23)})
+	kadEvent(t, env, models.Event{Kind: models.EventTokenIssued, Username: "dated-dave", ClientID: &rp.ID, CreatedAt: day("2026-01-11", 1)})
+	kadEvent(t, env, models.Event{Kind: models.EventConsentGranted, Username: "dated-dave", ClientID: &rp.ID, CreatedAt: day("2026-01-11", 23)})
+	kadEvent(t, env, models.Event{Kind: models.EventTokenIssued, Username: "dated-erin", ClientID: &other.ID, CreatedAt: day("2026-01-12", 0)})
+	// token_issued records the user's id only: the log names them by it.
+	frank := env.createUser("frank", "frank's password 1")
+	kadEvent(t, env, models.Event{Kind: models.EventTokenIssued, UserID: &frank.ID, CreatedAt: day("2026-01-09", 5)})
+
+	for _, tc := range []struct {
+		name  string
+		query url.Values
+		want  int
+	}{
+		{"all", url.Values{}, 8},
+		{"kind", url.Values{"kind": {models.EventLoginFailed}}, 2},
+		{"kind token", url.Values{"kind": {models.EventTokenIssued}}, 4},
+		{"user contains", url.Values{"user": {"CAROL"}}, 2},
+		{"user prefix", url.Values{"user": {"dated-"}}, 6},
+		{"user wildcard is literal", url.Values{"user": {"dated%"}}, 0},
+		{"user by user_id", url.Values{"user": {"frank"}}, 1},
+		{"client by name", url.Values{"client": {"filter target"}}, 3},
+		{"client by client_id", url.Values{"client": {rp.ClientID}}, 3},
+		{"client other", url.Values{"client": {"Other RP"}}, 1},
+		{"client none", url.Values{"client": {"nobody"}}, 0},
+		{"from and to one day", url.Values{"from": {"2026-01-11"}, "to": {"2026-01-11"}}, 2},
+		{"from and to two days", url.Values{"from": {"2026-01-10"}, "to": {"2026-01-11"}}, 5},
+		{"to only", url.Values{"to": {"2026-01-10"}}, 4},
+		{"from only", url.Values{"from": {"2026-01-12"}}, 2}, // and root's login today
+		{"combined", url.Values{"kind": {models.EventTokenIssued}, "client": {"filter"}, "from": {"2026-01-11"}, "to": {"2026-01-12"}}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, got := auditRows(t, b, tc.query)
+			if got != tc.want {
+				t.Errorf("rows = %d, want %d:\n%s", got, tc.want, p.body)
+			}
+		})
+	}
+
+	// Newest first: the 2026-01-12 event leads the dated ones.
+	p, _ := auditRows(t, b, url.Values{"user": {"dated"}})
+	if i, j := strings.Index(p.body, "2026-01-12 00:00 UTC"), strings.Index(p.body, "2026-01-10 00:00 UTC"); i < 0 || j < 0 || i > j {
+		t.Errorf("2026-01-12 at %d, 2026-01-10 at %d: want both, newest first", i, j)
+	}
+	if p, _ := auditRows(t, b, url.Values{"user": {"frank"}}); !strings.Contains(p.body, "<td>frank</td>") {
+		t.Errorf("the token_issued row does not name frank")
+	}
+	// The filter form keeps what was asked.
+	if !strings.Contains(p.body, `data-testid="audit-filter"`) || !strings.Contains(p.body, `value="dated"`) {
+		t.Errorf("the filter form does not show the user filter")
+	}
+}
+
+func TestAdminAuditLogPages(t *testing.T) {
+	env := newTestEnv(t)
+	b := kadAdmin(t, env, "root")
+	for i := range 29 {
+		kadEvent(t, env, models.Event{Kind: models.EventLogout, Username: "pager", CreatedAt: time.Now().Add(-time.Duration(i+1) * time.Minute)})
+	}
+	if _, n := auditRows(t, b, url.Values{}); n != 25 {
+		t.Errorf("page 1 rows = %d, want 25", n)
+	}
+	p, n := auditRows(t, b, url.Values{"page": {"2"}})
+	if n != 5 {
+		t.Errorf("page 2 rows = %d, want 5", n)
+	}
+	if !strings.Contains(p.body, "Page 2 of 2") {
+		t.Errorf("page 2 lacks its pager")
+	}
+}
+
+func TestAdminAuditLogBadFilter(t *testing.T) {
+	env := newTestEnv(t)
+	b := kadAdmin(t, env, "root")
+	for _, tc := range []struct {
+		name  string
+		query url.Values
+		field string
+	}{
+		{"bad from", url.Values{"from": {"2026-13-40"}}, "from"},
+		{"bad to", url.Values{"to": {"yesterday"}}, "to"},
+		{"reversed", url.Values{"from": {"2026-02-02"}, "to": {"2026-02-01"}}, "to"},
+		{"unknown kind", url.Values{"kind": {"nope"}}, "kind"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := b.get("/admin/audit?" + tc.query.Encode())
+			if p.status < 400 || p.status >= 500 {
+				t.Errorf("status = %d, want 4xx", p.status)
+			}
+			if !strings.Contains(p.body, `data-testid="error-`+tc.field+`"`) {
+				t.Errorf("no field error for %s:\n%.800s", tc.field, p.body)
+			}
+			if countRows(p.body, "event-row") != 0 {
+				t.Errorf("rows shown despite the bad filter")
+			}
+		})
+	}
+}

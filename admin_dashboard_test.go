@@ -1,0 +1,99 @@
+package main
+
+import (
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	barTitleRE = regexp.MustCompile(`<title>(\d{4}-\d{2}-\d{2}): (\d+) [^<]*</title>`)
+	svgRE      = regexp.MustCompile(`<svg role="img" aria-label="[^"]+"`)
+)
+
+// chartBars reads a dashboard chart's bars: the date and count of each
+// bar's <title>, oldest first.
+func chartBars(t *testing.T, body, testID string) (dates []string, counts []int) {
+	t.Helper()
+	start := strings.Index(body, `data-testid="`+testID+`"`)
+	if start < 0 {
+		t.Fatalf("no chart %s on the dashboard", testID)
+	}
+	end := strings.Index(body[start:], "</figure>")
+	if end < 0 {
+		t.Fatalf("chart %s is not closed", testID)
+	}
+	chart := body[start : start+end]
+	if !svgRE.MatchString(chart) {
+		t.Errorf("chart %s has no <svg role=\"img\" aria-label=...>", testID)
+	}
+	if !strings.Contains(chart, "<table") {
+		t.Errorf("chart %s has no table of its numbers", testID)
+	}
+	for _, m := range barTitleRE.FindAllStringSubmatch(chart, -1) {
+		n, _ := strconv.Atoi(m[2])
+		dates, counts = append(dates, m[1]), append(counts, n)
+	}
+	return dates, counts
+}
+
+func TestAdminDashboardCharts(t *testing.T) {
+	env := newTestEnv(t)
+	b := kadAdmin(t, env, "root") // login 1
+	kadCodeFlow(t, env, "alice")  // login 2, one token issued
+	mallory := env.browser()
+	mallory.submitLogin(mallory.get("/login"), "mallory", "wrong password 1") // one failed login
+
+	p := b.get("/admin")
+	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="dashboard-page"`) {
+		t.Fatalf("GET /admin: got %d, want the dashboard", p.status)
+	}
+	today := env.clock.Now().UTC()
+	for _, tc := range []struct {
+		testID string
+		want   int
+	}{
+		{"chart-logins", 2},
+		{"chart-failed-logins", 1},
+		{"chart-tokens", 1},
+	} {
+		dates, counts := chartBars(t, p.body, tc.testID)
+		if len(counts) != 14 {
+			t.Fatalf("%s: %d bars, want 14", tc.testID, len(counts))
+		}
+		if got, want := dates[13], today.Format("2006-01-02"); got != want {
+			t.Errorf("%s: last bar date = %s, want today %s", tc.testID, got, want)
+		}
+		if got, want := dates[0], today.AddDate(0, 0, -13).Format("2006-01-02"); got != want {
+			t.Errorf("%s: first bar date = %s, want %s", tc.testID, got, want)
+		}
+		if got := counts[13]; got != tc.want {
+			t.Errorf("%s: today's bar: got %d, want %d", tc.testID, got, tc.want)
+		}
+		for i, n := range counts[:13] {
+			if n != 0 {
+				t.Errorf("%s: bar %s = %d, want 0", tc.testID, dates[i], n)
+			}
+		}
+	}
+
+	// Twenty days on, today's events have left the window. The admin
+	// session has expired by then, so sign in again (an event dated by
+	// the real clock, outside the window too).
+	env.clock.Advance(20 * 24 * time.Hour)
+	p = kadAdmin(t, env, "root").get("/admin")
+	for _, id := range []string{"chart-logins", "chart-failed-logins", "chart-tokens"} {
+		dates, counts := chartBars(t, p.body, id)
+		if len(counts) != 14 {
+			t.Fatalf("%s: %d bars, want 14", id, len(counts))
+		}
+		for i, n := range counts {
+			if n != 0 {
+				t.Errorf("%s after 20 days: bar %s = %d, want 0", id, dates[i], n)
+			}
+		}
+	}
+}

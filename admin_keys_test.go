@@ -1,0 +1,331 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"oidcd/models"
+)
+
+// kadAdminPassword is the password of the superuser the keys, audit and
+// dashboard tests sign in as.
+const kadAdminPassword = "root's long admin password"
+
+// kadAdmin creates an active superuser and returns a browser signed in as
+// them through the login page.
+func kadAdmin(t *testing.T, env *testEnv, username string) *browser {
+	t.Helper()
+	if _, err := env.store.UserByUsername(context.Background(), username); err != nil {
+		env.createUser(username, kadAdminPassword, func(u *models.User) { u.Superuser = true })
+	}
+	b := env.browser()
+	p := b.submitLogin(b.get("/login"), username, kadAdminPassword)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="home-page"`) {
+		t.Fatalf("admin login: got %d at %s, want the home page", p.status, p.url)
+	}
+	return b
+}
+
+// kadPost GETs page (for its CSRF token) and posts form plus the token to
+// action.
+func kadPost(t *testing.T, b *browser, page, action string, form url.Values) page {
+	t.Helper()
+	p := b.get(page)
+	if p.status != http.StatusOK {
+		t.Fatalf("GET %s: got %d, want 200", page, p.status)
+	}
+	token := hiddenFields(p.body).Get("_csrf")
+	if token == "" {
+		t.Fatalf("GET %s: no _csrf field", page)
+	}
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("_csrf", token)
+	return b.post(action, form)
+}
+
+// jwksKIDs lists the kids /jwks publishes.
+func jwksKIDs(t *testing.T, env *testEnv) []string {
+	t.Helper()
+	req := mustRequest(t, http.MethodGet, env.issuer+"/jwks", nil)
+	resp, body := doJSON(t, req)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /jwks: got %d, want 200", resp.StatusCode)
+	}
+	keys, _ := body["keys"].([]any)
+	var kids []string
+	for _, k := range keys {
+		m, _ := k.(map[string]any)
+		if _, ok := m["d"]; ok {
+			t.Errorf("/jwks publishes a private exponent")
+		}
+		kid, _ := m["kid"].(string)
+		kids = append(kids, kid)
+	}
+	return kids
+}
+
+// activeKID is the kid of the key that signs RS256 ID tokens now.
+func activeKID(t *testing.T, env *testEnv) string {
+	t.Helper()
+	k, err := env.store.ActiveSigningKey(context.Background(), "RS256")
+	if err != nil {
+		t.Fatalf("active signing key: %v", err)
+	}
+	return k.KID
+}
+
+// kidOf is the kid in an ID token's protected header, read without a JOSE
+// library.
+func kidOf(t *testing.T, idToken string) string {
+	t.Helper()
+	parts := strings.Split(idToken, ".")
+	if len(parts) != 3 {
+		t.Fatalf("id_token = %q, want a compact JWS", idToken)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil {
+		t.Fatalf("id_token header: %v", err)
+	}
+	var hdr map[string]any
+	if err := json.Unmarshal(raw, &hdr); err != nil {
+		t.Fatalf("id_token header: %v", err)
+	}
+	kid, _ := hdr["kid"].(string)
+	return kid
+}
+
+// kadCodeFlow runs a whole code flow for a fresh user and client and
+// returns the token response.
+func kadCodeFlow(t *testing.T, env *testEnv, username string) map[string]any {
+	t.Helper()
+	const password = "user password 12345"
+	env.createUser(username, password)
+	redirect := "http://127.0.0.1/kad/cb"
+	client, secret := env.createClient(models.ClientConfidential, []string{redirect})
+	authURL := "/authorize?" + url.Values{
+		"client_id": {client.ClientID}, "redirect_uri": {redirect}, "response_type": {"code"},
+		"scope": {"openid"}, "state": {"s"}, "nonce": {"n"},
+	}.Encode()
+	back := env.browser().authorize(authURL, username, password, "allow")
+	code := back.Query().Get("code")
+	if code == "" {
+		t.Fatalf("no code in %s", back)
+	}
+	resp, body := postForm(t, env.issuer+"/token", url.Values{
+		"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirect},
+		"client_id": {client.ClientID}, "client_secret": {secret},
+	})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("token: got %d %v, want 200", resp.StatusCode, body)
+	}
+	return body
+}
+
+func countRows(body, testID string) int {
+	return strings.Count(body, `data-testid="`+testID+`"`)
+}
+
+func TestAdminKeysCreateSigns(t *testing.T) {
+	env := newTestEnv(t)
+	b := kadAdmin(t, env, "root")
+	oldKID := activeKID(t, env)
+
+	p := b.get("/admin/keys")
+	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="keys-page"`) {
+		t.Fatalf("GET /admin/keys: got %d, want 200 and the keys page", p.status)
+	}
+	if got := countRows(p.body, "key-row"); got != 1 {
+		t.Errorf("key rows = %d, want 1", got)
+	}
+	if !strings.Contains(p.body, oldKID) || countRows(p.body, "key-jwk") != 1 || !strings.Contains(p.body, `&#34;kty&#34;: &#34;RSA&#34;`) {
+		t.Errorf("keys page lacks the key's kid and public JWK:\n%s", p.body)
+	}
+
+	p = kadPost(t, b, "/admin/keys", "/admin/keys", nil)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-success"`) {
+		t.Fatalf("create key: got %d at %s, want the keys page with a success flash:\n%s", p.status, p.url, p.body)
+	}
+	newKID := activeKID(t, env)
+	if newKID == oldKID {
+		t.Fatalf("active kid = %s after creating a key, want a new one", newKID)
+	}
+	if got := countRows(p.body, "key-row"); got != 2 {
+		t.Errorf("key rows = %d, want 2", got)
+	}
+	if got := countRows(p.body, "key-signing"); got != 1 || !strings.Contains(p.body, newKID) {
+		t.Errorf("signing badges = %d, want 1, with the new key %s listed", got, newKID)
+	}
+	if kids := jwksKIDs(t, env); !slices.Contains(kids, newKID) || !slices.Contains(kids, oldKID) {
+		t.Errorf("/jwks kids = %v, want both %s and %s", kids, newKID, oldKID)
+	}
+	body := kadCodeFlow(t, env, "alice")
+	if got := kidOf(t, body["id_token"].(string)); got != newKID {
+		t.Errorf("ID token kid = %s, want the new key %s", got, newKID)
+	}
+
+	events, _, err := env.store.ListEvents(context.Background(), models.EventFilter{Kind: models.EventAdminChange}, models.Page{Limit: 10})
+	if err != nil {
+		t.Fatalf("list events: %v", err)
+	}
+	if len(events) != 1 || events[0].Detail != "create signing key" || events[0].Target != "signing key "+newKID {
+		t.Fatalf("admin changes = %+v, want one create signing key for %s", events, newKID)
+	}
+	if want := fmt.Sprintf(`{"KID":%q,"Alg":"RS256"}`, newKID); events[0].After != want || events[0].Before != "" {
+		t.Errorf("audit before/after = %q/%q, want \"\"/%s", events[0].Before, events[0].After, want)
+	}
+}
+
+func TestAdminKeysRetire(t *testing.T) {
+	env := newTestEnv(t)
+	b := kadAdmin(t, env, "root")
+	oldKID := activeKID(t, env)
+	old, err := env.store.ActiveSigningKey(context.Background(), "RS256")
+	if err != nil {
+		t.Fatalf("active key: %v", err)
+	}
+	kadPost(t, b, "/admin/keys", "/admin/keys", nil)
+	newKID := activeKID(t, env)
+
+	p := kadPost(t, b, "/admin/keys", fmt.Sprintf("/admin/keys/%d/retire", old.ID), nil)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-success"`) {
+		t.Fatalf("retire: got %d at %s, want the keys page with a success flash:\n%s", p.status, p.url, p.body)
+	}
+	if got := countRows(p.body, "retire-key"); got != 1 {
+		t.Errorf("retire buttons = %d, want 1 (only the active key)", got)
+	}
+	if !strings.Contains(p.body, "in /jwks until") {
+		t.Errorf("keys page does not say until when the retired key stays published")
+	}
+	if got := activeKID(t, env); got != newKID {
+		t.Errorf("active kid = %s, want %s", got, newKID)
+	}
+	if kids := jwksKIDs(t, env); !slices.Contains(kids, oldKID) {
+		t.Errorf("/jwks kids = %v right after retirement, want %s still there", kids, oldKID)
+	}
+
+	env.clock.Advance(env.cfg.IDTokenExpire + time.Second)
+	kids := jwksKIDs(t, env)
+	if slices.Contains(kids, oldKID) || !slices.Contains(kids, newKID) {
+		t.Errorf("/jwks kids = %v after the ID token lifetime, want only %s", kids, newKID)
+	}
+	p = b.get("/admin/keys")
+	if !strings.Contains(p.body, "no longer in /jwks") {
+		t.Errorf("keys page does not say the retired key left /jwks")
+	}
+
+	events, _, err := env.store.ListEvents(context.Background(), models.EventFilter{Kind: models.EventAdminChange}, models.Page{Limit: 10})
+	if err != nil {
+		t.Fatalf("list events: %v", err)
+	}
+	if len(events) != 2 || events[0].Detail != "retire signing key" || events[0].Target != "signing key "+oldKID {
+		t.Fatalf("newest admin change = %+v, want retire signing key for %s", events, oldKID)
+	}
+}
+
+func TestAdminKeysRefuseLastActiveKey(t *testing.T) {
+	env := newTestEnv(t)
+	b := kadAdmin(t, env, "root")
+	only, err := env.store.ActiveSigningKey(context.Background(), "RS256")
+	if err != nil {
+		t.Fatalf("active key: %v", err)
+	}
+	p := kadPost(t, b, "/admin/keys", fmt.Sprintf("/admin/keys/%d/retire", only.ID), nil)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-error"`) {
+		t.Fatalf("retire the last key: got %d at %s, want the keys page with an error flash:\n%s", p.status, p.url, p.body)
+	}
+	if got := activeKID(t, env); got != only.KID {
+		t.Errorf("active kid = %s, want %s still active", got, only.KID)
+	}
+	if got := countRows(b.get("/admin/keys").body, "retire-key"); got != 1 {
+		t.Errorf("retire buttons = %d, want 1", got)
+	}
+	kadCodeFlow(t, env, "alice") // still signs
+
+	p = kadPost(t, b, "/admin/keys", "/admin/keys/999/retire", nil)
+	if p.status != http.StatusNotFound {
+		t.Errorf("retire an unknown key: got %d, want 404", p.status)
+	}
+	events, _, err := env.store.ListEvents(context.Background(), models.EventFilter{Kind: models.EventAdminChange}, models.Page{Limit: 10})
+	if err != nil || len(events) != 0 {
+		t.Errorf("admin changes = %d (%v), want 0 after refused retirements", len(events), err)
+	}
+}
+
+func TestAdminKeysPageHasNoPrivateKey(t *testing.T) {
+	env := newTestEnv(t)
+	b := kadAdmin(t, env, "root")
+	kadPost(t, b, "/admin/keys", "/admin/keys", nil)
+	p := b.get("/admin/keys")
+	if countRows(p.body, "key-jwk") != 2 {
+		t.Fatalf("JWKs shown = %d, want 2", countRows(p.body, "key-jwk"))
+	}
+	for _, s := range []string{"PRIVATE KEY", "&#34;d&#34;", "&#34;p&#34;", "&#34;q&#34;", "&#34;dp&#34;"} {
+		if strings.Contains(p.body, s) {
+			t.Errorf("keys page contains %q, want no private key material", s)
+		}
+	}
+	keys, err := env.store.ListSigningKeys(context.Background())
+	if err != nil {
+		t.Fatalf("list keys: %v", err)
+	}
+	for _, k := range keys {
+		pemBody := strings.Split(strings.TrimSpace(k.PrivateKeyPEM), "\n")[1]
+		if strings.Contains(p.body, pemBody) {
+			t.Errorf("keys page contains the PEM of %s", k.KID)
+		}
+	}
+}
+
+// TestAdminKADForbidden: the keys, audit and dashboard pages are for
+// superusers only, and their forms need a CSRF token.
+func TestAdminKADForbidden(t *testing.T) {
+	env := newTestEnv(t)
+	env.createUser("bob", "bob's password 123")
+	bob := env.browser()
+	if p := bob.submitLogin(bob.get("/login"), "bob", "bob's password 123"); p.status != http.StatusOK {
+		t.Fatalf("bob login: got %d, want 200", p.status)
+	}
+	token := hiddenFields(bob.get("/").body).Get("_csrf")
+	if token == "" {
+		t.Fatalf("no _csrf on the home page")
+	}
+	key, err := env.store.ActiveSigningKey(context.Background(), "RS256")
+	if err != nil {
+		t.Fatalf("active key: %v", err)
+	}
+	retire := fmt.Sprintf("/admin/keys/%d/retire", key.ID)
+	for _, path := range []string{"/admin", "/admin/keys", "/admin/audit", "/admin/audit?kind=login_failed"} {
+		if p := bob.get(path); p.status != http.StatusForbidden {
+			t.Errorf("non-admin GET %s: got %d, want 403", path, p.status)
+		}
+	}
+	for _, path := range []string{"/admin/keys", retire} {
+		if p := bob.post(path, url.Values{"_csrf": {token}}); p.status != http.StatusForbidden {
+			t.Errorf("non-admin POST %s: got %d, want 403", path, p.status)
+		}
+	}
+
+	root := kadAdmin(t, env, "root")
+	for _, path := range []string{"/admin/keys", retire} {
+		if p := root.post(path, url.Values{}); p.status != http.StatusForbidden {
+			t.Errorf("admin POST %s without _csrf: got %d, want 403", path, p.status)
+		}
+	}
+	if p := root.post("/admin/keys", url.Values{"_csrf": {"forged"}}); p.status != http.StatusForbidden {
+		t.Errorf("admin POST /admin/keys with a wrong _csrf: got %d, want 403", p.status)
+	}
+	keys, err := env.store.ListSigningKeys(context.Background())
+	if err != nil || len(keys) != 1 || keys[0].RetiredAt != nil {
+		t.Errorf("keys after refused posts = %d (%v), want the 1 original, active", len(keys), err)
+	}
+}

@@ -1,0 +1,150 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// errNoFilter guards the bulk admin operations against running on every row.
+var errNoFilter = errors.New("models: a user or client filter is required")
+
+// GrantFilter narrows the admin lists of consents, tokens and codes to one
+// user, one client, or both; a zero ID does not filter.
+type GrantFilter struct {
+	UserID, ClientID uint
+}
+
+func (f GrantFilter) apply(db *gorm.DB) *gorm.DB {
+	if f.UserID != 0 {
+		db = db.Where("user_id = ?", f.UserID)
+	}
+	if f.ClientID != 0 {
+		db = db.Where("client_id = ?", f.ClientID)
+	}
+	return db
+}
+
+// ListConsents returns a page of consents, newest first, with User and
+// Client loaded, and how many match in all.
+func (s *Store) ListConsents(ctx context.Context, f GrantFilter, p Page) ([]UserConsent, int64, error) {
+	db := f.apply(s.db.WithContext(ctx).Model(&UserConsent{}))
+	var total int64
+	if err := db.Count(&total).Error; err != nil {
+		return nil, 0, notFound(err, "count consents")
+	}
+	var out []UserConsent
+	if err := db.Preload("User").Preload("Client").Order("id DESC").Offset(p.Offset).Limit(p.Limit).Find(&out).Error; err != nil {
+		return nil, 0, notFound(err, "list consents")
+	}
+	return out, total, nil
+}
+
+// RevokeConsent deletes a consent and, in the same transaction, revokes
+// every unrevoked token of its user and client and deletes their unused
+// codes: withdrawing consent must also withdraw what it granted. It
+// returns the consent as it was, with User and Client loaded.
+func (s *Store) RevokeConsent(ctx context.Context, id uint, now time.Time) (*UserConsent, error) {
+	var c UserConsent
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Preload("User").Preload("Client").Take(&c, id).Error; err != nil {
+			return err
+		}
+		res := tx.Delete(&UserConsent{}, c.ID)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		pair := "user_id = ? AND client_id = ?"
+		if err := tx.Model(&Token{}).Where(pair, c.UserID, c.ClientID).Where("revoked_at IS NULL").
+			Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		return tx.Where(pair, c.UserID, c.ClientID).Where("used_at IS NULL").Delete(&Code{}).Error
+	})
+	if err != nil {
+		return nil, notFound(err, "revoke consent")
+	}
+	return &c, nil
+}
+
+// ListActiveTokens returns a page of tokens that still work at now
+// (unrevoked, with the access or the refresh token unexpired), newest
+// first, with User and Client loaded, and how many match in all.
+func (s *Store) ListActiveTokens(ctx context.Context, f GrantFilter, now time.Time, p Page) ([]Token, int64, error) {
+	db := f.apply(s.db.WithContext(ctx).Model(&Token{})).
+		Where("revoked_at IS NULL AND (expires_at > ? OR refresh_expires_at > ?)", now, now)
+	var total int64
+	if err := db.Count(&total).Error; err != nil {
+		return nil, 0, notFound(err, "count tokens")
+	}
+	var out []Token
+	if err := db.Preload("User").Preload("Client").Order("id DESC").Offset(p.Offset).Limit(p.Limit).Find(&out).Error; err != nil {
+		return nil, 0, notFound(err, "list tokens")
+	}
+	return out, total, nil
+}
+
+// RevokeToken revokes one token pair (access and refresh). An unknown or
+// already revoked token is ErrNotFound.
+func (s *Store) RevokeToken(ctx context.Context, id uint, now time.Time) (*Token, error) {
+	var t Token
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Preload("User").Preload("Client").Where("revoked_at IS NULL").Take(&t, id).Error; err != nil {
+			return err
+		}
+		return tx.Model(&Token{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error
+	})
+	if err != nil {
+		return nil, notFound(err, "revoke token")
+	}
+	return &t, nil
+}
+
+// RevokeTokens revokes every unrevoked token matching f, which must name a
+// user or a client, and returns how many it revoked.
+func (s *Store) RevokeTokens(ctx context.Context, f GrantFilter, now time.Time) (int64, error) {
+	if f.UserID == 0 && f.ClientID == 0 {
+		return 0, errNoFilter
+	}
+	res := f.apply(s.db.WithContext(ctx).Model(&Token{})).Where("revoked_at IS NULL").Update("revoked_at", now)
+	if res.Error != nil {
+		return 0, notFound(res.Error, "revoke tokens")
+	}
+	return res.RowsAffected, nil
+}
+
+// ListCodes returns a page of authorization codes, newest first, with User
+// and Client loaded, and how many match in all.
+func (s *Store) ListCodes(ctx context.Context, f GrantFilter, p Page) ([]Code, int64, error) {
+	db := f.apply(s.db.WithContext(ctx).Model(&Code{}))
+	var total int64
+	if err := db.Count(&total).Error; err != nil {
+		return nil, 0, notFound(err, "count codes")
+	}
+	var out []Code
+	if err := db.Preload("User").Preload("Client").Order("id DESC").Offset(p.Offset).Limit(p.Limit).Find(&out).Error; err != nil {
+		return nil, 0, notFound(err, "list codes")
+	}
+	return out, total, nil
+}
+
+// DeleteCode removes an authorization code, so it can no longer be
+// exchanged. It returns the code as it was.
+func (s *Store) DeleteCode(ctx context.Context, id uint) (*Code, error) {
+	var c Code
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Preload("User").Preload("Client").Take(&c, id).Error; err != nil {
+			return err
+		}
+		return tx.Delete(&Code{}, id).Error
+	})
+	if err != nil {
+		return nil, notFound(err, "delete code")
+	}
+	return &c, nil
+}

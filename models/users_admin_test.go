@@ -1,0 +1,152 @@
+package models_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"oidcd/models"
+)
+
+// addToken stores a fresh token pair of the fixture's user for client.
+func (f *fixture) addToken(t *testing.T, client *models.Client) *models.Token {
+	t.Helper()
+	tok := f.newToken()
+	tok.ClientID, tok.FamilyID = client.ID, models.NewID()
+	if err := f.store.CreateToken(context.Background(), tok); err != nil {
+		t.Fatalf("create token: %v", err)
+	}
+	return tok
+}
+
+// otherClient registers a second client.
+func (f *fixture) otherClient(t *testing.T) *models.Client {
+	t.Helper()
+	c := *f.client
+	c.ID, c.ClientID, c.Name = 0, models.NewID(), "Other RP"
+	if err := f.store.CreateClient(context.Background(), &c); err != nil {
+		t.Fatalf("create client: %v", err)
+	}
+	return &c
+}
+
+func TestListUsersSearch(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, u := range []*models.User{
+		{Username: "bob_smith", Email: "bob@example.org", Active: true},
+		{Username: "carol", Name: "Carol 100% Real", Active: true},
+	} {
+		if err := f.store.CreateUser(ctx, u, "a password 123"); err != nil {
+			t.Fatalf("create user: %v", err)
+		}
+	}
+	for _, tc := range []struct {
+		q    string
+		want int64
+	}{
+		{"", 3}, {"ALICE", 1}, {"example.org", 1}, {"real", 1}, {"%", 1}, {"_", 1}, {"b_b", 0}, {"nobody", 0},
+	} {
+		users, total, err := f.store.ListUsers(ctx, tc.q, models.Page{Limit: 2})
+		if err != nil {
+			t.Fatalf("ListUsers(%q): %v", tc.q, err)
+		}
+		if total != tc.want || int64(len(users)) != min(tc.want, 2) {
+			t.Errorf("ListUsers(%q): got %d rows of %d, want %d of %d", tc.q, len(users), total, min(tc.want, 2), tc.want)
+		}
+	}
+}
+
+func TestRevokeConsentRevokesThePairOnly(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	other := f.otherClient(t)
+	for _, c := range []*models.Client{f.client, other} {
+		if err := f.store.GrantConsent(ctx, f.user.ID, c.ID, []string{"openid"}, f.now, f.now.Add(time.Hour)); err != nil {
+			t.Fatalf("grant consent: %v", err)
+		}
+	}
+	mine, theirs := f.addToken(t, f.client), f.addToken(t, other)
+	unused := f.newCode(t)
+	consent, err := f.store.ConsentFor(ctx, f.user.ID, f.client.ID)
+	if err != nil {
+		t.Fatalf("consent: %v", err)
+	}
+	got, err := f.store.RevokeConsent(ctx, consent.ID, f.now)
+	if err != nil {
+		t.Fatalf("RevokeConsent: %v", err)
+	}
+	if got.User.Username != "alice" || got.Client.ID != f.client.ID {
+		t.Errorf("RevokeConsent returned user %q client %d, want alice and %d", got.User.Username, got.Client.ID, f.client.ID)
+	}
+	f.wantActive(t, "token of the revoked pair", mine, false)
+	f.wantActive(t, "token of another client", theirs, true)
+	if _, err := f.store.ConsentFor(ctx, f.user.ID, f.client.ID); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("consent after revoke: got %v, want ErrNotFound", err)
+	}
+	if _, err := f.store.ConsentFor(ctx, f.user.ID, other.ID); err != nil {
+		t.Errorf("other client's consent after revoke: got %v, want it kept", err)
+	}
+	if _, err := f.store.RedeemCode(ctx, unused.CodeHash, f.now, accept, f.mintFamily); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("redeem an unused code of the revoked pair: got %v, want ErrNotFound", err)
+	}
+	if _, err := f.store.RevokeConsent(ctx, consent.ID, f.now); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("revoke twice: got %v, want ErrNotFound", err)
+	}
+}
+
+func TestDeactivateAndDeleteUser(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	tok := f.addToken(t, f.client)
+	sess := &models.Session{ID: models.NewID(), UserID: &f.user.ID, Data: "{}", ExpiresAt: f.now.Add(time.Hour)}
+	if err := f.store.SaveSession(ctx, sess); err != nil {
+		t.Fatalf("save session: %v", err)
+	}
+	if err := f.store.DeactivateUser(ctx, f.user.ID, f.now); err != nil {
+		t.Fatalf("DeactivateUser: %v", err)
+	}
+	f.wantActive(t, "token of a deactivated user", tok, false)
+	if _, err := f.store.SessionByID(ctx, sess.ID, f.now); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("session of a deactivated user: got %v, want ErrNotFound", err)
+	}
+	if u, _ := f.store.UserByID(ctx, f.user.ID); u == nil || u.Active {
+		t.Errorf("user after DeactivateUser: %+v, want inactive", u)
+	}
+
+	f.newCode(t)
+	f.addToken(t, f.client)
+	if err := f.store.GrantConsent(ctx, f.user.ID, f.client.ID, []string{"openid"}, f.now, f.now.Add(time.Hour)); err != nil {
+		t.Fatalf("grant consent: %v", err)
+	}
+	deps, err := f.store.UserDependents(ctx, f.user.ID)
+	if err != nil || deps != (models.Dependents{Codes: 1, Tokens: 2, Consents: 1}) {
+		t.Errorf("UserDependents: got %+v, %v; want 1 code, 2 tokens, 1 consent", deps, err)
+	}
+	if err := f.store.DeleteUser(ctx, f.user.ID); err != nil {
+		t.Fatalf("DeleteUser: %v", err)
+	}
+	deps, err = f.store.UserDependents(ctx, f.user.ID)
+	if err != nil || deps != (models.Dependents{}) {
+		t.Errorf("UserDependents after delete: got %+v, %v; want none", deps, err)
+	}
+	if err := f.store.DeleteUser(ctx, f.user.ID); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("delete twice: got %v, want ErrNotFound", err)
+	}
+}
+
+func TestRevokeTokensNeedsAFilter(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	tok := f.addToken(t, f.client)
+	if _, err := f.store.RevokeTokens(ctx, models.GrantFilter{}, f.now); err == nil {
+		t.Errorf("RevokeTokens without a filter: got nil error, want one")
+	}
+	f.wantActive(t, "token after an unfiltered revoke", tok, true)
+	n, err := f.store.RevokeTokens(ctx, models.GrantFilter{ClientID: f.client.ID}, f.now)
+	if err != nil || n != 1 {
+		t.Errorf("RevokeTokens of the client: got %d, %v; want 1", n, err)
+	}
+	f.wantActive(t, "token after revoking the client's", tok, false)
+}
