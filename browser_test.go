@@ -201,6 +201,11 @@ func TestAdminBrowserFlow(t *testing.T) {
 		chromedp.Click(byTestID("setup-submit")),
 		chromedp.WaitVisible(byTestID("dashboard-page")),
 		screenshot(t, "admin-dashboard"),
+		// The same page as a phone shows it: the sidebar becomes a row.
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		chromedp.WaitVisible(byTestID("nav-clients")),
+		screenshot(t, "admin-dashboard-phone"),
+		chromedp.EmulateReset(),
 	)
 	if u, err := env.store.UserByUsername(ctx, "root"); err != nil || !u.Superuser || !u.Active {
 		t.Fatalf("setup made %+v, %v; want an active superuser", u, err)
