@@ -25,7 +25,7 @@ import (
 // testEnv is a real oidcd over httptest on a fresh SQLite file, with a
 // clock the test can move.
 type testEnv struct {
-	t      *testing.T
+	t      testing.TB
 	store  *models.Store
 	srv    *httptest.Server
 	issuer string
@@ -73,7 +73,7 @@ func (s *syncBuffer) String() string {
 }
 
 // newTestEnv starts oidcd with the default settings, overridden by env.
-func newTestEnv(t *testing.T, env ...string) *testEnv {
+func newTestEnv(t testing.TB, env ...string) *testEnv {
 	t.Helper()
 	store := modelstest.Open(t)
 	srv := httptest.NewUnstartedServer(nil)
@@ -143,7 +143,7 @@ func (e *testEnv) createClient(clientType string, redirectURIs []string, edit ..
 // browser is a user agent with a cookie jar that follows redirects within
 // oidcd and stops at the first redirect that leaves it (to the RP).
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	env    *testEnv
 	client *http.Client
 }
@@ -276,7 +276,7 @@ func (b *browser) authorize(authURL, username, password, button string) *url.URL
 }
 
 // postForm sends a form to oidcd as an RP's back end would.
-func postForm(t *testing.T, target string, form url.Values, edit ...func(*http.Request)) (*http.Response, map[string]any) {
+func postForm(t testing.TB, target string, form url.Values, edit ...func(*http.Request)) (*http.Response, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -290,7 +290,7 @@ func postForm(t *testing.T, target string, form url.Values, edit ...func(*http.R
 }
 
 // doJSON sends req and decodes a JSON object body, if there is one.
-func doJSON(t *testing.T, req *http.Request) (*http.Response, map[string]any) {
+func doJSON(t testing.TB, req *http.Request) (*http.Response, map[string]any) {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
