@@ -453,12 +453,17 @@ func (a *Admin) ConfirmDeleteClient(c echo.Context) error {
 		AdminChrome: a.chrome(c, "clients", "Delete "+cl.Name),
 		What:        "client", Name: cl.Name, Action: fmt.Sprintf("/admin/clients/%d/delete", cl.ID),
 		Cancel: fmt.Sprintf("/admin/clients/%d", cl.ID),
-		Consequences: []string{
-			fmt.Sprintf("%d authorization code(s)", deps.Codes),
-			fmt.Sprintf("%d token(s), which stop working at once", deps.Tokens),
-			fmt.Sprintf("%d consent(s)", deps.Consents),
-		},
+		Consequences: consequences(deps),
 	}))
+}
+
+// consequences says what a delete takes with it.
+func consequences(d models.Dependents, more ...string) []string {
+	return append([]string{
+		fmt.Sprintf("%d authorization code(s)", d.Codes),
+		fmt.Sprintf("%d token(s), which stop working at once", d.Tokens),
+		fmt.Sprintf("%d consent(s)", d.Consents),
+	}, more...)
 }
 
 // DeleteClient serves POST /admin/clients/:id/delete.

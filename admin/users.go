@@ -359,12 +359,7 @@ func (a *Admin) ConfirmDeleteUser(c echo.Context) error {
 		AdminChrome: a.chrome(c, "users", "Delete "+u.Username),
 		What:        "user", Name: u.Username, Action: fmt.Sprintf("/admin/users/%d/delete", u.ID),
 		Cancel: fmt.Sprintf("/admin/users/%d", u.ID),
-		Consequences: []string{
-			fmt.Sprintf("%d authorization code(s)", deps.Codes),
-			fmt.Sprintf("%d token(s), which stop working at once", deps.Tokens),
-			fmt.Sprintf("%d consent(s)", deps.Consents),
-			"every browser session: they are signed out everywhere",
-		},
+		Consequences: consequences(deps, "every browser session: they are signed out everywhere"),
 	}))
 }
 

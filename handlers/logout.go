@@ -14,6 +14,8 @@ import (
 func (h *Handler) Home(c echo.Context) error {
 	user, _, err := h.sessions.User(c)
 	if err != nil {
+		// A session that cannot be read shows as signed out; the failure
+		// is logged, and the page still works.
 		h.serverError(c, "home", err)
 	}
 	v := views.HomeView{CSRF: session.CSRFToken(c)}
@@ -28,6 +30,8 @@ func (h *Handler) Home(c echo.Context) error {
 func (h *Handler) ShowLogout(c echo.Context) error {
 	user, _, err := h.sessions.User(c)
 	if err != nil {
+		// A session that cannot be read shows as signed out; the failure
+		// is logged, and the page still works.
 		h.serverError(c, "logout", err)
 	}
 	v := views.LogoutView{CSRF: session.CSRFToken(c)}
@@ -41,6 +45,8 @@ func (h *Handler) ShowLogout(c echo.Context) error {
 func (h *Handler) SubmitLogout(c echo.Context) error {
 	user, _, err := h.sessions.User(c)
 	if err != nil {
+		// A session that cannot be read shows as signed out; the failure
+		// is logged, and the page still works.
 		h.serverError(c, "logout", err)
 	}
 	if err := h.sessions.End(c); err != nil {
