@@ -452,7 +452,7 @@ func (a *Admin) ConfirmDeleteClient(c echo.Context) error {
 	return a.render(c, http.StatusOK, views.ConfirmDeletePage(views.ConfirmDeleteView{
 		AdminChrome: a.chrome(c, "clients", "Delete "+cl.Name),
 		What:        "client", Name: cl.Name, Action: fmt.Sprintf("/admin/clients/%d/delete", cl.ID),
-		Cancel: fmt.Sprintf("/admin/clients/%d", cl.ID),
+		Cancel:       fmt.Sprintf("/admin/clients/%d", cl.ID),
 		Consequences: consequences(deps),
 	}))
 }

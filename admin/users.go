@@ -358,7 +358,7 @@ func (a *Admin) ConfirmDeleteUser(c echo.Context) error {
 	return a.render(c, http.StatusOK, views.ConfirmDeletePage(views.ConfirmDeleteView{
 		AdminChrome: a.chrome(c, "users", "Delete "+u.Username),
 		What:        "user", Name: u.Username, Action: fmt.Sprintf("/admin/users/%d/delete", u.ID),
-		Cancel: fmt.Sprintf("/admin/users/%d", u.ID),
+		Cancel:       fmt.Sprintf("/admin/users/%d", u.ID),
 		Consequences: consequences(deps, "every browser session: they are signed out everywhere"),
 	}))
 }
