@@ -9,11 +9,10 @@ import (
 	"time"
 
 	"oidcd/models"
-	"oidcd/models/modelstest"
 )
 
 func TestDailyEventCountsBuckets(t *testing.T) {
-	s := modelstest.Open(t)
+	s := openStore(t)
 	ctx := context.Background()
 	now := time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
 	at := func(d time.Time, kind string) {
@@ -39,7 +38,7 @@ func TestDailyEventCountsBuckets(t *testing.T) {
 }
 
 func TestRetireSigningKeyKeepsOneActive(t *testing.T) {
-	s := modelstest.Open(t)
+	s := openStore(t)
 	ctx := context.Background()
 	var ids []uint
 	for _, kid := range []string{"k1", "k2", "k3"} {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"oidcd/models"
-	"oidcd/models/modelstest"
 )
 
 // fixture is a store with one user and one client.
@@ -24,7 +23,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	store := modelstest.Open(t)
+	store := openStore(t)
 	u := &models.User{Username: "alice", Active: true}
 	if err := store.CreateUser(ctx, u, "alice password 1"); err != nil {
 		t.Fatalf("create user: %v", err)
@@ -385,7 +384,8 @@ func TestGrantConsent(t *testing.T) {
 	if c.Scope != "openid email profile" {
 		t.Errorf("merged scope = %q, want %q", c.Scope, "openid email profile")
 	}
-	if !c.ExpiresAt.Equal(later.Add(time.Hour)) || !c.GivenAt.Equal(later) {
+	// PostgreSQL keeps microseconds, Go nanoseconds.
+	if !sameInstant(c.ExpiresAt, later.Add(time.Hour)) || !sameInstant(c.GivenAt, later) {
 		t.Errorf("given, expires = %v, %v; want %v, %v", c.GivenAt, c.ExpiresAt, later, later.Add(time.Hour))
 	}
 	if !c.Covers([]string{"profile", "email"}, later) {
@@ -403,7 +403,7 @@ func TestGrantConsent(t *testing.T) {
 }
 
 func TestSettingIsGeneratedOnce(t *testing.T) {
-	store := modelstest.Open(t)
+	store := openStore(t)
 	ctx := context.Background()
 	var calls int
 	gen := func(v string) func() (string, error) {
@@ -432,7 +432,7 @@ func TestSettingIsGeneratedOnce(t *testing.T) {
 }
 
 func TestSettingConcurrentCallersAgree(t *testing.T) {
-	store := modelstest.Open(t)
+	store := openStore(t)
 	const n = 10
 	got := make([]string, n)
 	errs := make([]error, n)
@@ -449,7 +449,7 @@ func TestSettingConcurrentCallersAgree(t *testing.T) {
 }
 
 func TestCountFailedLogins(t *testing.T) {
-	store := modelstest.Open(t)
+	store := openStore(t)
 	ctx := context.Background()
 	now := time.Now()
 	window := 15 * time.Minute
@@ -495,7 +495,7 @@ func TestCountFailedLogins(t *testing.T) {
 // TestCreateStoresFalseFlags: false is stored as false for flags whose
 // usual value is true (an inactive user, a client without consent).
 func TestCreateStoresFalseFlags(t *testing.T) {
-	store := modelstest.Open(t)
+	store := openStore(t)
 	ctx := context.Background()
 	u := &models.User{Username: "inactive", Active: false}
 	if err := store.CreateUser(ctx, u, "inactive password"); err != nil {
@@ -527,4 +527,11 @@ func TestCreateStoresFalseFlags(t *testing.T) {
 	if lc.RequireConsent || lc.ReuseConsent {
 		t.Errorf("RequireConsent, ReuseConsent = %v, %v; want false, false", lc.RequireConsent, lc.ReuseConsent)
 	}
+}
+
+// sameInstant compares times to the microsecond, the finest both databases
+// store.
+func sameInstant(a, b time.Time) bool {
+	d := a.Sub(b)
+	return d > -time.Microsecond && d < time.Microsecond
 }
