@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +184,184 @@ func TestAdminAuditLogBadFilter(t *testing.T) {
 				t.Errorf("rows shown despite the bad filter")
 			}
 		})
+	}
+}
+
+// auditClientPathRE reads a client's row id from its admin page's path.
+var auditClientPathRE = regexp.MustCompile(`^/admin/clients/(\d+)$`)
+
+// auditCreateClient registers a client through the admin site and
+// returns it as stored.
+func auditCreateClient(t *testing.T, env *testEnv, b *browser, name string) *models.Client {
+	t.Helper()
+	p := kadPost(t, b, "/admin/clients/new", "/admin/clients", url.Values{
+		"name": {name}, "client_type": {models.ClientConfidential}, "response_types": {"code"},
+		"redirect_uris": {"http://127.0.0.1/audit/cb"}, "scopes": {"openid"}, "jwt_alg": {"RS256"},
+	})
+	m := auditClientPathRE.FindStringSubmatch(p.url.Path)
+	if p.status != http.StatusOK || m == nil {
+		t.Fatalf("create client %q: got %d at %s, want its page", name, p.status, p.url)
+	}
+	id, _ := strconv.ParseUint(m[1], 10, 32)
+	cl, err := env.store.ClientByID(context.Background(), uint(id))
+	if err != nil {
+		t.Fatalf("load client %q: %v", name, err)
+	}
+	return cl
+}
+
+// auditDetails returns the "action: target" line of each row, newest first.
+func auditDetails(body string) []string {
+	var out []string
+	for _, m := range auditDetailRE.FindAllStringSubmatch(body, -1) {
+		out = append(out, html.UnescapeString(m[1]+": "+strings.TrimSpace(m[2])))
+	}
+	return out
+}
+
+var auditDetailRE = regexp.MustCompile(`<div><strong>([^<]*)</strong>: ([^<]*)</div>`)
+
+// TestAdminAuditLogFindsAdminChanges: filtering the audit log by a client
+// finds the admin changes made to that client (even once it is deleted)
+// and to what it holds; filtering by a user finds the changes made to
+// that user and their grants, as well as those the user made as admin.
+func TestAdminAuditLogFindsAdminChanges(t *testing.T) {
+	r := newRig(t)
+	access := r.tokens(r.env.browser(), r.conf, r.secret, nil)["access_token"].(string)
+	b, _ := signInAdmin(r)
+
+	audited := auditCreateClient(t, r.env, b, "Audited RP")
+	page := fmt.Sprintf("/admin/clients/%d", audited.ID)
+	if p := kadPost(t, b, page, page+"/secret", nil); p.status != http.StatusOK || strings.Contains(p.body, `data-testid="flash-error"`) {
+		t.Fatalf("rotate secret: got %d, want 200 without an error:\n%s", p.status, p.body)
+	}
+	doomed := auditCreateClient(t, r.env, b, "Doomed RP")
+	page = fmt.Sprintf("/admin/clients/%d/delete", doomed.ID)
+	wantLanded(t, kadPost(t, b, page, page, nil), "/admin/clients", "success")
+
+	form := csrfFrom(t, b, "/admin/users/new", "user-form-page")
+	for k, v := range map[string]string{"username": "bob", "password": "bob's password 1", "password_confirm": "bob's password 1", "active": "on"} {
+		form.Set(k, v)
+	}
+	r.keep("bob's password 1")
+	b.post("/admin/users", form)
+	bob, err := r.env.store.UserByUsername(context.Background(), "bob")
+	if err != nil {
+		t.Fatalf("bob after create: %v", err)
+	}
+	page = fmt.Sprintf("/admin/users/%d", bob.ID)
+	wantLanded(t, kadPost(t, b, page, page+"/deactivate", nil), page, "success")
+
+	wantLanded(t, kadPost(t, b, "/admin/tokens", fmt.Sprintf("/admin/tokens/%d/revoke", tokenID(r, access)), nil), "/admin/tokens", "success")
+	revoked := fmt.Sprintf("revoke token: token %d of user %s", tokenID(r, access), testUser)
+
+	change := url.Values{"kind": {models.EventAdminChange}}
+	with := func(k, v string) url.Values {
+		q := url.Values{k: {v}}
+		for k, v := range change {
+			q[k] = v
+		}
+		return q
+	}
+	for _, tc := range []struct {
+		name  string
+		query url.Values
+		want  []string
+	}{
+		{"client by name", with("client", "audited rp"), []string{
+			"rotate client secret: client " + audited.ClientID, "create client: client " + audited.ClientID}},
+		{"client by client_id", with("client", audited.ClientID), []string{
+			"rotate client secret: client " + audited.ClientID, "create client: client " + audited.ClientID}},
+		{"deleted client by client_id", with("client", doomed.ClientID), []string{
+			"delete client: client " + doomed.ClientID, "create client: client " + doomed.ClientID}},
+		{"a grant's client", with("client", r.conf.ClientID), []string{revoked}},
+		{"user", url.Values{"user": {"bob"}}, []string{"deactivate user: user bob", "create user: user bob"}},
+		{"a grant's user", with("user", testUser), []string{revoked}},
+		{"the admin who made them", with("user", adminName), []string{
+			revoked, "deactivate user: user bob", "create user: user bob",
+			"delete client: client " + doomed.ClientID, "create client: client " + doomed.ClientID,
+			"rotate client secret: client " + audited.ClientID, "create client: client " + audited.ClientID}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, n := auditRows(t, b, tc.query)
+			if got := auditDetails(p.body); n != len(tc.want) || !slices.Equal(got, tc.want) {
+				t.Errorf("rows = %d %q, want %q", n, got, tc.want)
+			}
+		})
+	}
+	// The grant's change names its client in the client column, linked.
+	p, _ := auditRows(t, b, with("client", r.conf.ClientID))
+	if link := fmt.Sprintf(`href="/admin/clients/%d"`, r.conf.ID); !strings.Contains(p.body, link) || !strings.Contains(p.body, "<code>"+r.conf.ClientID+"</code>") {
+		t.Errorf("the revoke token row does not link its client (%s):\n%s", link, p.body)
+	}
+}
+
+// eventRows splits an audit page into its rows' markup.
+func eventRows(body string) []string {
+	parts := strings.Split(body, `data-testid="event-row"`)
+	if len(parts) < 2 {
+		return nil
+	}
+	rows := parts[1:]
+	for i, row := range rows {
+		if end := strings.Index(row, "</tr>"); end >= 0 {
+			rows[i] = row[:end]
+		}
+	}
+	return rows
+}
+
+// TestAdminAuditLogConsentDecisions: a user clicking Deny and then Allow
+// on the real consent page leaves a consent_denied and a consent_granted
+// event, which the audit log shows with the user, the client and the
+// scope granted.
+func TestAdminAuditLogConsentDecisions(t *testing.T) {
+	r := newRig(t)
+	alice := r.env.browser()
+	authURL := r.authURL(r.conf, func(v url.Values) { v.Set("state", "deny-state") })
+	p := alice.submitLogin(alice.get(authURL), testUser, testPassword)
+	r.wantRedirectError(t, alice.decide(p, "deny"), cbURI, "access_denied", "deny-state")
+
+	// Denying stored no consent: the next authorization asks again.
+	p = alice.get(r.authURL(r.conf, nil))
+	if !isConsentPage(p) {
+		t.Fatalf("authorize after deny: got %d at %s, want the consent page again", p.status, p.url)
+	}
+	r.wantCode(t, alice.decide(p, "allow"), cbURI)
+
+	b, _ := signInAdmin(r)
+	for _, tc := range []struct {
+		kind, detail string
+	}{
+		{models.EventConsentDenied, ""},
+		{models.EventConsentGranted, "openid profile email"},
+	} {
+		p, n := auditRows(t, b, url.Values{"kind": {tc.kind}})
+		if n != 1 {
+			t.Fatalf("%s rows = %d, want 1:\n%s", tc.kind, n, p.body)
+		}
+		row := eventRows(p.body)[0]
+		for _, want := range []string{
+			`data-kind="` + tc.kind + `"`, "<td>" + testUser + "</td>",
+			fmt.Sprintf(`href="/admin/clients/%d"`, r.conf.ID), "<code>" + r.conf.ClientID + "</code>",
+		} {
+			if !strings.Contains(row, want) {
+				t.Errorf("%s row lacks %s:\n%s", tc.kind, want, row)
+			}
+		}
+		if tc.detail != "" && !strings.Contains(row, tc.detail) {
+			t.Errorf("%s row lacks the scope %q:\n%s", tc.kind, tc.detail, row)
+		}
+	}
+	// Both decisions are in the unfiltered log too, newest first.
+	p, _ = auditRows(t, b, url.Values{"user": {testUser}})
+	var kinds []string
+	for _, m := range eventKindRE.FindAllStringSubmatch(p.body, -1) {
+		if m[1] == models.EventConsentGranted || m[1] == models.EventConsentDenied {
+			kinds = append(kinds, m[1])
+		}
+	}
+	if want := []string{models.EventConsentGranted, models.EventConsentDenied}; !slices.Equal(kinds, want) {
+		t.Errorf("consent events for %s = %v, want %v", testUser, kinds, want)
 	}
 }

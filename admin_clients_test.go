@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"html"
 	"image"
@@ -12,17 +14,18 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"path/filepath"
+	"os"
+	"os/exec"
+	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
-	"gorm.io/driver/sqlite"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"oidcd/admin"
 	"oidcd/handlers/oauth"
@@ -220,6 +223,11 @@ func TestAdminClientFormRejects(t *testing.T) {
 		{"relative redirect URI", func(f url.Values) { f.Set("redirect_uris", "/rp/cb") }, nil, "redirect_uris"},
 		{"redirect URI with fragment", func(f url.Values) { f.Set("redirect_uris", acRedirect+"#frag") }, nil, "redirect_uris"},
 		{"second redirect URI bad", func(f url.Values) { f.Set("redirect_uris", acRedirect+"\nnot a uri") }, nil, "redirect_uris"},
+		{"javascript redirect URI", func(f url.Values) { f.Set("redirect_uris", "javascript:alert(1)") }, nil, "redirect_uris"},
+		{"data redirect URI", func(f url.Values) { f.Set("redirect_uris", "data:text/html,<script>alert(1)</script>") }, nil, "redirect_uris"},
+		{"http redirect URI without host", func(f url.Values) { f.Set("redirect_uris", "http:foo") }, nil, "redirect_uris"},
+		{"redirect URI with user info", func(f url.Values) { f.Set("redirect_uris", "http://evil.example@127.0.0.1/rp/cb") }, nil, "redirect_uris"},
+		{"vbscript post-logout URI", func(f url.Values) { f.Set("post_logout_redirect_uris", "vbscript:msgbox(1)") }, nil, "post_logout_redirect_uris"},
 		{"bad website URL", func(f url.Values) { f.Set("website_url", "javascript:alert(1)") }, nil, "website_url"},
 		{"bad terms URL", func(f url.Values) { f.Set("terms_url", "example.org/terms") }, nil, "terms_url"},
 		{"bad contact email", func(f url.Values) { f.Set("contact_email", "not-an-email") }, nil, "contact_email"},
@@ -554,6 +562,410 @@ func TestAdminClientListSearchAndPages(t *testing.T) {
 	}
 }
 
+// TestAdminClientIDAndSecret checks what a create hands out: a client_id
+// from models.NewID (26 characters of base32, 130 random bits), different
+// for every client, and the secret once, with a copy button beside it.
+func TestAdminClientIDAndSecret(t *testing.T) {
+	env := newTestEnv(t)
+	b, csrf := acAdmin(t, env)
+	idRE := regexp.MustCompile(`^[A-Z2-7]{26}$`)
+	var ids []string
+	for _, name := range []string{"First RP", "Second RP"} {
+		form := acClientFields(name, acRedirect)
+		form.Set("_csrf", csrf)
+		p := acPostMultipart(b, "/admin/clients", form, nil)
+		cl, err := env.store.ClientByID(context.Background(), acClientPK(t, p))
+		if err != nil {
+			t.Fatalf("load %s: %v", name, err)
+		}
+		if !idRE.MatchString(cl.ClientID) || regexp.MustCompile(`^\d{6}$`).MatchString(cl.ClientID) {
+			t.Errorf("%s: client_id %q, want 26 characters of [A-Z2-7]", name, cl.ClientID)
+		}
+		if got := acTestIDText(p.body, "client-id"); got != cl.ClientID {
+			t.Errorf("%s: client-id on the page = %q, want %q", name, got, cl.ClientID)
+		}
+		if acOneTimeSecret(p.body) == "" {
+			t.Errorf("%s: no one-time secret on the page", name)
+		}
+		button := regexp.MustCompile(`<button[^>]*data-testid="copy-secret"[^>]*>`).FindString(p.body)
+		if !strings.Contains(button, `data-copy="one-time-secret"`) {
+			t.Errorf("%s: copy button for the secret = %q, want one with data-copy=\"one-time-secret\"", name, button)
+		}
+		ids = append(ids, cl.ClientID)
+	}
+	if ids[0] == ids[1] {
+		t.Errorf("two clients share the client_id %q", ids[0])
+	}
+}
+
+// TestAdminClientEditRejectsAndSavesNothing sends invalid edits: each is a
+// 422 with the message beside the field, and the stored client, every
+// field of it, and its logo stay as they were.
+func TestAdminClientEditRejectsAndSavesNothing(t *testing.T) {
+	env := newTestEnv(t)
+	ctx := context.Background()
+	b, csrf := acAdmin(t, env)
+	img := acPNG(t, 16, 16)
+	form := acClientFields("Kept RP", acRedirect)
+	form.Set("_csrf", csrf)
+	form.Set("post_logout_redirect_uris", "http://127.0.0.1/rp/bye")
+	form.Set("terms_url", "https://rp.example/terms")
+	form.Set("contact_email", "ops@rp.example")
+	id := acClientPK(t, acPostMultipart(b, "/admin/clients", form, &acUpload{name: "logo.png", data: img}))
+	before, err := env.store.ClientByID(ctx, id)
+	if err != nil || before.Logo == "" {
+		t.Fatalf("client before = %+v, %v; want one with a logo", before, err)
+	}
+
+	other := acPNG(t, 24, 24)
+	tests := []struct {
+		name  string
+		edit  func(url.Values)
+		file  *acUpload
+		field string
+	}{
+		{"empty name with a new logo", func(f url.Values) { f.Set("name", "") }, &acUpload{name: "new.png", data: other}, "name"},
+		{"javascript redirect URI, logo removed", func(f url.Values) {
+			f.Set("redirect_uris", acRedirect+"\njavascript:alert(1)")
+			f.Set("remove_logo", "on")
+		}, nil, "redirect_uris"},
+		{"data post-logout URI", func(f url.Values) { f.Set("post_logout_redirect_uris", "data:text/html,bye") }, nil, "post_logout_redirect_uris"},
+		{"bad terms URL", func(f url.Values) { f.Set("terms_url", "javascript:alert(1)") }, nil, "terms_url"},
+		{"bad contact email", func(f url.Values) { f.Set("contact_email", "not-an-email") }, nil, "contact_email"},
+		{"unserved response type", func(f url.Values) { f["response_types"] = []string{"code", "token"} }, nil, "response_types"},
+		{"no scopes", func(f url.Values) { f.Set("scopes", "") }, nil, "scopes"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := acClientFields("Changed RP", "http://127.0.0.1/rp/other")
+			f.Set("_csrf", csrf)
+			f.Set("post_logout_redirect_uris", "http://127.0.0.1/rp/changed")
+			f.Set("terms_url", "https://rp.example/changed")
+			f.Set("contact_email", "changed@rp.example")
+			f.Del("require_consent")
+			tc.edit(f)
+			p := acPostMultipart(b, fmt.Sprintf("/admin/clients/%d", id), f, tc.file)
+			if p.status != http.StatusUnprocessableEntity {
+				t.Fatalf("got %d, want 422:\n%s", p.status, p.body)
+			}
+			if !strings.Contains(p.body, `data-testid="error-`+tc.field+`"`) || !strings.Contains(p.body, `data-testid="form-errors"`) {
+				t.Errorf("no error-%s on the page:\n%s", tc.field, p.body)
+			}
+			after, err := env.store.ClientByID(ctx, id)
+			if err != nil {
+				t.Fatalf("reload: %v", err)
+			}
+			if !reflect.DeepEqual(after, before) {
+				t.Errorf("stored client changed:\n got %+v\nwant %+v", after, before)
+			}
+			if got := acGetLogo(t, env, before.Logo); !bytes.Equal(got, img) {
+				t.Errorf("served logo is %d bytes, want the original %d", len(got), len(img))
+			}
+		})
+	}
+}
+
+// TestAdminClientSavedFieldsReadBack edits every optional field and reads
+// the client back from the store and on the edit form.
+func TestAdminClientSavedFieldsReadBack(t *testing.T) {
+	env := newTestEnv(t)
+	ctx := context.Background()
+	b, csrf := acAdmin(t, env)
+	form := acClientFields("Read back RP", acRedirect)
+	form.Set("_csrf", csrf)
+	form.Set("client_type", models.ClientPublic)
+	id := acClientPK(t, acPostMultipart(b, "/admin/clients", form, nil))
+
+	redirects := []string{acRedirect, "com.example.app:/oauth2redirect", "http://127.0.0.1/rp/cb?a=1&b=2"}
+	postLogout := []string{"http://127.0.0.1/rp/bye", "com.example.app:/logout"}
+	form = acClientFields("Read back RP 2", strings.Join(redirects, "\r\n")+"\n"+acRedirect)
+	form.Set("_csrf", csrf)
+	form.Set("post_logout_redirect_uris", strings.Join(postLogout, "\n"))
+	form.Set("terms_url", "https://rp.example/terms")
+	form.Set("website_url", "https://rp.example/")
+	form.Set("contact_email", "Ops <ops@rp.example>")
+	form.Set("scopes", "openid email")
+	form.Del("reuse_consent")
+	p := acPostMultipart(b, fmt.Sprintf("/admin/clients/%d", id), form, nil)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-success"`) {
+		t.Fatalf("edit: %d, want the client page with a success flash:\n%s", p.status, p.body)
+	}
+	cl, err := env.store.ClientByID(ctx, id)
+	if err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	checks := []struct {
+		field     string
+		got, want any
+	}{
+		{"Name", cl.Name, "Read back RP 2"},
+		{"ClientType", cl.ClientType, models.ClientPublic},
+		{"ResponseTypes", cl.ResponseTypes, []string{"code"}},
+		{"RedirectURIs", cl.RedirectURIs, redirects},
+		{"PostLogoutRedirectURIs", cl.PostLogoutRedirectURIs, postLogout},
+		{"TermsURL", cl.TermsURL, "https://rp.example/terms"},
+		{"WebsiteURL", cl.WebsiteURL, "https://rp.example/"},
+		{"ContactEmail", cl.ContactEmail, "Ops <ops@rp.example>"},
+		{"Scopes", cl.Scopes, []string{"openid", "email"}},
+		{"RequireConsent", cl.RequireConsent, true},
+		{"ReuseConsent", cl.ReuseConsent, false},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s: got %#v, want %#v", c.field, c.got, c.want)
+		}
+	}
+	edit := b.get(fmt.Sprintf("/admin/clients/%d/edit", id))
+	for _, want := range []string{
+		html.EscapeString(strings.Join(redirects, "\n")) + "</textarea>",
+		html.EscapeString(strings.Join(postLogout, "\n")) + "</textarea>",
+		`value="https://rp.example/terms"`,
+		`value="` + html.EscapeString("Ops <ops@rp.example>") + `"`,
+		`name="response_types" value="code" checked`,
+	} {
+		if !strings.Contains(edit.body, want) {
+			t.Errorf("edit form lacks %q", want)
+		}
+	}
+}
+
+// TestAdminClientRemoveLogo ticks "Remove the logo": the logo is no
+// longer served, nor stored, and the consent page no longer shows it.
+func TestAdminClientRemoveLogo(t *testing.T) {
+	env := newTestEnv(t)
+	ctx := context.Background()
+	b, csrf := acAdmin(t, env)
+	img := acPNG(t, 16, 16)
+	form := acClientFields("Logo RP", acRedirect)
+	form.Set("_csrf", csrf)
+	id := acClientPK(t, acPostMultipart(b, "/admin/clients", form, &acUpload{name: "logo.png", data: img}))
+	cl, _ := env.store.ClientByID(ctx, id)
+	logoURL := cl.Logo
+	if got := acGetLogo(t, env, logoURL); !bytes.Equal(got, img) {
+		t.Fatalf("logo before removal: %d bytes, want %d", len(got), len(img))
+	}
+
+	// Saving without ticking the box keeps the logo.
+	p := acPostMultipart(b, fmt.Sprintf("/admin/clients/%d", id), form, nil)
+	if p.status != http.StatusOK {
+		t.Fatalf("edit: %d", p.status)
+	}
+	if got := acGetLogo(t, env, logoURL); !bytes.Equal(got, img) {
+		t.Errorf("logo after an edit without removal: %d bytes, want %d", len(got), len(img))
+	}
+
+	form.Set("remove_logo", "on")
+	p = acPostMultipart(b, fmt.Sprintf("/admin/clients/%d", id), form, nil)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-success"`) {
+		t.Fatalf("remove logo: %d, want the client page:\n%s", p.status, p.body)
+	}
+	if cl, _ := env.store.ClientByID(ctx, id); cl.Logo != "" {
+		t.Errorf("Logo = %q after removal, want \"\"", cl.Logo)
+	}
+	for _, path := range []string{logoURL, "/logos/" + cl.ClientID} {
+		resp, err := http.Get(env.issuer + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s after removal: %d, want 404", path, resp.StatusCode)
+		}
+	}
+	if n := acCountRows(t, &models.ClientLogo{}, "client_id = ?", id); n != 0 {
+		t.Errorf("%d logo rows stored after removal, want 0", n)
+	}
+}
+
+// TestAdminClientLogoFailureStoresNothing makes storing the logo fail
+// (a SQLite trigger refuses it): a create then stores no client, so there
+// is none whose secret was never shown, and an edit changes nothing.
+func TestAdminClientLogoFailureStoresNothing(t *testing.T) {
+	env := newTestEnv(t)
+	ctx := context.Background()
+	b, csrf := acAdmin(t, env)
+	cl, _ := env.createClient(models.ClientConfidential, []string{acRedirect})
+	acExec(t, `CREATE TRIGGER refuse_logo_insert BEFORE INSERT ON client_logos BEGIN SELECT RAISE(ABORT, 'no logos today'); END`)
+	acExec(t, `CREATE TRIGGER refuse_logo_update BEFORE UPDATE ON client_logos BEGIN SELECT RAISE(ABORT, 'no logos today'); END`)
+	logo := &acUpload{name: "logo.png", data: acPNG(t, 16, 16)}
+
+	form := acClientFields("Doomed RP", acRedirect)
+	form.Set("_csrf", csrf)
+	p := acPostMultipart(b, "/admin/clients", form, logo)
+	if p.status != http.StatusInternalServerError {
+		t.Errorf("create with a failing logo: %d, want 500", p.status)
+	}
+	if _, n, err := env.store.ListClients(ctx, "Doomed", models.Page{Limit: 10}); err != nil || n != 0 {
+		t.Errorf("%d clients named Doomed stored (%v), want 0", n, err)
+	}
+	if p := b.get("/admin/clients"); acOneTimeSecret(p.body) != "" {
+		t.Errorf("a secret was queued for a client that was not stored")
+	}
+
+	form = acClientFields("Renamed", acRedirect)
+	form.Set("_csrf", csrf)
+	if p := acPostMultipart(b, fmt.Sprintf("/admin/clients/%d", cl.ID), form, logo); p.status != http.StatusInternalServerError {
+		t.Errorf("edit with a failing logo: %d, want 500", p.status)
+	}
+	if got, _ := env.store.ClientByID(ctx, cl.ID); got.Name != cl.Name || got.Logo != "" {
+		t.Errorf("after a failed edit: name %q, logo %q; want %q and no logo", got.Name, got.Logo, cl.Name)
+	}
+}
+
+// TestAdminClientSecretNotQueuedStoresNothing makes queueing the one-time
+// secret fail (a SQLite trigger refuses to save the session): the client
+// just stored is taken back, since nobody could ever see its secret.
+func TestAdminClientSecretNotQueuedStoresNothing(t *testing.T) {
+	env := newTestEnv(t)
+	b, csrf := acAdmin(t, env)
+	acExec(t, `CREATE TRIGGER refuse_session_save BEFORE UPDATE ON sessions BEGIN SELECT RAISE(ABORT, 'no sessions today'); END`)
+	form := acClientFields("Secretless RP", acRedirect)
+	form.Set("_csrf", csrf)
+	if p := acPostMultipart(b, "/admin/clients", form, nil); p.status != http.StatusInternalServerError {
+		t.Errorf("create with a failing session: %d, want 500", p.status)
+	}
+	acWantClients(t, env, 0)
+}
+
+// TestAdminClientIntegrationPanel reads the panel for clients whose
+// redirect URI holds &, $ and ', and runs its commands as printed: the
+// authorize URL in the browser, then the curl commands through bash with
+// CODE, CLIENT_SECRET, ACCESS_TOKEN and REFRESH_TOKEN set as the panel
+// says.
+func TestAdminClientIntegrationPanel(t *testing.T) {
+	const redirect = `http://127.0.0.1/rp/cb?a=1&b=2&home=$HOME&q='x'`
+	const quoted = `'redirect_uri=http://127.0.0.1/rp/cb?a=1&b=2&home=$HOME&q='\''x'\'''`
+	env := newTestEnv(t)
+	b, csrf := acAdmin(t, env)
+	env.createUser("alice", acUserPassword)
+	bash, bashErr := exec.LookPath("bash")
+	_, curlErr := exec.LookPath("curl")
+
+	for _, clientType := range []string{models.ClientConfidential, models.ClientPublic} {
+		t.Run(clientType, func(t *testing.T) {
+			form := acClientFields("Panel "+clientType, redirect)
+			form.Set("_csrf", csrf)
+			form.Set("client_type", clientType)
+			p := acPostMultipart(b, "/admin/clients", form, nil)
+			cl, err := env.store.ClientByID(context.Background(), acClientPK(t, p))
+			if err != nil || !slices.Equal(cl.RedirectURIs, []string{redirect}) {
+				t.Fatalf("client = %+v, %v; want the redirect URI %q", cl, err, redirect)
+			}
+			secret := acOneTimeSecret(p.body)
+
+			if got, want := acTestIDText(p.body, "int-discovery"), env.issuer+"/.well-known/openid-configuration"; got != want {
+				t.Errorf("discovery URL = %q, want %q", got, want)
+			}
+			if got := acTestIDText(p.body, "int-client-id"); got != cl.ClientID {
+				t.Errorf("client_id = %q, want %q", got, cl.ClientID)
+			}
+			lines := []string{
+				"curl -X POST",
+				"  -H 'Cache-Control: no-cache'",
+				"  '" + env.issuer + "/token/'",
+				"  --data-urlencode 'client_id=" + cl.ClientID + "'",
+			}
+			if clientType == models.ClientConfidential {
+				lines = append(lines, `  --data-urlencode "client_secret=$CLIENT_SECRET"`)
+			}
+			lines = append(lines, `  --data-urlencode "code=$CODE"`, "  --data-urlencode "+quoted)
+			if clientType == models.ClientPublic {
+				lines = append(lines, "  --data-urlencode 'code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'")
+			}
+			lines = append(lines, "  --data-urlencode 'grant_type=authorization_code'")
+			tokenCmd := acTestIDText(p.body, "int-token")
+			if want := strings.Join(lines, " \\\n"); tokenCmd != want {
+				t.Errorf("token command:\n%s\nwant:\n%s", tokenCmd, want)
+			}
+			if !strings.Contains(p.body, "CODE=&#39;…&#39;") {
+				t.Errorf("the panel does not say to set CODE='…'")
+			}
+
+			authorize := acTestIDText(p.body, "int-authorize")
+			u, err := url.Parse(authorize)
+			if err != nil || u.Query().Get("redirect_uri") != redirect || u.Query().Get("client_id") != cl.ClientID {
+				t.Fatalf("authorize URL %q does not carry the client_id and redirect URI (%v)", authorize, err)
+			}
+			back := env.browser().authorize(authorize, "alice", acUserPassword, "allow")
+			code := back.Query().Get("code")
+			if code == "" || back.Query().Get("state") != "123123" || back.Query().Get("b") != "2" {
+				t.Fatalf("authorize redirected to %s, want the redirect URI with a code and state", back)
+			}
+
+			if bashErr != nil || curlErr != nil {
+				t.Skipf("the commands are not run: bash: %v, curl: %v", bashErr, curlErr)
+			}
+			vars := map[string]string{"CODE": code}
+			if secret != "" {
+				vars["CLIENT_SECRET"] = secret
+			}
+			tok := acRunPanel(t, bash, vars, tokenCmd)
+			access, _ := tok["access_token"].(string)
+			refresh, _ := tok["refresh_token"].(string)
+			if access == "" || tok["id_token"] == nil {
+				t.Fatalf("token command answered %v, want tokens", tok)
+			}
+			info := acRunPanel(t, bash, map[string]string{"ACCESS_TOKEN": access}, acTestIDText(p.body, "int-userinfo"))
+			if info["sub"] == nil {
+				t.Errorf("userinfo command answered %v, want claims with sub", info)
+			}
+			if refresh == "" {
+				if clientType == models.ClientConfidential {
+					t.Errorf("no refresh_token for offline_access: %v", tok)
+				}
+				return
+			}
+			vars["REFRESH_TOKEN"] = refresh
+			if next := acRunPanel(t, bash, vars, acTestIDText(p.body, "int-refresh")); next["access_token"] == nil || next["access_token"] == access {
+				t.Errorf("refresh command answered %v, want a new access token", next)
+			}
+		})
+	}
+}
+
+// acRunPanel runs a panel command with bash, after setting shell variables
+// the way the panel says (NAME='value'), and decodes the JSON it prints.
+// HOME is a fresh folder and no proxy is set, so neither a ~/.curlrc nor
+// a proxy gets between curl and the loopback test server.
+func acRunPanel(t *testing.T, bash string, vars map[string]string, command string) map[string]any {
+	t.Helper()
+	var script strings.Builder
+	for k, v := range vars {
+		fmt.Fprintf(&script, "%s='%s'\n", k, strings.ReplaceAll(v, "'", `'\''`))
+	}
+	script.WriteString(command + "\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bash, "--noprofile", "--norc", "-c", script.String())
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("run %q: %v\n%s", command, err, stderr.String())
+	}
+	var out map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatalf("%q printed %q, want JSON: %v", command, stdout.String(), err)
+	}
+	return out
+}
+
+// acGetLogo fetches a logo URL and returns the body, or nil when it is
+// not a 200.
+func acGetLogo(t *testing.T, env *testEnv, path string) []byte {
+	t.Helper()
+	resp, err := http.Get(env.issuer + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	return body
+}
+
 // acAdmin makes a superuser and signs a browser in as them through the
 // login page; it returns the browser and its CSRF token.
 func acAdmin(t *testing.T, env *testEnv) (*browser, string) {
@@ -668,27 +1080,29 @@ func acWantClients(t *testing.T, env *testEnv, want int64) {
 	}
 }
 
-// acCountEvents counts audit rows matching a condition. The store has no
-// audit query yet, so it reads the test's SQLite file directly:
-// modelstest.Open put it in the test's first temp folder.
+// acCountEvents counts audit rows matching a condition.
 func acCountEvents(t *testing.T, cond string, args ...any) int64 {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(filepath.Dir(t.TempDir()), "*", "oidcd.db"))
-	if len(files) != 1 {
-		t.Fatalf("found databases %v, want one", files)
-	}
-	db, err := gorm.Open(sqlite.Open("file:"+files[0]+"?mode=ro&_busy_timeout=5000"), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatalf("open database: %v", err)
-	}
-	if sqlDB, err := db.DB(); err == nil {
-		defer sqlDB.Close()
-	}
+	return acCountRows(t, &models.Event{}, cond, args...)
+}
+
+// acCountRows counts the rows of model's table that match a condition,
+// in the database the test's server uses.
+func acCountRows(t *testing.T, model any, cond string, args ...any) int64 {
+	t.Helper()
 	var n int64
-	if err := db.Model(&models.Event{}).Where(cond, args...).Count(&n).Error; err != nil {
-		t.Fatalf("count events: %v", err)
+	if err := testDB(t).Model(model).Where(cond, args...).Count(&n).Error; err != nil {
+		t.Fatalf("count rows: %v", err)
 	}
 	return n
+}
+
+// acExec runs a statement on the test's database, beside the server.
+func acExec(t *testing.T, sql string) {
+	t.Helper()
+	if err := testDB(t).Exec(sql).Error; err != nil {
+		t.Fatalf("exec %q: %v", sql, err)
+	}
 }
 
 func acPNG(t *testing.T, w, h int) []byte {
@@ -766,4 +1180,103 @@ func (rp *acRelyingParty) wantUserinfo(t *testing.T, tok *oauth2.Token, ok bool)
 	if !ok && err == nil {
 		t.Errorf("userinfo: succeeded, want 401")
 	}
+}
+
+// TestAdminClientSecretNeverStored: the one-time secret reaches the next
+// page in an encrypted, short-lived cookie of its own, and is at no point
+// written to the database, not even inside the session row that carries
+// the flash message (PARITY §4, seed system issue #462).
+func TestAdminClientSecretNeverStored(t *testing.T) {
+	env := newTestEnv(t)
+	b, csrf := acAdmin(t, env)
+	// The same cookie jar, stopping at each redirect, so the database can
+	// be read between the POST and the page it redirects to.
+	stop := &browser{t: t, env: env, client: &http.Client{Jar: b.client.Jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+
+	form := acClientFields("Secret RP", acRedirect)
+	form.Set("_csrf", csrf)
+	posted := acPostMultipart(stop, "/admin/clients", form, nil)
+	if posted.status != http.StatusSeeOther {
+		t.Fatalf("create: %d, want 303", posted.status)
+	}
+	var cookie *http.Cookie
+	for _, c := range (&http.Response{Header: posted.header}).Cookies() {
+		if c.Name == "oidcd_secret" {
+			cookie = c
+		}
+	}
+	if cookie == nil || cookie.Path != "/admin" || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.MaxAge <= 0 || cookie.MaxAge > 300 {
+		t.Fatalf("secret cookie = %+v, want HttpOnly, SameSite=Strict, Path=/admin, Max-Age at most 300", cookie)
+	}
+	stored := acDatabaseText(t)
+
+	shown := b.get(posted.location().String())
+	secret := acOneTimeSecret(shown.body)
+	if secret == "" || len(secret) < 20 {
+		t.Fatalf("no one-time secret on the client page:\n%s", shown.body)
+	}
+	if strings.Contains(cookie.Value, secret) {
+		t.Errorf("the secret cookie holds the secret in the clear")
+	}
+	if strings.Contains(stored, secret) {
+		t.Errorf("the database held the client secret between the create and the page that shows it")
+	}
+	for _, c := range b.client.Jar.Cookies(shown.url) {
+		if c.Name == "oidcd_secret" {
+			t.Errorf("the secret cookie is still set after the page showed it")
+		}
+	}
+	if again := b.get(shown.url.Path); acOneTimeSecret(again.body) != "" {
+		t.Errorf("the secret shows a second time")
+	}
+
+	// Rotation takes the same way.
+	id := acClientPK(t, shown)
+	rotated := stop.post(fmt.Sprintf("/admin/clients/%d/secret", id), url.Values{"_csrf": {csrf}})
+	stored = acDatabaseText(t)
+	newSecret := acOneTimeSecret(b.get(rotated.location().String()).body)
+	if newSecret == "" || newSecret == secret {
+		t.Fatalf("rotate: new secret %q", newSecret)
+	}
+	if strings.Contains(stored, newSecret) {
+		t.Errorf("the database held the rotated secret")
+	}
+}
+
+// acDatabaseText is every row of every table as text, with each session
+// row's payload unwrapped from its two layers of base64, so a test can
+// search the whole database for a value.
+func acDatabaseText(t *testing.T) string {
+	t.Helper()
+	db := testDB(t)
+	tables, err := db.Migrator().GetTables()
+	if err != nil || len(tables) == 0 {
+		t.Fatalf("list tables: %v", err)
+	}
+	var out strings.Builder
+	for _, table := range tables {
+		var rows []map[string]any
+		if err := db.Table(table).Find(&rows).Error; err != nil {
+			t.Fatalf("read %s: %v", table, err)
+		}
+		fmt.Fprintln(&out, table, rows)
+	}
+	var sessions []models.Session
+	if err := db.Find(&sessions).Error; err != nil || len(sessions) == 0 {
+		t.Fatalf("read sessions: %d rows, %v", len(sessions), err)
+	}
+	for _, s := range sessions {
+		outer, err := base64.URLEncoding.DecodeString(s.Data)
+		parts := strings.Split(string(outer), "|")
+		if err != nil || len(parts) < 3 {
+			t.Fatalf("session %s: not a securecookie value", s.ID)
+		}
+		inner, err := base64.URLEncoding.DecodeString(parts[1])
+		if err != nil {
+			t.Fatalf("session %s: payload: %v", s.ID, err)
+		}
+		out.Write(inner)
+	}
+	return out.String()
 }

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
+	"maps"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"oidcd/models"
 )
 
 var (
@@ -95,5 +99,79 @@ func TestAdminDashboardCharts(t *testing.T) {
 				t.Errorf("%s after 20 days: bar %s = %d, want 0", id, dates[i], n)
 			}
 		}
+	}
+}
+
+var statRE = regexp.MustCompile(`data-testid="(count-[a-z]+)"[^>]*>\s*<div class="n">(\d+)</div>`)
+
+// dashboardCounts reads the dashboard's count-* tiles.
+func dashboardCounts(t *testing.T, b *browser) map[string]int {
+	t.Helper()
+	p := b.get("/admin")
+	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="dashboard-page"`) {
+		t.Fatalf("GET /admin: got %d, want the dashboard", p.status)
+	}
+	got := map[string]int{}
+	for _, m := range statRE.FindAllStringSubmatch(p.body, -1) {
+		got[m[1]], _ = strconv.Atoi(m[2])
+	}
+	return got
+}
+
+// TestAdminDashboardCounts: the count tiles show the clients, users,
+// active tokens and unexpired consents there are. A token is active while
+// unrevoked with its access or refresh token unexpired.
+func TestAdminDashboardCounts(t *testing.T) {
+	env := newTestEnv(t)
+	ctx := context.Background()
+	b := kadAdmin(t, env, "root")
+	carol := env.createUser("carol", "carol's password 1")
+	env.createUser("dave", "dave's password 1")
+	var clients []*models.Client
+	for range 4 { // not 3, so that no two tiles agree by chance
+		cl, _ := env.createClient(models.ClientConfidential, []string{"http://127.0.0.1/cb"})
+		clients = append(clients, cl)
+	}
+	now := env.clock.Now()
+	later := func(d time.Duration) *time.Time { at := now.Add(d); return &at }
+	token := func(access time.Duration, refresh *time.Time) *models.Token {
+		tok := &models.Token{
+			AccessTokenHash: models.NewID(), ClientID: clients[0].ID, UserID: &carol.ID, FamilyID: models.NewID(),
+			Scope: "openid", AuthTime: now, ExpiresAt: now.Add(access), RefreshExpiresAt: refresh,
+		}
+		if refresh != nil {
+			h := models.NewID()
+			tok.RefreshTokenHash = &h
+		}
+		if err := env.store.CreateToken(ctx, tok); err != nil {
+			t.Fatalf("create token: %v", err)
+		}
+		return tok
+	}
+	token(time.Hour, nil)                         // active
+	token(time.Hour, later(24*time.Hour))         // active
+	token(-time.Minute, later(24*time.Hour))      // access expired, refresh live: active
+	token(-time.Minute, nil)                      // expired
+	token(-time.Hour, later(-time.Minute))        // both expired
+	revoked := token(time.Hour, later(time.Hour)) // revoked below
+	if _, err := env.store.RevokeToken(ctx, revoked.ID, now); err != nil {
+		t.Fatalf("revoke token: %v", err)
+	}
+	for i, expires := range []time.Duration{time.Hour, 24 * time.Hour, -time.Minute} {
+		if err := env.store.GrantConsent(ctx, carol.ID, clients[i].ID, []string{"openid"}, now.Add(-time.Hour), now.Add(expires)); err != nil {
+			t.Fatalf("grant consent: %v", err)
+		}
+	}
+
+	want := map[string]int{"count-clients": 4, "count-users": 3, "count-tokens": 3, "count-consents": 2}
+	if got := dashboardCounts(t, b); !maps.Equal(got, want) {
+		t.Errorf("counts = %v, want %v", got, want)
+	}
+	// Two hours on, the access tokens alone have run out, and so has the
+	// first consent.
+	env.clock.Advance(2 * time.Hour)
+	want["count-tokens"], want["count-consents"] = 2, 1
+	if got := dashboardCounts(t, b); !maps.Equal(got, want) {
+		t.Errorf("counts two hours on = %v, want %v", got, want)
 	}
 }

@@ -3,10 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"oidcd/handlers/oauth"
 	"oidcd/models"
@@ -214,5 +219,91 @@ func TestAdminGrantsCSRF(t *testing.T) {
 	}
 	if !canLogIn(r, testUser, testPassword) {
 		t.Errorf("alice cannot sign in after the refused posts, want her password and account unchanged")
+	}
+}
+
+// adminPageSize is the length of every admin list (admin.perPage).
+const adminPageSize = 25
+
+var nextLinkRE = regexp.MustCompile(`<a href="([^"]*)" rel="next">`)
+
+// TestAdminGrantListsPages: the consents, tokens and codes lists show
+// adminPageSize rows a page, newest first, and the Next link leads to the
+// rest with the list's filter kept.
+func TestAdminGrantListsPages(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	now := r.env.clock.Now()
+	const rows = adminPageSize + 3
+	for i := range rows {
+		// A consent is one per user and client, so each has its own client.
+		cl, _ := r.env.createClient(models.ClientPublic, []string{cbURI})
+		if err := r.env.store.GrantConsent(ctx, r.user.ID, cl.ID, []string{"openid"}, now, now.Add(time.Hour)); err != nil {
+			t.Fatalf("grant consent %d: %v", i, err)
+		}
+		tok := &models.Token{
+			AccessTokenHash: models.NewID(), ClientID: r.conf.ID, UserID: &r.user.ID, FamilyID: models.NewID(),
+			Scope: "openid", AuthTime: now, ExpiresAt: now.Add(time.Hour),
+		}
+		if err := r.env.store.CreateToken(ctx, tok); err != nil {
+			t.Fatalf("create token %d: %v", i, err)
+		}
+		code := &models.Code{
+			CodeHash: models.NewID(), ClientID: r.conf.ID, UserID: r.user.ID, RedirectURI: cbURI,
+			Scope: "openid", AuthTime: now, ExpiresAt: now.Add(time.Minute),
+		}
+		if err := r.env.store.CreateCode(ctx, code); err != nil {
+			t.Fatalf("create code %d: %v", i, err)
+		}
+	}
+	b, _ := signInAdmin(r)
+	for _, tc := range []struct {
+		list, testid, row string
+		action            *regexp.Regexp
+	}{
+		{"consents", "consents-page", "consent-row", regexp.MustCompile(`/admin/consents/(\d+)/revoke`)},
+		{"tokens", "tokens-page", "token-row", regexp.MustCompile(`/admin/tokens/(\d+)/revoke`)},
+		{"codes", "codes-page", "code-row", regexp.MustCompile(`/admin/codes/(\d+)/delete`)},
+	} {
+		t.Run(tc.list, func(t *testing.T) {
+			ids := func(p page) []int {
+				var out []int
+				for _, m := range tc.action.FindAllStringSubmatch(p.body, -1) {
+					n, _ := strconv.Atoi(m[1])
+					out = append(out, n)
+				}
+				return out
+			}
+			first := b.get(fmt.Sprintf("/admin/%s?user=%d", tc.list, r.user.ID))
+			if first.status != http.StatusOK || !strings.Contains(first.body, `data-testid="`+tc.testid+`"`) {
+				t.Fatalf("page 1: got %d, want the %s page", first.status, tc.list)
+			}
+			if n := countRows(first.body, tc.row); n != adminPageSize {
+				t.Errorf("page 1 rows = %d, want %d", n, adminPageSize)
+			}
+			if !strings.Contains(first.body, fmt.Sprintf("Page 1 of 2 (%d in all)", rows)) {
+				t.Errorf("page 1 lacks \"Page 1 of 2 (%d in all)\"", rows)
+			}
+			m := nextLinkRE.FindStringSubmatch(first.body)
+			if m == nil {
+				t.Fatalf("page 1 has no Next link:\n%s", first.body)
+			}
+			next, _ := url.Parse(html.UnescapeString(m[1]))
+			if q := next.Query(); next.Path != "/admin/"+tc.list || q.Get("page") != "2" || q.Get("user") != fmt.Sprint(r.user.ID) {
+				t.Errorf("Next link = %s, want /admin/%s with page=2 and the user filter", next, tc.list)
+			}
+			second := b.get(next.String())
+			if n := countRows(second.body, tc.row); n != rows-adminPageSize {
+				t.Errorf("page 2 rows = %d, want %d", n, rows-adminPageSize)
+			}
+			if !strings.Contains(second.body, "Page 2 of 2") || nextLinkRE.MatchString(second.body) || !strings.Contains(second.body, `rel="prev"`) {
+				t.Errorf("page 2 pager: want \"Page 2 of 2\", a Previous link and no Next link")
+			}
+			// Every row once, newest (highest id) first across both pages.
+			all := append(ids(first), ids(second)...)
+			if len(all) != rows || !slices.IsSortedFunc(all, func(a, b int) int { return b - a }) || len(slices.Compact(slices.Clone(all))) != rows {
+				t.Errorf("row ids over both pages = %v, want %d distinct, descending", all, rows)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -349,5 +350,106 @@ func TestAdminUsersDelete(t *testing.T) {
 	}
 	if _, err := r.env.store.ActiveAccessToken(context.Background(), oauth.HashToken(access), r.env.clock.Now()); err != models.ErrNotFound {
 		t.Errorf("deleted user's token lookup: %v, want ErrNotFound", err)
+	}
+}
+
+// TestAdminUsersDeactivateVoidsCodes: a code issued before deactivation
+// cannot be exchanged once the user is reactivated, though it has not
+// expired; deactivation deleted it with the user's sessions and tokens.
+func TestAdminUsersDeactivateVoidsCodes(t *testing.T) {
+	r := newRig(t)
+	code := r.codeFor(r.env.browser(), r.conf, nil)
+	b, _ := signInAdmin(r)
+	path := fmt.Sprintf("/admin/users/%d", r.user.ID)
+	wantLanded(t, b.post(path+"/deactivate", csrfFrom(t, b, path, "deactivate-user")), path, "success")
+	wantLanded(t, b.post(path+"/activate", csrfFrom(t, b, path, "activate-user")), path, "success")
+
+	resp, body := r.postToken(r.codeForm(r.conf, r.secret, code))
+	wantTokenError(t, resp, body, http.StatusBadRequest, "invalid_grant")
+	var codes int64
+	r.db.Table("codes").Where("user_id = ? AND used_at IS NULL", r.user.ID).Count(&codes)
+	if codes != 0 {
+		t.Errorf("unused codes of the user after deactivation: got %d, want 0", codes)
+	}
+	// The user, active again, can start over.
+	r.tokens(r.env.browser(), r.conf, r.secret, nil)
+}
+
+// TestAdminUsersEditPhoneAndAddress: the admin sets and then changes a
+// user's phone number, its verified flag and address, and /userinfo
+// serves them under the phone and address scopes (OpenID Connect Core
+// §5.1, §5.1.1).
+func TestAdminUsersEditPhoneAndAddress(t *testing.T) {
+	r := newRig(t)
+	access := r.tokens(r.env.browser(), r.conf, r.secret, func(v url.Values) { v.Set("scope", "openid phone address") })["access_token"].(string)
+	b, _ := signInAdmin(r)
+	path := fmt.Sprintf("/admin/users/%d", r.user.ID)
+
+	// A bad phone number: 422 next to the field, and nothing saved.
+	form := csrfFrom(t, b, path, "user-form-page")
+	form.Set("name", "Alice Liddell")
+	form.Set("phone_number", "call me maybe")
+	form.Set("address_locality", "Oxford")
+	if p := b.post(path, form); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `data-testid="error-phone_number"`) {
+		t.Errorf("bad phone number: got %d, want 422 with the error next to the field", p.status)
+	}
+	if _, claims := userinfoStatus(t, r, access); claims["phone_number"] != nil || claims["address"] != nil {
+		t.Errorf("after a refused edit, userinfo phone_number %v, address %v; want neither", claims["phone_number"], claims["address"])
+	}
+
+	for _, tc := range []struct {
+		name   string
+		fields map[string]string
+		claims map[string]any
+	}{
+		{"set", map[string]string{
+			"phone_number": "+44 1865 270000;ext=12", "phone_number_verified": "on",
+			"address_formatted": "Christ Church, St Aldates, Oxford OX1 1DP, UK", "address_street": "St Aldates",
+			"address_locality": "Oxford", "address_region": "Oxfordshire", "address_postal_code": "OX1 1DP", "address_country": "GB",
+		}, map[string]any{
+			"phone_number": "+44 1865 270000;ext=12", "phone_number_verified": true,
+			"address": map[string]any{
+				"formatted": "Christ Church, St Aldates, Oxford OX1 1DP, UK", "street_address": "St Aldates",
+				"locality": "Oxford", "region": "Oxfordshire", "postal_code": "OX1 1DP", "country": "GB",
+			},
+		}},
+		{"changed, unverified, fields cleared", map[string]string{
+			"phone_number": "+1 (425) 555-1212", "address_locality": "Redmond", "address_country": "US",
+		}, map[string]any{
+			"phone_number": "+1 (425) 555-1212", "phone_number_verified": false,
+			"address": map[string]any{"locality": "Redmond", "country": "US"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			form := csrfFrom(t, b, path, "user-form-page")
+			form.Set("name", "Alice Liddell")
+			for k, v := range tc.fields {
+				form.Set(k, v)
+			}
+			wantLanded(t, b.post(path, form), path, "success")
+			status, claims := userinfoStatus(t, r, access)
+			if status != http.StatusOK {
+				t.Fatalf("userinfo after edit: got %d, want 200", status)
+			}
+			for k, want := range tc.claims {
+				if !jsonEqual(claims[k], want) {
+					t.Errorf("userinfo %s = %#v, want %#v", k, claims[k], want)
+				}
+			}
+			// The edit form shows what was saved.
+			p := b.get(path)
+			for k, v := range tc.fields {
+				if k == "phone_number_verified" {
+					continue
+				}
+				if got := hiddenFields(p.body).Get(k); got != v {
+					t.Errorf("edit form %s = %q, want %q", k, got, v)
+				}
+			}
+			checked := regexp.MustCompile(`<input type="checkbox" name="phone_number_verified" checked`).MatchString(p.body)
+			if want := tc.fields["phone_number_verified"] == "on"; checked != want {
+				t.Errorf("edit form phone_number_verified checked = %v, want %v", checked, want)
+			}
+		})
 	}
 }

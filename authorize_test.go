@@ -7,15 +7,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"oidcd/models"
 )
@@ -328,6 +325,15 @@ func TestAuthorizeSession(t *testing.T) {
 			}
 			r.wantCode(t, b.decide(p, "allow"), cbURI)
 		}},
+		{"a public client sees consent even with require_consent=false", func(t *testing.T, r *rig) {
+			client, _ := r.env.createClient(models.ClientPublic, []string{cbURI}, func(c *models.Client) { c.RequireConsent = false })
+			b := r.env.browser()
+			p := b.submitLogin(b.get(r.authURL(client, nil)), testUser, testPassword)
+			if !isConsentPage(p) {
+				t.Fatalf("public client with require_consent=false: got %d at %s, want the consent page", p.status, p.url)
+			}
+			r.wantCode(t, b.decide(p, "allow"), cbURI)
+		}},
 		{"require_consent=false skips consent", func(t *testing.T, r *rig) {
 			client, _ := r.env.createClient(models.ClientConfidential, []string{cbURI}, func(c *models.Client) { c.RequireConsent = false })
 			b := r.env.browser()
@@ -403,7 +409,7 @@ type rig struct {
 func newRig(t *testing.T, vars ...string) *rig {
 	t.Helper()
 	env := newTestEnv(t, vars...)
-	r := &rig{t: t, env: env, db: openReadOnly(t)}
+	r := &rig{t: t, env: env, db: testDB(t)}
 	r.user = env.createUser(testUser, testPassword, func(u *models.User) {
 		u.Email, u.EmailVerified = "alice@example.org", true
 		u.Name, u.GivenName, u.FamilyName = "Alice Liddell", "Alice", "Liddell"
@@ -413,27 +419,6 @@ func newRig(t *testing.T, vars ...string) *rig {
 	r.keep(testPassword, r.secret, pkceVerifier)
 	t.Cleanup(r.checkLog)
 	return r
-}
-
-// openReadOnly opens the test's SQLite file a second time, read-only, so
-// a test can count what the server wrote. modelstest.Open put the file
-// in one of t.TempDir()'s directories, which share a parent.
-func openReadOnly(t *testing.T) *gorm.DB {
-	t.Helper()
-	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(t.TempDir()), "*", "oidcd.db"))
-	if len(matches) != 1 {
-		t.Fatalf("found %d test databases (%v), want 1", len(matches), matches)
-	}
-	db, err := gorm.Open(sqlite.Open("file:"+matches[0]+"?mode=ro&_busy_timeout=10000"), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatalf("open test database read-only: %v", err)
-	}
-	t.Cleanup(func() {
-		if sqlDB, err := db.DB(); err == nil {
-			_ = sqlDB.Close()
-		}
-	})
-	return db
 }
 
 // keep records values that must never reach the server log.
@@ -686,5 +671,84 @@ func (r *rig) setActive(u *models.User, active bool) {
 	r.t.Helper()
 	if err := r.env.store.SetUserActive(context.Background(), u.ID, active); err != nil {
 		r.t.Fatalf("set user active: %v", err)
+	}
+}
+
+// TestConsentPageShowsTheClient checks what the consent page tells the
+// user (PARITY §2 step 7): the client's name, logo, website and terms,
+// and each requested scope's description, with openid itself not listed.
+func TestConsentPageShowsTheClient(t *testing.T) {
+	r := newRig(t)
+	client, _ := r.env.createClient(models.ClientConfidential, []string{cbURI}, func(c *models.Client) {
+		c.Name = "Links RP"
+		c.Logo = "/logos/links-rp"
+		c.WebsiteURL = "https://rp.example/home?a=1&b=2"
+		c.TermsURL = "https://rp.example/terms"
+		c.Scopes = []string{"openid", "email", "phone", "address"}
+	})
+	b := r.env.browser()
+	p := b.submitLogin(b.get(r.authURL(client, func(v url.Values) { v.Set("scope", "openid email address") })), testUser, testPassword)
+	if !isConsentPage(p) {
+		t.Fatalf("got %d at %s, want the consent page", p.status, p.url)
+	}
+	for _, want := range []string{
+		`<span data-testid="client-name">Links RP</span>`,
+		`<img class="logo" src="/logos/links-rp"`,
+		`href="https://rp.example/home?a=1&amp;b=2" rel="noopener noreferrer" target="_blank" data-testid="client-website"`,
+		`href="https://rp.example/terms" rel="noopener noreferrer" target="_blank" data-testid="client-terms"`,
+		`<li data-scope="email"><strong>Email</strong><br><span class="muted">Access to your email address.</span></li>`,
+		`<li data-scope="address"><strong>Address information</strong><br><span class="muted">Access to your address. Includes country, locality, street and other information.</span></li>`,
+	} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("consent page lacks %s:\n%s", want, p.body)
+		}
+	}
+	for _, absent := range []string{`data-scope="openid"`, `data-scope="phone"`, `data-scope="profile"`} {
+		if strings.Contains(p.body, absent) {
+			t.Errorf("consent page lists %s, which was not asked for or is openid itself", absent)
+		}
+	}
+}
+
+// TestConsentCannotSkipFreshLogin: a request that demands a fresh login
+// (prompt=login, max_age) is parked for the login page; going to the
+// consent page with its id instead must not issue a code on the old login.
+func TestConsentCannotSkipFreshLogin(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		edit func(url.Values)
+	}{
+		{"prompt=login", func(v url.Values) { v.Set("prompt", "login") }},
+		{"max_age=0", func(v url.Values) { v.Set("max_age", "0") }},
+		{"max_age=10 on a 30-second-old login", func(v url.Values) { v.Set("max_age", "10") }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t)
+			b := r.env.browser()
+			r.login(b)
+			r.env.clock.Advance(30 * time.Second)
+			p := b.get(r.authURL(r.conf, tt.edit))
+			if !isLoginPage(p) {
+				t.Fatalf("got %d at %s, want the login page", p.status, p.url)
+			}
+			form := hiddenFields(p.body) // the parked request's id and the CSRF token
+			reqID := form.Get("req")
+			if reqID == "" {
+				t.Fatalf("the login page carries no parked request:\n%s", p.body)
+			}
+			before := r.counts()
+			if shown := b.get("/consent?req=" + url.QueryEscape(reqID)); !isLoginPage(shown) {
+				t.Errorf("GET /consent for a request that needs a fresh login: %d at %s, want the login page", shown.status, shown.url)
+			}
+			form.Del("username")
+			form.Set("allow", "1")
+			if got := b.post("/consent", form); !isLoginPage(got) {
+				t.Errorf("POST /consent allow for a request that needs a fresh login: %d at %s, want the login page", got.status, got.url)
+			}
+			r.wantUnchanged(t, before, "codes", "user_consents")
+
+			// Signing in again satisfies it, and the flow goes on.
+			r.wantCode(t, b.decide(b.submitLogin(b.get("/login?req="+url.QueryEscape(reqID)), testUser, testPassword), "allow"), cbURI)
+		})
 	}
 }

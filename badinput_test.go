@@ -48,6 +48,11 @@ func TestBadInput(t *testing.T) {
 		{name: "authorize: malformed percent-encoding, POST", method: "POST", target: "/authorize", body: authz + "&state=%zz", ctype: form, html: true, wantStatus: 400},
 		{name: "authorize: semicolon separator", method: "GET", target: "/authorize?" + authz + ";state=x", html: true, wantStatus: 400},
 		{name: "authorize: 20000 parameters", method: "GET", target: "/authorize?" + authz + strings.Repeat("&p=1", 20000), html: true, wantStatus: 400},
+		// PostgreSQL refuses a NUL byte in text outright: it must be a
+		// client error before any query (TestOnPostgres runs these too).
+		{name: "authorize: NUL in client_id", method: "GET", target: "/authorize?client_id=a%00b&redirect_uri=" + url.QueryEscape(cbURI), html: true, wantStatus: 400},
+		{name: "authorize: NUL in state", method: "GET", target: "/authorize?" + authz + "&state=a%00b", html: true, wantStatus: 400},
+		{name: "authorize: a control character in state, POST", method: "POST", target: "/authorize", body: authz + "&state=a%1bb", ctype: form, html: true, wantStatus: 400},
 		{name: "authorize: POST with a JSON body", method: "POST", target: "/authorize", body: `{"client_id":"x"}`, ctype: "application/json", html: true, wantStatus: 400},
 		{name: "authorize: PUT", method: "PUT", target: "/authorize?" + authz, wantStatus: 405, wantError: "invalid_request"},
 		{name: "authorize: DELETE", method: "DELETE", target: "/authorize?" + authz, html: true, wantStatus: 405},
@@ -69,6 +74,13 @@ func TestBadInput(t *testing.T) {
 			header: map[string]string{"Authorization": b64(":" + r.secret)}, wantStatus: 401, wantError: "invalid_client"},
 		{name: "token: Basic with malformed percent-encoding", method: "POST", target: "/token", body: "grant_type=authorization_code&code=x&redirect_uri=" + url.QueryEscape(cbURI), ctype: form,
 			header: map[string]string{"Authorization": b64(r.conf.ClientID + ":%zz" + r.secret)}, wantStatus: 401, wantError: "invalid_client"},
+		{name: "token: NUL in client_id", method: "POST", target: "/token", body: "grant_type=authorization_code&code=x&redirect_uri=" + url.QueryEscape(cbURI) + "&client_id=a%00b&client_secret=s",
+			ctype: form, wantStatus: 400, wantError: "invalid_request"},
+		{name: "token: NUL in the code", method: "POST", target: "/token", body: code + "&code_verifier=%00", ctype: form, wantStatus: 400, wantError: "invalid_request"},
+		{name: "token: NUL in the Basic id", method: "POST", target: "/token", body: "grant_type=authorization_code&code=x&redirect_uri=" + url.QueryEscape(cbURI), ctype: form,
+			header: map[string]string{"Authorization": b64("a\x00b:" + r.secret)}, wantStatus: 401, wantError: "invalid_client"},
+		{name: "token: encoded NUL in the Basic id", method: "POST", target: "/token", body: "grant_type=authorization_code&code=x&redirect_uri=" + url.QueryEscape(cbURI), ctype: form,
+			header: map[string]string{"Authorization": b64("a%00b:" + r.secret)}, wantStatus: 401, wantError: "invalid_client"},
 		{name: "token: JSON body", method: "POST", target: "/token", body: `{"grant_type":"authorization_code"}`, ctype: "application/json", wantStatus: 400, wantError: "invalid_request"},
 		{name: "token: no content type", method: "POST", target: "/token", body: code, wantStatus: 400, wantError: "invalid_request"},
 		{name: "token: multipart body", method: "POST", target: "/token", body: "--x\r\n\r\n--x--\r\n", ctype: "multipart/form-data; boundary=x", wantStatus: 400, wantError: "invalid_request"},
@@ -84,6 +96,7 @@ func TestBadInput(t *testing.T) {
 		{name: "userinfo: invalid UTF-8 in the query", method: "GET", target: "/userinfo?access_token=%ff", wantStatus: 400, wantError: "invalid_request"},
 		{name: "userinfo: malformed percent-encoding", method: "GET", target: "/userinfo?access_token=%zz", wantStatus: 400, wantError: "invalid_request"},
 		{name: "userinfo: invalid UTF-8 in the body", method: "POST", target: "/userinfo", body: "access_token=%ff", ctype: form, wantStatus: 400, wantError: "invalid_request"},
+		{name: "userinfo: NUL in the query token", method: "GET", target: "/userinfo?access_token=a%00b", wantStatus: 400, wantError: "invalid_request"},
 		{name: "userinfo: 5000-byte token", method: "GET", target: "/userinfo?access_token=" + strings.Repeat("t", 5000), wantStatus: 400, wantError: "invalid_request"},
 
 		// Everything else.

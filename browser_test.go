@@ -156,8 +156,17 @@ func (c *chrome) wantNoDialogs() {
 
 // screenshot saves the whole page as screenshots/<name>.png.
 func screenshot(t *testing.T, name string) chromedp.Action[chromedp.Void] {
+	return saveShot(t, name, chromedp.FullScreenshot(100))
+}
+
+// screenshotOf saves one element of the page as screenshots/<name>.png.
+func screenshotOf(t *testing.T, name string, sel chromedp.CSS) chromedp.Action[chromedp.Void] {
+	return saveShot(t, name, chromedp.Screenshot(sel))
+}
+
+func saveShot(t *testing.T, name string, shot chromedp.Action[[]byte]) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
-		buf, err := chromedp.FullScreenshot(100)(ctx, tgt)
+		buf, err := shot(ctx, tgt)
 		if err != nil {
 			return fmt.Errorf("screenshot %s: %w", name, err)
 		}
@@ -200,16 +209,22 @@ func TestAdminBrowserFlow(t *testing.T) {
 		chromedp.SendKeys(byTestID("setup-password-confirm"), adminPassword),
 		chromedp.Click(byTestID("setup-submit")),
 		chromedp.WaitVisible(byTestID("dashboard-page")),
-		screenshot(t, "admin-dashboard"),
-		// The same page as a phone shows it: the sidebar becomes a row.
-		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
-		chromedp.WaitVisible(byTestID("nav-clients")),
-		screenshot(t, "admin-dashboard-phone"),
-		chromedp.EmulateReset(),
 	)
 	if u, err := env.store.UserByUsername(ctx, "root"); err != nil || !u.Superuser || !u.Active {
 		t.Fatalf("setup made %+v, %v; want an active superuser", u, err)
 	}
+	// The admin signs out and back in through the same login page end
+	// users see, and lands where they were going.
+	adm.do("sign out, then sign in through the login page",
+		chromedp.Click(byTestID("admin-logout")),
+		chromedp.WaitVisible(byTestID("logout-done")),
+		chromedp.Navigate(env.issuer+"/admin/clients"),
+		chromedp.WaitVisible(byTestID("login-form")),
+		chromedp.SendKeys(byTestID("username"), "root"),
+		chromedp.SendKeys(byTestID("password"), adminPassword),
+		chromedp.Click(byTestID("login-submit")),
+		chromedp.WaitVisible(byTestID("clients-page")),
+	)
 
 	adm.do("fill in the client form",
 		chromedp.Navigate(env.issuer+"/admin/clients/new"),
@@ -223,7 +238,9 @@ func TestAdminBrowserFlow(t *testing.T) {
 	clientID := strings.TrimSpace(chromeRead(adm, "read client_id", chromedp.Text(byTestID("client-id"))))
 	secret := chromeRead(adm, "read the one-time secret", chromedp.Value(byTestID("one-time-secret")))
 	location := chromeRead(adm, "read the location", chromedp.Location())
-	adm.do("screenshot the client page", screenshot(t, "admin-client-page"))
+	adm.do("screenshot the client page",
+		screenshot(t, "admin-client-page"),
+		screenshotOf(t, "admin-integration-panel", byTestID("integration-panel")))
 	m := regexp.MustCompile(`/admin/clients/(\d+)$`).FindStringSubmatch(location)
 	if clientID == "" || secret == "" || m == nil {
 		t.Fatalf("client page: client_id %q, secret set %v, at %s", clientID, secret != "", location)
@@ -316,12 +333,32 @@ func TestAdminBrowserFlow(t *testing.T) {
 	if len(rows) != 1 || !strings.Contains(rows[0], "alice") {
 		t.Errorf("token rows = %q, want one for alice", rows)
 	}
-	adm.do("revoke the consent",
+	adm.do("open the client's consents",
 		chromedp.Navigate(fmt.Sprintf("%s/admin/consents?client=%d", env.issuer, pk)),
 		chromedp.WaitVisible(byTestID("revoke-consent")),
 		screenshot(t, "admin-consents"),
+	)
+	rows = chromeRead(adm, "read the consent rows",
+		chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('[data-testid="consent-row"]')).map(r => r.innerText)`))
+	if len(rows) != 1 || !strings.Contains(rows[0], "alice") || !strings.Contains(rows[0], "email") {
+		t.Errorf("consent rows = %q, want one for alice with the email scope", rows)
+	}
+	adm.do("revoke the consent",
 		chromedp.Click(byTestID("revoke-consent")),
 		chromedp.WaitVisible(byTestID("flash-success")),
+	)
+	if n := chromeRead(adm, "count consent rows", chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="consent-row"]').length`)); n != 0 {
+		t.Errorf("%d consent rows after the revoke, want none", n)
+	}
+	adm.do("the dashboard after the flow",
+		chromedp.Navigate(env.issuer+"/admin"),
+		chromedp.WaitVisible(byTestID("dashboard-page")),
+		screenshot(t, "admin-dashboard"),
+		// The same page as a phone shows it: the sidebar becomes a row.
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		chromedp.WaitVisible(byTestID("nav-clients")),
+		screenshot(t, "admin-dashboard-phone"),
+		chromedp.EmulateViewport(1280, 900),
 	)
 	if _, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("userinfo after the consent was revoked: %v, want 401", err)

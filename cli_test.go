@@ -7,10 +7,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -119,6 +121,53 @@ func TestCLICreateUser(t *testing.T) {
 	}
 	if !u.Active || u.Superuser {
 		t.Errorf("active, superuser = %v, %v; want true, false", u.Active, u.Superuser)
+	}
+}
+
+// TestCLICreateSuperuser checks that --superuser makes an active superuser
+// and that only then does serve stop offering the setup link: a plain
+// user is not an administrator.
+func TestCLICreateSuperuser(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "oidcd.db")
+	ctx := context.Background()
+	mustRunCLI(t, nil, "createuser", "--db", db, "--username", "alice", "--password", "wonderland-42")
+	store := openStore(t, db)
+	alice, err := store.UserByUsername(ctx, "alice")
+	if err != nil || alice.Superuser {
+		t.Fatalf("alice = %+v, %v; want a user who is not a superuser", alice, err)
+	}
+	if has, err := store.HasSuperuser(ctx); err != nil || has {
+		t.Fatalf("HasSuperuser after createuser without --superuser = %v, %v; want false", has, err)
+	}
+	p := startServe(t, nil, "--db", db)
+	link := serveSetupURL(t, p.logs.String())
+	if link == nil {
+		t.Fatalf("serve with only a plain user logged no setup URL:\n%s", p.logs)
+	}
+	if err := p.stop(t); err != nil {
+		t.Fatalf("serve returned %v, want nil", err)
+	}
+
+	r := mustRunCLI(t, nil, "createuser", "--db", db, "--username", "root", "--password", "wonderland-42", "--superuser")
+	root, err := store.UserByUsername(ctx, "root")
+	if err != nil || !root.Superuser || !root.Active {
+		t.Fatalf("root = %+v, %v; want an active superuser", root, err)
+	}
+	if want := "created user root (sub " + root.Subject + ")\n"; r.stdout != want {
+		t.Errorf("stdout = %q, want %q", r.stdout, want)
+	}
+	if has, err := store.HasSuperuser(ctx); err != nil || !has {
+		t.Errorf("HasSuperuser after createuser --superuser = %v, %v; want true", has, err)
+	}
+
+	p = startServe(t, nil, "--db", db)
+	if u := serveSetupURL(t, p.logs.String()); u != nil || strings.Contains(p.logs.String(), "no administrator yet") {
+		t.Errorf("serve with a superuser logged a setup link:\n%s", p.logs)
+	}
+	// The link the first start offered does not work now there is an admin.
+	b := (&testEnv{t: t, issuer: p.base}).browser()
+	if pg := b.get(p.base + link.RequestURI()); pg.status != http.StatusNotFound || strings.Contains(pg.body, "setup-form") {
+		t.Errorf("earlier setup link with a superuser: got %d, want 404", pg.status)
 	}
 }
 
@@ -264,7 +313,7 @@ func TestCLICreateClientOptions(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "oidcd.db")
 	r := mustRunCLI(t, nil, "createclient", "--db", db, "--name", "Many", "--type", "confidential",
 		"--redirect-uri", "https://rp.example/b", "--redirect-uri", "https://rp.example/a",
-		"--redirect-uri", "http://127.0.0.1:9000/cb",
+		"--redirect-uri", "http://127.0.0.1:9000/cb", "--redirect-uri", "com.example.app:/oauth2redirect",
 		"--post-logout-redirect-uri", "https://rp.example/bye",
 		"--scope", "openid email", "--require-consent=false", "--reuse-consent=false", "--json")
 	out := clientJSON(t, r.stdout)
@@ -272,7 +321,7 @@ func TestCLICreateClientOptions(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load client: %v", err)
 	}
-	if want := []string{"https://rp.example/b", "https://rp.example/a", "http://127.0.0.1:9000/cb"}; !slices.Equal(c.RedirectURIs, want) {
+	if want := []string{"https://rp.example/b", "https://rp.example/a", "http://127.0.0.1:9000/cb", "com.example.app:/oauth2redirect"}; !slices.Equal(c.RedirectURIs, want) {
 		t.Errorf("redirect URIs = %q, want %q (in the order given)", c.RedirectURIs, want)
 	}
 	if want := []string{"https://rp.example/bye"}; !slices.Equal(c.PostLogoutRedirectURIs, want) {
@@ -369,6 +418,13 @@ func TestCLICreateClientRefusals(t *testing.T) {
 		{"post-logout uri with fragment", append(slices.Clone(base), "--redirect-uri", "https://rp.example/cb",
 			"--post-logout-redirect-uri", "https://rp.example/#x"), 1,
 			"oidcd: createclient: redirect URI \"https://rp.example/#x\" must be absolute and have no fragment\n"},
+		{"javascript redirect uri", append(slices.Clone(base), "--redirect-uri", "javascript:alert(1)"), 1,
+			"oidcd: createclient: redirect URI \"javascript:alert(1)\" must not use the javascript: scheme\n"},
+		{"http redirect uri without host", append(slices.Clone(base), "--redirect-uri", "http:foo"), 1,
+			"oidcd: createclient: redirect URI \"http:foo\" must name a host (http://host/path)\n"},
+		{"post-logout data uri", append(slices.Clone(base), "--redirect-uri", "https://rp.example/cb",
+			"--post-logout-redirect-uri", "data:text/html,hi"), 1,
+			"oidcd: createclient: redirect URI \"data:text/html,hi\" must not use the data: scheme\n"},
 		{"unserved response type", append(slices.Clone(base), "--redirect-uri", "https://rp.example/cb", "--response-type", "id_token"), 1,
 			"oidcd: createclient: response type \"id_token\" is not served yet; use code\n"},
 		{"unserved alg", append(slices.Clone(base), "--redirect-uri", "https://rp.example/cb", "--jwt-alg", "HS256"), 1,
@@ -653,6 +709,86 @@ func TestCLIServeAddressInUse(t *testing.T) {
 	r := runCLI(t, nil, "serve", "--addr", addr, "--db", db)
 	if r.code != 1 || r.err == nil || !strings.HasPrefix(r.err.Error(), "listen on "+addr+": ") {
 		t.Errorf("second serve on %s: code %d, err %v; want 1 and \"listen on %s: …\"", addr, r.code, r.err, addr)
+	}
+}
+
+// setupURLRE finds the setup link serve logs; slog quotes the value when
+// it holds an "=".
+var setupURLRE = regexp.MustCompile(`level=WARN msg="no administrator yet: open the setup link to create one" setup_url=("[^"]*"|\S+)`)
+
+// serveSetupURL returns the setup link in serve's log, or nil when there
+// is none. There is at most one.
+func serveSetupURL(t *testing.T, logs string) *url.URL {
+	t.Helper()
+	if n := strings.Count(logs, "setup_url="); n > 1 {
+		t.Fatalf("log has %d setup links, want at most one:\n%s", n, logs)
+	}
+	m := setupURLRE.FindStringSubmatch(logs)
+	if m == nil {
+		if strings.Contains(logs, "setup_url=") {
+			t.Fatalf("log has a setup_url in an unexpected line:\n%s", logs)
+		}
+		return nil
+	}
+	raw := m[1]
+	if unq, err := strconv.Unquote(raw); err == nil {
+		raw = unq
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("setup_url %q: %v", raw, err)
+	}
+	return u
+}
+
+// TestCLIServeLogsSetupURL checks that serve on a database without an
+// administrator logs a one-time setup link under its issuer, that the link
+// works against the running server and creates the first admin, and that
+// the next start logs no link.
+func TestCLIServeLogsSetupURL(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "oidcd.db")
+	p := startServe(t, nil, "--db", db, "--issuer", "http://127.0.0.1:8000/")
+	link := serveSetupURL(t, p.logs.String())
+	if link == nil {
+		t.Fatalf("serve on a fresh database logged no setup URL:\n%s", p.logs)
+	}
+	token := link.Query().Get("token")
+	if link.Scheme != "http" || link.Host != "127.0.0.1:8000" || link.Path != "/admin/setup" || token == "" {
+		t.Fatalf("setup URL = %s, want http://127.0.0.1:8000/admin/setup?token=…", link)
+	}
+
+	// The issuer is not where the test server listens, so the link's path
+	// and query are opened at the real address.
+	b := (&testEnv{t: t, issuer: p.base}).browser()
+	if pg := b.get(p.base + "/admin/setup?token=" + url.QueryEscape(token+"x")); pg.status != http.StatusNotFound {
+		t.Errorf("altered setup token: got %d, want 404", pg.status)
+	}
+	pg := b.get(p.base + link.RequestURI())
+	if pg.status != http.StatusOK || !strings.Contains(pg.body, `data-testid="setup-form"`) {
+		t.Fatalf("logged setup link: got %d, want the form:\n%s", pg.status, pg.body)
+	}
+	form := hiddenFields(pg.body)
+	form.Set("username", "root")
+	form.Set("password", "wonderland-42")
+	form.Set("password_confirm", "wonderland-42")
+	pg = b.post(p.base+"/admin/setup", form)
+	if pg.status != http.StatusOK || pg.url.Path != "/admin" || !strings.Contains(pg.body, `data-testid="dashboard-page"`) {
+		t.Fatalf("setup through the logged link: got %d at %s, want the dashboard:\n%s", pg.status, pg.url, pg.body)
+	}
+	if err := p.stop(t); err != nil {
+		t.Fatalf("serve returned %v, want nil", err)
+	}
+	root, err := openStore(t, db).UserByUsername(context.Background(), "root")
+	if err != nil || !root.Superuser || !root.Active {
+		t.Fatalf("root = %+v, %v; want an active superuser", root, err)
+	}
+
+	p2 := startServe(t, nil, "--db", db, "--issuer", "http://127.0.0.1:8000/")
+	if u := serveSetupURL(t, p2.logs.String()); u != nil || strings.Contains(p2.logs.String(), "no administrator yet") {
+		t.Errorf("serve with an administrator logged a setup link:\n%s", p2.logs)
+	}
+	if pg := b.get(p2.base + link.RequestURI()); pg.status != http.StatusNotFound {
+		t.Errorf("used setup link on the next start: got %d, want 404", pg.status)
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -252,7 +251,7 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 		return usageError{"bad --type"}
 	}
 	for _, uri := range append(slices.Clone(redirects), postLogout...) {
-		if err := checkRedirectURI(uri); err != nil {
+		if err := models.CheckRedirectURI(uri); err != nil {
 			return fmt.Errorf("createclient: %w", err)
 		}
 	}
@@ -317,16 +316,6 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 		fmt.Fprintf(stdout, "client_secret: %s\n(the secret is shown only now; store it safely)\n", secret)
 	}
 	fmt.Fprintf(stdout, "discovery:     %s/.well-known/openid-configuration\n", iss)
-	return nil
-}
-
-// checkRedirectURI requires an absolute URI without a fragment (RFC 6749
-// §3.1.2).
-func checkRedirectURI(uri string) error {
-	u, err := url.Parse(uri)
-	if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(uri, "#") || (u.Host == "" && u.Opaque == "") {
-		return fmt.Errorf("redirect URI %q must be absolute and have no fragment", uri)
-	}
 	return nil
 }
 

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"oidcd/handlers"
 	"oidcd/handlers/oauth"
 	"oidcd/models"
@@ -72,10 +74,33 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// openTestStore gives each test environment its database: a SQLite file
+// by default; TestOnPostgres swaps in a real PostgreSQL database while it
+// runs (no top-level test runs in parallel, so the swap is safe).
+var openTestStore = func(t testing.TB) *models.Store { return modelstest.Open(t) }
+
+// testStores maps each test to the store its environment opened, so
+// helpers that count rows beside the server find the same database on
+// SQLite and PostgreSQL alike.
+var testStores sync.Map
+
+// testDB is the database of the test's environment (newTestEnv must have
+// run for t).
+func testDB(t testing.TB) *gorm.DB {
+	t.Helper()
+	s, ok := testStores.Load(t)
+	if !ok {
+		t.Fatalf("testDB: no test environment for %s", t.Name())
+	}
+	return s.(*models.Store).DB()
+}
+
 // newTestEnv starts oidcd with the default settings, overridden by env.
 func newTestEnv(t testing.TB, env ...string) *testEnv {
 	t.Helper()
-	store := modelstest.Open(t)
+	store := openTestStore(t)
+	testStores.Store(t, store)
+	t.Cleanup(func() { testStores.Delete(t) })
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
 	vars := map[string]string{}

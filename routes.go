@@ -43,6 +43,7 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 	e.Use(middleware.RequestID())
 	e.Use(requestLogger(log))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
+	e.Use(refuseNUL)
 	// The client form carries a logo of up to 256 KiB (admin.maxLogoBytes);
 	// every other body stays small.
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "64K", Skipper: isLogoUpload}))
@@ -115,10 +116,12 @@ func isLogoUpload(c echo.Context) bool {
 func adminRoutes(e *echo.Echo, a *admin.Admin) {
 	csrf := a.CSRF()
 	e.GET("/admin/setup", a.ShowSetup, csrf)
-	e.POST("/admin/setup", a.SubmitSetup, csrf)
+	e.POST("/admin/setup", a.SubmitSetup, csrf, a.RefuseNUL)
 	e.GET("/logos/:client_id", a.ServeLogo)
 
-	g := func(method, path string, h echo.HandlerFunc) { e.Add(method, path, h, csrf, a.RequireAdmin) }
+	g := func(method, path string, h echo.HandlerFunc) {
+		e.Add(method, path, h, csrf, a.RequireAdmin, a.RefuseNUL)
+	}
 	g(http.MethodGet, "/admin", a.Dashboard)
 
 	g(http.MethodGet, "/admin/clients", a.ListClients)
@@ -157,6 +160,21 @@ func adminRoutes(e *echo.Echo, a *admin.Admin) {
 	g(http.MethodPost, "/admin/keys/:id/retire", a.RetireKey)
 	// audit log
 	g(http.MethodGet, "/admin/audit", a.ListEvents)
+}
+
+// refuseNUL answers 400 for a NUL byte in the path or the query string. No
+// value of ours holds one and PostgreSQL refuses it in text, so it must
+// fail here as the client's error, not later as a server error. (Form
+// bodies are checked where they are read: handlers' params, admin's
+// RefuseNUL.)
+func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := c.Request().URL
+		if strings.Contains(u.Path, "\x00") || strings.Contains(u.RawQuery, "%00") || strings.Contains(u.RawQuery, "\x00") {
+			return echo.NewHTTPError(http.StatusBadRequest, "the request contains a NUL byte")
+		}
+		return next(c)
+	}
 }
 
 // requestLogger writes one line per request. It logs the path only: query

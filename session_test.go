@@ -360,9 +360,17 @@ func TestLogout(t *testing.T) {
 		t.Fatalf("POST /logout without CSRF signed alice out:\n%s", home.body)
 	}
 
+	// POST-redirect-GET: the answer is a redirect to the signed-out page.
 	done := b.post("/logout", hiddenFields(confirm.body))
-	if done.status != http.StatusOK || !strings.Contains(done.body, `<p data-testid="logout-done">You have been signed out.</p>`) {
-		t.Fatalf("POST /logout: %d, want the signed-out page:\n%s", done.status, done.body)
+	if done.status != http.StatusOK || done.url.RequestURI() != "/logout?done=1" ||
+		!strings.Contains(done.body, `<p data-testid="logout-done">You have been signed out.</p>`) {
+		t.Fatalf("POST /logout: %d at %s, want the signed-out page at /logout?done=1:\n%s", done.status, done.url, done.body)
+	}
+	// Someone still signed in is never told they are signed out.
+	other := env.browser()
+	signIn(t, other, "alice", "alice password 1")
+	if p := other.get("/logout?done=1"); strings.Contains(p.body, "logout-done") || !strings.Contains(p.body, "logout-submit") {
+		t.Errorf("GET /logout?done=1 while signed in: want the confirmation, got:\n%s", p.body)
 	}
 	if home := b.get("/"); !strings.Contains(home.body, notSignedInMarker) {
 		t.Errorf("GET / after logout: want %q, got:\n%s", notSignedInMarker, home.body)
@@ -415,5 +423,26 @@ func TestPasswordsNeverLogged(t *testing.T) {
 	}
 	if cookie != "" && strings.Contains(logs, cookie) {
 		t.Errorf("the log contains a session cookie value")
+	}
+}
+
+// TestLoginRefusesControlCharacters: a NUL in the username (which
+// PostgreSQL cannot even compare) is a 400 page, not a server error, and
+// signs nobody in.
+func TestLoginRefusesControlCharacters(t *testing.T) {
+	env := newTestEnv(t)
+	env.createUser("alice", "alice password 1")
+	b := env.browser()
+	for _, username := range []string{"ali\x00ce", "alice\x1b"} {
+		p := b.submitLogin(b.get("/login"), username, "alice password 1")
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, `data-testid="error-page"`) {
+			t.Errorf("login as %q: %d, want the 400 error page:\n%s", username, p.status, p.body)
+		}
+	}
+	if home := b.get("/"); !strings.Contains(home.body, notSignedInMarker) {
+		t.Errorf("a username with a control character signed someone in:\n%s", home.body)
+	}
+	if strings.Contains(env.logs.String(), "level=ERROR") {
+		t.Errorf("the server logged an error:\n%s", env.logs.String())
 	}
 }

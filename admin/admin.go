@@ -8,11 +8,13 @@ package admin
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"math"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -64,6 +66,34 @@ func (a *Admin) RequireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 			return a.errorPage(c, http.StatusForbidden, "Not allowed", "Only administrators may use the admin site.")
 		}
 		c.Set(ctxAdminKey, u)
+		return next(c)
+	}
+}
+
+// RefuseNUL answers a form that carries a NUL byte with a 400 page: no
+// field may hold one, and PostgreSQL refuses to store it, so it would
+// otherwise surface as a server error. (The query string is checked for
+// the whole application before routing.)
+func (a *Admin) RefuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Request().Method != http.MethodPost {
+			return next(c)
+		}
+		form, err := c.FormParams()
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return err // an oversized body: the application's 413
+		}
+		if err != nil {
+			return a.errorPage(c, http.StatusBadRequest, "Invalid form", "The form could not be read. Go back and try again.")
+		}
+		for _, values := range form {
+			for _, v := range values {
+				if strings.ContainsRune(v, 0) {
+					return a.errorPage(c, http.StatusBadRequest, "Invalid form", "A field holds a NUL character, which no field may contain.")
+				}
+			}
+		}
 		return next(c)
 	}
 }
@@ -129,9 +159,21 @@ func (a *Admin) redirectWith(c echo.Context, to, kind, message string) error {
 }
 
 // audit records an admin change with the state before and after it. The
-// states are plain structs that never carry a secret.
+// states are plain structs that never carry a secret. Target names what
+// changed ("user alice", "client <client_id>"): the audit log's filters
+// find changes to a user or client by it.
 func (a *Admin) audit(c echo.Context, action, target string, before, after any) {
+	a.auditGrant(c, 0, action, target, before, after)
+}
+
+// auditGrant is audit for a change to what a client holds (a consent,
+// token or code): the event names the client, so the audit log's client
+// filter finds the change. A zero clientID names none.
+func (a *Admin) auditGrant(c echo.Context, clientID uint, action, target string, before, after any) {
 	e := &models.Event{Kind: models.EventAdminChange, Detail: action, Target: target, RemoteIP: c.RealIP()}
+	if clientID != 0 {
+		e.ClientID = &clientID
+	}
 	if u := actor(c); u != nil {
 		e.Username, e.UserID = u.Username, &u.ID
 	}

@@ -157,8 +157,8 @@ func (a *Admin) clientForm(c echo.Context, isNew bool) (views.ClientFormValues, 
 	return f, errs
 }
 
-// uriList splits one URI per line and checks each is absolute and has no
-// fragment (RFC 6749 §3.1.2). The message names the first bad line.
+// uriList splits one URI per line and checks each with
+// models.CheckRedirectURI. The message names the first bad line.
 func uriList(text string) ([]string, string) {
 	var out []string
 	for _, line := range strings.Split(text, "\n") {
@@ -166,9 +166,12 @@ func uriList(text string) ([]string, string) {
 		if line == "" {
 			continue
 		}
-		u, err := url.Parse(line)
-		if err != nil || !u.IsAbs() || strings.Contains(line, "#") || (u.Host == "" && u.Opaque == "") || len(line) > 2000 {
-			return nil, fmt.Sprintf("%q must be an absolute URI without a fragment.", line)
+		if err := models.CheckRedirectURI(line); err != nil {
+			var bad *models.RedirectURIError
+			if errors.As(err, &bad) {
+				return nil, fmt.Sprintf("%q %s.", line, bad.Reason)
+			}
+			return nil, fmt.Sprintf("%q is not a valid redirect URI.", line)
 		}
 		if !slices.Contains(out, line) {
 			out = append(out, line)
@@ -219,20 +222,28 @@ func (a *Admin) CreateClient(c echo.Context) error {
 		cl.SecretHash = oauth.HashToken(secret)
 	}
 	ctx := c.Request().Context()
-	if err := a.store.CreateClient(ctx, cl); err != nil {
+	// The client and its logo are stored together or not at all, so a
+	// failed logo leaves no client behind whose secret nobody saw.
+	if err := a.store.SaveClient(ctx, cl, logoRow(cl, logo)); err != nil {
 		return a.serverError(c, "create client", err)
 	}
-	if logo != nil {
-		if err := a.saveLogo(c, cl, logo); err != nil {
-			return a.serverError(c, "save logo", err)
+	to := fmt.Sprintf("/admin/clients/%d", cl.ID)
+	if secret != "" {
+		err := a.sessions.AddFlash(c, session.Flash{Kind: "secret", Message: "Client created. Its client secret:", Secret: secret})
+		if err != nil {
+			// The secret can never be shown again: take the client back
+			// rather than leave one that nobody can authenticate as.
+			if derr := a.store.DeleteClient(ctx, cl.ID); derr != nil {
+				a.log.ErrorContext(ctx, "delete client whose secret was lost", "client_id", cl.ClientID, "err", derr)
+			}
+			return a.serverError(c, "queue secret", err)
 		}
 	}
 	a.audit(c, "create client", "client "+cl.ClientID, nil, stateOf(cl))
-	to := fmt.Sprintf("/admin/clients/%d", cl.ID)
 	if secret == "" {
 		return a.redirectWith(c, to, "success", "Client created.")
 	}
-	return a.redirectWithSecret(c, to, "Client created. Its client secret:", secret)
+	return c.Redirect(http.StatusSeeOther, to)
 }
 
 // redirectWithSecret shows a secret once on the next page.
@@ -278,39 +289,73 @@ func (a *Admin) ShowClient(c echo.Context) error {
 	return a.render(c, http.StatusOK, views.ClientDetailPage(v))
 }
 
-// integration fills in the seed walkthrough for one client.
+// The RFC 7636 Appendix B example pair, shown to public clients so that
+// the walkthrough runs as printed; the panel says to generate their own.
+const (
+	exampleVerifier  = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+	exampleChallenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+)
+
+// integration fills in the seed walkthrough for one client. The curl
+// commands are for a POSIX shell: every literal is single-quoted, so a
+// redirect URI holding $, ", ` or ' is passed as it is, and every form
+// value goes through --data-urlencode, so one holding & or = stays one
+// value. What the user supplies (CODE, CLIENT_SECRET, ACCESS_TOKEN,
+// REFRESH_TOKEN) is read from shell variables, in double quotes so that
+// the value is used but not parsed by the shell.
 func integration(issuer string, cl *models.Client) views.IntegrationView {
 	redirect := "https://app.example/callback"
 	if len(cl.RedirectURIs) > 0 {
 		redirect = cl.RedirectURIs[0]
 	}
-	scope := strings.Join(cl.Scopes, " ")
-	q := url.Values{"client_id": {cl.ClientID}, "redirect_uri": {redirect}, "response_type": {"code"}, "scope": {scope}, "state": {"123123"}}
-	authorize := issuer + "/authorize?" + q.Encode()
-	secretLine := ""
-	if !cl.IsPublic() {
-		secretLine = "  -d \"client_secret=$CLIENT_SECRET\" \\\n"
+	q := url.Values{
+		"client_id": {cl.ClientID}, "redirect_uri": {redirect}, "response_type": {"code"},
+		"scope": {strings.Join(cl.Scopes, " ")}, "state": {"123123"},
 	}
-	pkceNote := ""
 	if cl.IsPublic() {
-		challenge := "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-		authorize += "&code_challenge=" + challenge + "&code_challenge_method=S256"
-		pkceNote = "  -d \"code_verifier=dBjftJeZ4CVP-mJ92K9qnpF3Tc2iYAKIoNyLiY8AX2g\" \\\n"
+		q.Set("code_challenge", exampleChallenge)
+		q.Set("code_challenge_method", "S256")
 	}
-	token := fmt.Sprintf("curl -X POST \\\n  -H \"Cache-Control: no-cache\" \\\n  -H \"Content-Type: application/x-www-form-urlencoded\" \\\n  \"%s/token/\" \\\n  -d \"client_id=%s\" \\\n%s  -d \"code=$CODE\" \\\n  -d \"redirect_uri=%s\" \\\n%s  -d \"grant_type=authorization_code\"",
-		issuer, cl.ClientID, secretLine, redirect, pkceNote)
-	userinfo := fmt.Sprintf("curl -X GET \\\n  -H \"Cache-Control: no-cache\" \\\n  -H \"Authorization: Bearer $ACCESS_TOKEN\" \\\n  \"%s/userinfo/\"", issuer)
-	refresh := fmt.Sprintf("curl -X POST \\\n  -H \"Cache-Control: no-cache\" \\\n  -H \"Content-Type: application/x-www-form-urlencoded\" \\\n  \"%s/token/\" \\\n  -d \"client_id=%s\" \\\n%s  -d \"grant_type=refresh_token\" \\\n  -d \"refresh_token=$REFRESH_TOKEN\"",
-		issuer, cl.ClientID, secretLine)
+	tokenURL := issuer + "/token/"
+	var auth []string
+	if !cl.IsPublic() {
+		auth = []string{`"client_secret=$CLIENT_SECRET"`}
+	}
+	exchange := append(slices.Clone(auth), `"code=$CODE"`, shellQuote("redirect_uri="+redirect))
+	if cl.IsPublic() {
+		exchange = append(exchange, shellQuote("code_verifier="+exampleVerifier))
+	}
+	exchange = append(exchange, shellQuote("grant_type=authorization_code"))
+	refresh := append(slices.Clone(auth), shellQuote("grant_type=refresh_token"), `"refresh_token=$REFRESH_TOKEN"`)
 	return views.IntegrationView{
 		DiscoveryURL: issuer + "/.well-known/openid-configuration",
 		ClientID:     cl.ClientID,
-		AuthorizeURL: authorize,
-		TokenCurl:    token,
-		UserinfoCurl: userinfo,
-		RefreshCurl:  refresh,
+		// For a browser's address bar, so not quoted; Encode escapes every
+		// value, the redirect URI's & and = included.
+		AuthorizeURL: issuer + "/authorize?" + q.Encode(),
+		TokenCurl:    tokenCurl(tokenURL, cl.ClientID, exchange),
+		UserinfoCurl: "curl \\\n  -H 'Cache-Control: no-cache' \\\n  -H \"Authorization: Bearer $ACCESS_TOKEN\" \\\n  " + shellQuote(issuer+"/userinfo/"),
+		RefreshCurl:  tokenCurl(tokenURL, cl.ClientID, refresh),
 		Public:       cl.IsPublic(),
 	}
+}
+
+// tokenCurl is a curl command posting client_id and the given
+// --data-urlencode arguments, already quoted, to the token endpoint.
+func tokenCurl(tokenURL, clientID string, data []string) string {
+	var b strings.Builder
+	b.WriteString("curl -X POST \\\n  -H 'Cache-Control: no-cache' \\\n  " + shellQuote(tokenURL))
+	for _, d := range append([]string{shellQuote("client_id=" + clientID)}, data...) {
+		b.WriteString(" \\\n  --data-urlencode " + d)
+	}
+	return b.String()
+}
+
+// shellQuote quotes s for a POSIX shell: inside single quotes nothing is
+// special, and a single quote in s closes the quotes, is escaped with a
+// backslash, and opens them again.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // EditClient serves GET /admin/clients/:id/edit.
@@ -360,15 +405,13 @@ func (a *Admin) UpdateClient(c echo.Context) error {
 	before := stateOf(cl)
 	apply(cl, f)
 	if c.FormValue("remove_logo") == "on" && logo == nil {
-		cl.Logo = ""
+		cl.Logo = "" // SaveClient deletes the stored logo with it
 	}
-	if err := a.store.UpdateClient(c.Request().Context(), cl); err != nil {
-		return a.serverError(c, "update client", err)
-	}
-	if logo != nil {
-		if err := a.saveLogo(c, cl, logo); err != nil {
-			return a.serverError(c, "save logo", err)
+	if err := a.store.SaveClient(c.Request().Context(), cl, logoRow(cl, logo)); err != nil {
+		if errors.Is(err, models.ErrNotFound) {
+			return a.notFound(c, "client")
 		}
+		return a.serverError(c, "update client", err)
 	}
 	a.audit(c, "update client", "client "+cl.ClientID, before, stateOf(cl))
 	return a.redirectWith(c, fmt.Sprintf("/admin/clients/%d", cl.ID), "success", "Client saved.")
@@ -409,15 +452,15 @@ func readLogo(c echo.Context) (*uploadedLogo, string) {
 	return &uploadedLogo{contentType: ct, data: data}, ""
 }
 
-// saveLogo stores the logo and points the client at it; the version in the
-// URL changes with the content, so caches never show an old logo.
-func (a *Admin) saveLogo(c echo.Context, cl *models.Client, l *uploadedLogo) error {
-	ctx := c.Request().Context()
-	if err := a.store.SaveClientLogo(ctx, &models.ClientLogo{ClientID: cl.ID, ContentType: l.contentType, Data: l.data}); err != nil {
-		return err
+// logoRow points the client at an uploaded logo and returns the row to
+// store with it, or nil when nothing was uploaded. The version in the URL
+// changes with the content, so caches never show an old logo.
+func logoRow(cl *models.Client, l *uploadedLogo) *models.ClientLogo {
+	if l == nil {
+		return nil
 	}
 	cl.Logo = "/logos/" + url.PathEscape(cl.ClientID) + "?v=" + oauth.HashToken(string(l.data))[:12]
-	return a.store.UpdateClient(ctx, cl)
+	return &models.ClientLogo{ContentType: l.contentType, Data: l.data}
 }
 
 // ServeLogo serves GET /logos/:client_id, publicly: the consent page shows it.

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -62,7 +61,7 @@ func (a *Admin) DeleteCode(c echo.Context) error {
 	if err != nil {
 		return a.serverError(c, "delete code", err)
 	}
-	a.audit(c, "delete code", fmt.Sprintf("code %d", cd.ID),
+	a.auditGrant(c, cd.ClientID, "delete code", grantTarget("code", cd.ID, cd.User.Username),
 		codeState{ID: cd.ID, Client: cd.Client.ClientID, User: cd.User.Username, Scope: cd.Scope, Used: cd.UsedAt != nil}, nil)
 	return a.redirectWith(c, backTo(c, "/admin/codes"), "success", "Code deleted.")
 }

@@ -102,6 +102,17 @@ func (a *Admin) ListConsents(c echo.Context) error {
 	return a.render(c, http.StatusOK, views.ConsentListPage(v))
 }
 
+// grantTarget names a consent, token or code in the audit log, with the
+// user it belongs to last ("token 7 of user alice"), which is how the
+// log's user filter finds changes made to that user's grants.
+func grantTarget(kind string, id uint, username string) string {
+	t := fmt.Sprintf("%s %d", kind, id)
+	if username != "" {
+		t += " of user " + username
+	}
+	return t
+}
+
 // consentState is a consent as the audit log records it.
 type consentState struct {
 	User, Client, Scope string
@@ -133,7 +144,7 @@ func (a *Admin) RevokeConsent(c echo.Context) error {
 	if err := a.store.RecordEvent(ctx, e); err != nil {
 		a.log.WarnContext(ctx, "record consent revoked", "err", err)
 	}
-	a.audit(c, "revoke consent", fmt.Sprintf("consent %d", cs.ID),
+	a.auditGrant(c, cs.ClientID, "revoke consent", grantTarget("consent", cs.ID, cs.User.Username),
 		consentState{User: cs.User.Username, Client: cs.Client.ClientID, Scope: cs.Scope}, nil)
 	return a.redirectWith(c, backTo(c, "/admin/consents"), "success",
 		fmt.Sprintf("Consent of %q to %q revoked, with the client's tokens for that user.", cs.User.Username, cs.Client.Name))

@@ -71,7 +71,8 @@ func (a *Admin) setupGone(c echo.Context) error {
 }
 
 // SubmitSetup serves POST /admin/setup: it creates the first superuser,
-// kills the link and signs the new admin in.
+// kills the link and signs the new admin in. A link already spent, even by
+// a request racing this one, gets the same page as an unknown link.
 func (a *Admin) SubmitSetup(c echo.Context) error {
 	ctx := c.Request().Context()
 	token := c.FormValue("token")
@@ -94,21 +95,34 @@ func (a *Admin) SubmitSetup(c echo.Context) error {
 	if len(v.Errors) > 0 {
 		return a.render(c, http.StatusUnprocessableEntity, views.SetupPage(v))
 	}
+	// The check above only lets the form through; spending the token and
+	// creating the admin happen in one transaction, so of several requests
+	// racing with one link exactly one creates an admin.
 	u := &models.User{Username: v.Username, Email: v.Email, Active: true, Superuser: true}
-	if err := a.store.CreateUser(ctx, u, password); err != nil {
-		if errors.Is(err, models.ErrConflict) {
-			v.Errors["username"] = "This username is taken."
-			return a.render(c, http.StatusUnprocessableEntity, views.SetupPage(v))
-		}
+	err = a.store.CreateFirstAdmin(ctx, settingSetupToken, oauth.HashToken(token), u, password)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return a.setupGone(c)
+	case errors.Is(err, models.ErrConflict):
+		v.Errors["username"] = "This username is taken."
+		return a.render(c, http.StatusUnprocessableEntity, views.SetupPage(v))
+	case err != nil:
 		return a.serverError(c, "setup: create admin", err)
-	}
-	if err := a.store.DeleteSetting(ctx, settingSetupToken); err != nil {
-		return a.serverError(c, "setup: delete token", err)
 	}
 	c.Set(ctxAdminKey, u)
 	a.audit(c, "create first admin", "user "+u.Username, nil, userStateOf(u))
-	if err := a.sessions.Start(c, u, a.now()); err != nil {
+	now := a.now()
+	if err := a.sessions.Start(c, u, now); err != nil {
 		return a.serverError(c, "setup: sign in", err)
+	}
+	// Signing in through the link is a login like any other, for the audit
+	// log and the user's last login.
+	if err := a.store.RecordLogin(ctx, u.ID, now); err != nil {
+		a.log.WarnContext(ctx, "record last login", "err", err)
+	}
+	e := &models.Event{Kind: models.EventLoginSucceeded, Username: u.Username, UserID: &u.ID, RemoteIP: c.RealIP()}
+	if err := a.store.RecordEvent(ctx, e); err != nil {
+		a.log.WarnContext(ctx, "record event", "kind", e.Kind, "err", err)
 	}
 	return a.redirectWith(c, "/admin", "success", "Welcome. You are the first administrator.")
 }

@@ -69,7 +69,7 @@ func (a *Admin) RevokeToken(c echo.Context) error {
 	if t.User != nil {
 		st.User = t.User.Username
 	}
-	a.audit(c, "revoke token", fmt.Sprintf("token %d", t.ID), st, nil)
+	a.auditGrant(c, t.ClientID, "revoke token", grantTarget("token", t.ID, st.User), st, nil)
 	return a.redirectWith(c, backTo(c, "/admin/tokens"), "success", "Token revoked.")
 }
 
@@ -95,7 +95,12 @@ func (a *Admin) RevokeTokens(c echo.Context) error {
 	if f.ClientID != 0 {
 		of = append(of, "client "+fv.ClientName)
 	}
-	target := strings.Join(of, ", ")
-	a.audit(c, "revoke tokens", target, nil, map[string]int64{"Revoked": n})
-	return a.redirectWith(c, back, "success", fmt.Sprintf("%d token(s) of %s revoked.", n, target))
+	// The audit target names the user last and leaves the client to the
+	// event's client, as for one token (see grantTarget).
+	target := "tokens of the client"
+	if f.UserID != 0 {
+		target = "tokens of user " + fv.Username
+	}
+	a.auditGrant(c, f.ClientID, "revoke tokens", target, nil, map[string]int64{"Revoked": n})
+	return a.redirectWith(c, back, "success", fmt.Sprintf("%d token(s) of %s revoked.", n, strings.Join(of, ", ")))
 }

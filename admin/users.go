@@ -303,7 +303,8 @@ func (a *Admin) refuseSelf(c echo.Context, u *models.User, what string) (bool, e
 }
 
 // DeactivateUser serves POST /admin/users/:id/deactivate: the user is
-// signed out everywhere and every token they hold is revoked.
+// signed out everywhere, every token they hold is revoked and every code
+// not yet exchanged is deleted.
 func (a *Admin) DeactivateUser(c echo.Context) error {
 	u, err := a.loadUser(c, "deactivate user")
 	if u == nil {
@@ -321,7 +322,7 @@ func (a *Admin) DeactivateUser(c echo.Context) error {
 	u.Active = false
 	a.audit(c, "deactivate user", userTarget(u), before, userStateOf(u))
 	return a.redirectWith(c, fmt.Sprintf("/admin/users/%d", u.ID), "success",
-		"User deactivated: signed out everywhere, and all their tokens revoked.")
+		"User deactivated: signed out everywhere, all their tokens revoked and unused codes voided.")
 }
 
 // ActivateUser serves POST /admin/users/:id/activate.

@@ -216,23 +216,17 @@ func (h *Handler) continueAuthorize(c echo.Context, req *models.AuthRequest, cli
 		return h.redirectError(c, &authzError{redirectURI: req.RedirectURI, state: req.State, err: oauth.Errorf(code, "%s", desc)})
 	}
 
-	needLogin := user == nil
-	if user != nil && !fresh {
-		if slices.Contains(prompts, "login") || slices.Contains(prompts, "select_account") {
-			needLogin = true
-		}
-		if req.MaxAge != nil && h.now().Unix()-authTime.Unix() > int64(*req.MaxAge) {
-			needLogin = true
-		}
-	}
-	if needLogin {
+	if user == nil || h.needsFreshLogin(req, authTime, fresh) {
 		if promptNone {
 			return fail(oauth.LoginRequired, "the user must sign in")
 		}
 		return h.park(c, req, "/login")
 	}
 
-	needConsent := client.RequireConsent
+	// A public client cannot prove who is asking, so its user always
+	// sees the consent page, whatever the client's settings say (PARITY
+	// §2 step 6, as the seed system does for the code flow).
+	needConsent := client.RequireConsent || client.IsPublic()
 	if needConsent && client.ReuseConsent && !client.IsPublic() {
 		consent, err := h.store.ConsentFor(ctx, user.ID, client.ID)
 		switch {
@@ -252,6 +246,27 @@ func (h *Handler) continueAuthorize(c echo.Context, req *models.AuthRequest, cli
 		return h.park(c, req, "/consent")
 	}
 	return h.issueCode(c, req, user, authTime)
+}
+
+// needsFreshLogin reports whether a signed-in user must sign in again for
+// this request: prompt=login or select_account, or a max_age older than
+// the session's real authentication time (OpenID Connect Core §3.1.2.1).
+// fresh means they already did so after the request was made.
+func (h *Handler) needsFreshLogin(req *models.AuthRequest, authTime time.Time, fresh bool) bool {
+	if fresh {
+		return false
+	}
+	prompts := strings.Fields(req.Prompt)
+	if slices.Contains(prompts, "login") || slices.Contains(prompts, "select_account") {
+		return true
+	}
+	return req.MaxAge != nil && h.now().Unix()-authTime.Unix() > int64(*req.MaxAge)
+}
+
+// signedInSince reports whether the session's login happened after the
+// parked request was made, which satisfies prompt=login and max_age.
+func signedInSince(req *models.AuthRequest, authTime time.Time) bool {
+	return !authTime.IsZero() && authTime.Unix() >= req.CreatedAt.Unix()
 }
 
 // park stores the request, if it is not stored yet, and sends the browser
@@ -276,8 +291,7 @@ func (h *Handler) ResumeAuthorize(c echo.Context) error {
 	if err != nil {
 		return h.authorizeServerError(c, err)
 	}
-	fresh := !authTime.IsZero() && authTime.Unix() >= req.CreatedAt.Unix()
-	return h.continueAuthorize(c, req, client, fresh)
+	return h.continueAuthorize(c, req, client, signedInSince(req, authTime))
 }
 
 // parkedRequest loads a parked request and checks again that its client

@@ -21,11 +21,11 @@ func (h *Handler) ShowConsent(c echo.Context) error {
 	if fail != nil {
 		return fail()
 	}
-	user, _, err := h.sessions.User(c)
+	user, authTime, err := h.sessions.User(c)
 	if err != nil {
 		return h.authorizeServerError(c, err)
 	}
-	if user == nil {
+	if user == nil || h.needsFreshLogin(req, authTime, signedInSince(req, authTime)) {
 		return c.Redirect(http.StatusFound, "/login?req="+url.QueryEscape(req.ID))
 	}
 	v := views.ConsentView{
@@ -66,7 +66,9 @@ func (h *Handler) SubmitConsent(c echo.Context) error {
 	if err != nil {
 		return h.authorizeServerError(c, err)
 	}
-	if user == nil {
+	// The consent page is reachable by URL, so it cannot skip the fresh
+	// login a request asked for: it checks again, as /authorize does.
+	if user == nil || h.needsFreshLogin(req, authTime, signedInSince(req, authTime)) {
 		return c.Redirect(http.StatusFound, "/login?req="+url.QueryEscape(req.ID))
 	}
 	ctx := c.Request().Context()

@@ -38,6 +38,9 @@ func (h *Handler) ShowLogout(c echo.Context) error {
 	if user != nil {
 		v.Username = user.Username
 	}
+	// After POST /logout the browser lands here (POST-redirect-GET); the
+	// "signed out" note is shown only to someone who really is.
+	v.Done = user == nil && c.QueryParam("done") != ""
 	return h.render(c, http.StatusOK, views.LogoutPage(v))
 }
 
@@ -56,5 +59,5 @@ func (h *Handler) SubmitLogout(c echo.Context) error {
 	if user != nil {
 		h.recordEvent(c, &models.Event{Kind: models.EventLogout, Username: user.Username, UserID: &user.ID})
 	}
-	return h.render(c, http.StatusOK, views.LogoutPage(views.LogoutView{Done: true}))
+	return c.Redirect(http.StatusSeeOther, "/logout?done=1")
 }

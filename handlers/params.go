@@ -74,9 +74,25 @@ func checkValues(v url.Values) (params, error) {
 			if len(s) > maxParamLen {
 				return params{}, fmt.Errorf("parameter %s is too long", name)
 			}
+			if !cleanValue(s) {
+				return params{}, fmt.Errorf("parameter %s contains a control character", name)
+			}
 		}
 	}
 	return params{values: v}, nil
+}
+
+// cleanValue reports whether s is free of ASCII control characters other
+// than tab, CR and LF. No protocol value holds one, and a NUL is refused
+// by PostgreSQL outright, so it is a client error here, not a server
+// error later.
+func cleanValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // get returns a parameter's single value; a parameter sent more than once

@@ -67,10 +67,8 @@ func (h *Handler) Token(c echo.Context) error {
 
 // tokenError writes RFC 6749 §5.2 JSON. invalid_client is 401 and, when
 // the client tried HTTP Basic, carries WWW-Authenticate.
+// A server_error was logged where it was made (serverError), not here.
 func (h *Handler) tokenError(c echo.Context, e *oauth.Error) error {
-	if e.Status >= 500 {
-		h.serverError(c, "token", e)
-	}
 	if e.Code == oauth.InvalidClient && c.Request().Header.Get(echo.HeaderAuthorization) != "" {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Basic realm="oidcd", charset="UTF-8"`)
 	}
@@ -147,6 +145,9 @@ func parseBasic(header string) (id, secret string, ok bool) {
 		return "", "", false
 	}
 	if secret, err = url.QueryUnescape(rawSecret); err != nil {
+		return "", "", false
+	}
+	if !cleanValue(id) || !cleanValue(secret) {
 		return "", "", false
 	}
 	return id, secret, id != ""

@@ -44,6 +44,7 @@ func TestStoreOnPostgres(t *testing.T) {
 		{"RevokeConsentRevokesThePairOnly", TestRevokeConsentRevokesThePairOnly},
 		{"DeactivateAndDeleteUser", TestDeactivateAndDeleteUser},
 		{"RevokeTokensNeedsAFilter", TestRevokeTokensNeedsAFilter},
+		{"ListEventsFindsAdminChanges", TestListEventsFindsAdminChanges},
 	}
 	// Start the server once, skipping (or, under CI, failing) here when
 	// PostgreSQL is not installed.

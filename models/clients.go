@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"strings"
+
+	"gorm.io/gorm"
 )
 
 // CreateClient stores c. The caller has set ClientID and SecretHash.
@@ -62,10 +64,48 @@ func (s *Store) ListClients(ctx context.Context, q string, p Page) ([]Client, in
 	return out, total, nil
 }
 
-// UpdateClient saves every field of c.
+// UpdateClient saves every field of c, which must exist; see SaveClient.
 func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
-	if err := s.db.WithContext(ctx).Save(c).Error; err != nil {
-		return notFound(err, "update client")
+	if c.ID == 0 {
+		return ErrNotFound
+	}
+	return s.SaveClient(ctx, c, nil)
+}
+
+// SaveClient creates c (when c.ID is 0) or saves every field of it,
+// together with its logo, in one transaction: the client is stored with
+// the logo it was sent with or not at all. A non-nil logo replaces the
+// stored one, and the caller has pointed c.Logo at it. When c.Logo is ""
+// any stored logo is deleted, so that GET /logos/:client_id stops serving
+// a logo the client no longer has.
+func (s *Store) SaveClient(ctx context.Context, c *Client, logo *ClientLogo) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if c.ID == 0 {
+			if err := tx.Create(c).Error; err != nil {
+				return err
+			}
+		} else {
+			// Not Save: it would create the row again when an admin deleted
+			// the client while another edited it.
+			res := tx.Model(c).Select("*").Omit("ID", "CreatedAt").Updates(c)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				return gorm.ErrRecordNotFound
+			}
+		}
+		switch {
+		case logo != nil:
+			logo.ClientID = c.ID
+			return tx.Omit("Client").Save(logo).Error
+		case c.Logo == "":
+			return tx.Where("client_id = ?", c.ID).Delete(&ClientLogo{}).Error
+		}
+		return nil
+	})
+	if err != nil {
+		return notFound(err, "save client")
 	}
 	return nil
 }
@@ -117,19 +157,12 @@ func (s *Store) DeleteClient(ctx context.Context, id uint) error {
 	return nil
 }
 
-// SaveClientLogo stores or replaces a client's logo.
-func (s *Store) SaveClientLogo(ctx context.Context, l *ClientLogo) error {
-	if err := s.db.WithContext(ctx).Save(l).Error; err != nil {
-		return notFound(err, "save client logo")
-	}
-	return nil
-}
-
-// ClientLogoByClientID finds the logo of a client by its public client_id.
+// ClientLogoByClientID finds the logo of a client by its public client_id,
+// only while the client has one (its Logo is set).
 func (s *Store) ClientLogoByClientID(ctx context.Context, clientID string) (*ClientLogo, error) {
 	var l ClientLogo
 	err := s.db.WithContext(ctx).Joins("JOIN clients ON clients.id = client_logos.client_id").
-		Where("clients.client_id = ?", clientID).Take(&l).Error
+		Where("clients.client_id = ? AND clients.logo <> ''", clientID).Take(&l).Error
 	if err != nil {
 		return nil, notFound(err, "client logo")
 	}

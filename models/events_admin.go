@@ -8,11 +8,15 @@ import (
 // EventFilter narrows the audit log. Empty fields do not filter; From is
 // inclusive and Until exclusive.
 type EventFilter struct {
-	Kind     string
-	Username string // contained in the username recorded or the user's current one, case-insensitively
-	Client   string // contained in the client's client_id or name
-	From     time.Time
-	Until    time.Time
+	Kind string
+	// Username is contained, case-insensitively, in the username recorded,
+	// the user's current one, or the user an admin change was made to.
+	Username string
+	// Client is contained in the client's client_id or name, or in those of
+	// the client an admin change was made to.
+	Client string
+	From   time.Time
+	Until  time.Time
 }
 
 // EventRow is an event with the user and client it names, when there are
@@ -26,8 +30,9 @@ type EventRow struct {
 }
 
 // ListEvents returns a page of events matching f, newest first, and how
-// many match in all. Users and clients are joined by id, with plain
-// LEFT JOIN and LIKE that SQLite and PostgreSQL both run.
+// many match in all. Users and clients are joined by id, and admin
+// changes matched by their target too, with plain LEFT JOIN, LIKE and ||
+// that SQLite and PostgreSQL both run.
 func (s *Store) ListEvents(ctx context.Context, f EventFilter, p Page) ([]EventRow, int64, error) {
 	db := s.db.WithContext(ctx).Table("events").
 		Joins("LEFT JOIN users ON users.id = events.user_id").
@@ -35,13 +40,25 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter, p Page) ([]EventR
 	if f.Kind != "" {
 		db = db.Where("events.kind = ?", f.Kind)
 	}
+	// An admin change records its admin as the event's user, and what it
+	// changed in Target: "user <username>", "client <client_id>", or a
+	// grant "... of user <username>" with the grant's client as the
+	// event's client. Client_ids and usernames (as the admin site checks
+	// them) hold no spaces, so these patterns match the named user or
+	// client and nothing else; matching the text also finds changes to
+	// users and clients since deleted.
 	if f.Username != "" {
 		pat := like(f.Username)
-		db = db.Where(`(LOWER(events.username) LIKE ? ESCAPE '\' OR LOWER(users.username) LIKE ? ESCAPE '\')`, pat, pat)
+		db = db.Where(`(LOWER(events.username) LIKE ? ESCAPE '\' OR LOWER(users.username) LIKE ? ESCAPE '\'`+
+			` OR (events.kind = ? AND (LOWER(events.target) LIKE ? ESCAPE '\' OR LOWER(events.target) LIKE ? ESCAPE '\')))`,
+			pat, pat, EventAdminChange, "user "+pat, "% user "+pat)
 	}
 	if f.Client != "" {
 		pat := like(f.Client)
-		db = db.Where(`(LOWER(clients.client_id) LIKE ? ESCAPE '\' OR LOWER(clients.name) LIKE ? ESCAPE '\')`, pat, pat)
+		db = db.Where(`(LOWER(clients.client_id) LIKE ? ESCAPE '\' OR LOWER(clients.name) LIKE ? ESCAPE '\'`+
+			` OR (events.kind = ? AND (LOWER(events.target) LIKE ? ESCAPE '\'`+
+			` OR events.target IN (SELECT 'client ' || tc.client_id FROM clients tc WHERE LOWER(tc.name) LIKE ? ESCAPE '\'))))`,
+			pat, pat, EventAdminChange, "client "+pat, pat)
 	}
 	// Times are compared in the zone GORM stores them in (time.Local), so
 	// that SQLite's text timestamps compare in order.

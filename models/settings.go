@@ -53,11 +53,3 @@ func (s *Store) LookupSetting(ctx context.Context, name string) (string, error) 
 	}
 	return st.Value, nil
 }
-
-// DeleteSetting removes a setting; a missing one is no error.
-func (s *Store) DeleteSetting(ctx context.Context, name string) error {
-	if err := s.db.WithContext(ctx).Delete(&Setting{}, "name = ?", name).Error; err != nil {
-		return notFound(err, "delete setting")
-	}
-	return nil
-}

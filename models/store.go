@@ -125,3 +125,7 @@ func CheckPassword(u *User, password string) bool {
 	}
 	return bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) == nil
 }
+
+// DB is the underlying connection, for tests that count or prepare rows
+// beside the server; application code goes through the Store's methods.
+func (s *Store) DB() *gorm.DB { return s.db }

@@ -65,8 +65,10 @@ func (s *Store) SetUserPassword(ctx context.Context, id uint, password string) e
 }
 
 // DeactivateUser turns a user off in one transaction: the account, every
-// browser session and every unrevoked token, so nothing the user held
-// keeps working.
+// browser session, every unrevoked token and every unused authorization
+// code, so nothing the user held keeps working, even if the account is
+// turned back on while a code is still unexpired. Used codes stay, as
+// RevokeConsent leaves them, so that a replayed one is still recognised.
 func (s *Store) DeactivateUser(ctx context.Context, id uint, now time.Time) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&User{}).Where("id = ?", id).Update("active", false)
@@ -79,7 +81,10 @@ func (s *Store) DeactivateUser(ctx context.Context, id uint, now time.Time) erro
 		if err := tx.Delete(&Session{}, "user_id = ?", id).Error; err != nil {
 			return err
 		}
-		return tx.Model(&Token{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error
+		if err := tx.Model(&Token{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		return tx.Where("user_id = ? AND used_at IS NULL", id).Delete(&Code{}).Error
 	})
 	if err != nil {
 		return notFound(err, "deactivate user")

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -100,6 +101,8 @@ func TestDeactivateAndDeleteUser(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	tok := f.addToken(t, f.client)
+	unused, used := f.newCode(t), f.newCode(t)
+	fromUsed := f.redeem(t, used)
 	sess := &models.Session{ID: models.NewID(), UserID: &f.user.ID, Data: "{}", ExpiresAt: f.now.Add(time.Hour)}
 	if err := f.store.SaveSession(ctx, sess); err != nil {
 		t.Fatalf("save session: %v", err)
@@ -108,11 +111,24 @@ func TestDeactivateAndDeleteUser(t *testing.T) {
 		t.Fatalf("DeactivateUser: %v", err)
 	}
 	f.wantActive(t, "token of a deactivated user", tok, false)
+	f.wantActive(t, "token from a code of a deactivated user", fromUsed, false)
 	if _, err := f.store.SessionByID(ctx, sess.ID, f.now); !errors.Is(err, models.ErrNotFound) {
 		t.Errorf("session of a deactivated user: got %v, want ErrNotFound", err)
 	}
 	if u, _ := f.store.UserByID(ctx, f.user.ID); u == nil || u.Active {
 		t.Errorf("user after DeactivateUser: %+v, want inactive", u)
+	}
+	// Reactivated while the unused code is unexpired, the user must not
+	// find it exchangeable again; the used code stays, so that a replay
+	// is still seen as one.
+	if err := f.store.SetUserActive(ctx, f.user.ID, true); err != nil {
+		t.Fatalf("SetUserActive: %v", err)
+	}
+	if _, err := f.store.RedeemCode(ctx, unused.CodeHash, f.now, accept, f.mintFamily); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("redeem a code issued before deactivation, after reactivation: got %v, want ErrNotFound", err)
+	}
+	if _, err := f.store.RedeemCode(ctx, used.CodeHash, f.now, accept, f.mintFamily); !errors.Is(err, models.ErrCodeReused) {
+		t.Errorf("redeem a used code after deactivation: got %v, want ErrCodeReused", err)
 	}
 
 	f.newCode(t)
@@ -121,8 +137,8 @@ func TestDeactivateAndDeleteUser(t *testing.T) {
 		t.Fatalf("grant consent: %v", err)
 	}
 	deps, err := f.store.UserDependents(ctx, f.user.ID)
-	if err != nil || deps != (models.Dependents{Codes: 1, Tokens: 2, Consents: 1}) {
-		t.Errorf("UserDependents: got %+v, %v; want 1 code, 2 tokens, 1 consent", deps, err)
+	if err != nil || deps != (models.Dependents{Codes: 2, Tokens: 3, Consents: 1}) {
+		t.Errorf("UserDependents: got %+v, %v; want 2 codes (a used one and a new one), 3 tokens, 1 consent", deps, err)
 	}
 	if err := f.store.DeleteUser(ctx, f.user.ID); err != nil {
 		t.Fatalf("DeleteUser: %v", err)
@@ -149,4 +165,72 @@ func TestRevokeTokensNeedsAFilter(t *testing.T) {
 		t.Errorf("RevokeTokens of the client: got %d, %v; want 1", n, err)
 	}
 	f.wantActive(t, "token after revoking the client's", tok, false)
+}
+
+// TestListEventsFindsAdminChanges: the audit log's user and client filters
+// find admin changes made to a user or client (named by the event's target,
+// or for a grant by its client), not only those made by an admin, and do
+// not mistake one for the other.
+func TestListEventsFindsAdminChanges(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	acme, zed := f.otherClient(t), f.otherClient(t)
+	for c, name := range map[*models.Client]string{acme: "Acme Portal", zed: "Zed Tool"} {
+		c.Name = name
+		if err := f.store.UpdateClient(ctx, c); err != nil {
+			t.Fatalf("rename client: %v", err)
+		}
+	}
+	change := func(detail, target string, clientID *uint) models.Event {
+		return models.Event{Kind: models.EventAdminChange, Username: "root", Detail: detail, Target: target, ClientID: clientID}
+	}
+	for _, e := range []models.Event{
+		change("update user", "user alice", nil),
+		change("update client", "client "+acme.ClientID, nil),
+		change("revoke token", "token 7 of user alice", &acme.ID),
+		change("delete client", "client GONE2CLIENT", nil),
+		change("delete user", "user bob", nil),
+		change("update client", "client "+zed.ClientID, nil),
+		change("create signing key", "signing key K1", nil),
+		{Kind: models.EventLoginSucceeded, Username: "alice", UserID: &f.user.ID},
+	} {
+		if err := f.store.RecordEvent(ctx, &e); err != nil {
+			t.Fatalf("record event: %v", err)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		filter models.EventFilter
+		want   []string // details, newest first
+	}{
+		{"user: changes to them and their own events", models.EventFilter{Username: "alice"},
+			[]string{"", "revoke token", "update user"}},
+		{"user: admin changes only", models.EventFilter{Username: "ALI", Kind: models.EventAdminChange},
+			[]string{"revoke token", "update user"}},
+		{"user since deleted", models.EventFilter{Username: "bob"}, []string{"delete user"}},
+		{"user: the admin who made the changes", models.EventFilter{Username: "root"}, []string{
+			"create signing key", "update client", "delete user", "delete client", "revoke token", "update client", "update user"}},
+		{"user: not a client's name", models.EventFilter{Username: "acme portal"}, nil},
+		{"user: not the words before one", models.EventFilter{Username: "of"}, nil},
+		{"client by name", models.EventFilter{Client: "acme portal"}, []string{"revoke token", "update client"}},
+		{"client by client_id", models.EventFilter{Client: acme.ClientID}, []string{"revoke token", "update client"}},
+		{"another client", models.EventFilter{Client: "zed tool"}, []string{"update client"}},
+		{"client since deleted", models.EventFilter{Client: "gone2client"}, []string{"delete client"}},
+		{"client: not a user", models.EventFilter{Client: "alice"}, nil},
+		{"client: not a key", models.EventFilter{Client: "k1"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, total, err := f.store.ListEvents(ctx, tc.filter, models.Page{Limit: 20})
+			if err != nil {
+				t.Fatalf("ListEvents: %v", err)
+			}
+			var got []string
+			for _, r := range rows {
+				got = append(got, r.Detail)
+			}
+			if !slices.Equal(got, tc.want) || total != int64(len(tc.want)) {
+				t.Errorf("got %q (%d in all), want %q", got, total, tc.want)
+			}
+		})
+	}
 }

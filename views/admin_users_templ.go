@@ -1057,7 +1057,7 @@ func UserEditPage(v UserEditView) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 88, "<button type=\"submit\" class=\"danger\" data-testid=\"deactivate-user\">Deactivate</button> <span class=\"muted\">Signs them out everywhere and revokes all their tokens; they cannot sign in until reactivated.</span></form>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 88, "<button type=\"submit\" class=\"danger\" data-testid=\"deactivate-user\">Deactivate</button> <span class=\"muted\">Signs them out everywhere, revokes all their tokens and voids their unused authorization codes; they cannot sign in until reactivated.</span></form>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

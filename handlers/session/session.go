@@ -28,6 +28,12 @@ const (
 	ctxSessionKey  = "oidcd.session"
 	ctxCSRFKey     = "csrf"
 	settingHashKey = "session_hash_key"
+	// secretCookie carries a one-time secret to the next page, encrypted
+	// with the settingBlockKey, so that it is never written to the
+	// database, not even inside a session row.
+	secretCookie    = "oidcd_secret"
+	settingBlockKey = "secret_cookie_key"
+	secretMaxAge    = 5 * time.Minute
 )
 
 // Manager loads, saves and ends login sessions. The cookie holds only the
@@ -39,6 +45,8 @@ type Manager struct {
 	codecs  []securecookie.Codec
 	options sessions.Options
 	now     func() time.Time
+	// secrets encrypts and signs the one-time secret cookie.
+	secrets securecookie.Codec
 }
 
 // New makes the session manager. maxAge is the session lifetime; secure
@@ -54,6 +62,18 @@ func New(ctx context.Context, store *models.Store, maxAge time.Duration, secure 
 	if err != nil || len(hashKey) < 32 {
 		return nil, fmt.Errorf("session: the %s setting is malformed", settingHashKey)
 	}
+	encoded, err = store.Setting(ctx, settingBlockKey, func() (string, error) {
+		return base64.StdEncoding.EncodeToString(securecookie.GenerateRandomKey(32)), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("session: key: %w", err)
+	}
+	blockKey, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil || len(blockKey) != 32 {
+		return nil, fmt.Errorf("session: the %s setting is malformed", settingBlockKey)
+	}
+	secrets := securecookie.New(hashKey, blockKey)
+	secrets.MaxAge(int(secretMaxAge / time.Second))
 	seconds := int(maxAge / time.Second)
 	codec := securecookie.New(hashKey, nil)
 	codec.MaxAge(seconds)
@@ -68,7 +88,8 @@ func New(ctx context.Context, store *models.Store, maxAge time.Duration, secure 
 			Secure:   secure,
 			SameSite: http.SameSiteLaxMode,
 		},
-		now: now,
+		now:     now,
+		secrets: secrets,
 	}, nil
 }
 
@@ -219,14 +240,31 @@ type Flash struct {
 	Secret  string
 }
 
+// storedFlash is a Flash as the session row holds it: never the secret,
+// only whether one waits in the secret cookie.
+type storedFlash struct {
+	Kind      string `json:"kind"`
+	Message   string `json:"message"`
+	HasSecret bool   `json:"has_secret,omitempty"`
+}
+
 // AddFlash queues a message for the next page the user sees. It needs a
-// signed-in session; the message is stored with it, never in a cookie.
+// signed-in session; the message is stored with it. A Secret goes in an
+// encrypted cookie of its own instead, scoped to the admin site and
+// short-lived, so it is never written to the database (PARITY §4).
 func (m *Manager) AddFlash(c echo.Context, f Flash) error {
 	s, err := m.Load(c)
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(f)
+	if f.Secret != "" {
+		value, err := m.secrets.Encode(secretCookie, f.Secret)
+		if err != nil {
+			return fmt.Errorf("session: encode secret: %w", err)
+		}
+		http.SetCookie(c.Response(), m.secretCookie(value, int(secretMaxAge/time.Second)))
+	}
+	b, err := json.Marshal(storedFlash{Kind: f.Kind, Message: f.Message, HasSecret: f.Secret != ""})
 	if err != nil {
 		return fmt.Errorf("session: encode flash: %w", err)
 	}
@@ -249,12 +287,42 @@ func (m *Manager) Flashes(c echo.Context) []Flash {
 	}
 	out := make([]Flash, 0, len(raw))
 	for _, r := range raw {
-		var f Flash
-		if str, ok := r.(string); ok && json.Unmarshal([]byte(str), &f) == nil {
-			out = append(out, f)
+		var f storedFlash
+		if str, ok := r.(string); !ok || json.Unmarshal([]byte(str), &f) != nil {
+			continue
 		}
+		flash := Flash{Kind: f.Kind, Message: f.Message}
+		if f.HasSecret {
+			flash.Secret = m.takeSecret(c)
+			if flash.Secret == "" {
+				flash.Kind = "error"
+				flash.Message += " (it could not be shown: this browser did not keep it; rotate the secret to get a new one)"
+			}
+		}
+		out = append(out, flash)
 	}
 	return out
+}
+
+// takeSecret reads the one-time secret cookie and deletes it.
+func (m *Manager) takeSecret(c echo.Context) string {
+	cookie, err := c.Cookie(secretCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(c.Response(), m.secretCookie("", -1))
+	var secret string
+	if err := m.secrets.Decode(secretCookie, cookie.Value, &secret); err != nil {
+		return ""
+	}
+	return secret
+}
+
+func (m *Manager) secretCookie(value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name: secretCookie, Value: value, Path: "/admin", MaxAge: maxAge,
+		HttpOnly: true, Secure: m.options.Secure, SameSite: http.SameSiteStrictMode,
+	}
 }
 
 // CSRF protects every browser form: Fetch Metadata where the browser sends

@@ -1,0 +1,42 @@
+package models
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+)
+
+// CreateFirstAdmin spends a one-time setup token and creates u with
+// password, in one transaction. The token is spent by deleting the setting
+// name only while its value is still tokenHash, and only one caller can
+// delete that row: of many concurrent calls with the same token exactly one
+// creates a user, on SQLite and PostgreSQL alike. The rest get ErrNotFound,
+// as does a token that was never stored or has been replaced. When u cannot
+// be created (ErrConflict for a taken username) the token is kept, so the
+// link can be used again.
+func (s *Store) CreateFirstAdmin(ctx context.Context, name, tokenHash string, u *User, password string) error {
+	// Hash before the transaction: bcrypt is slow, and SQLite holds the
+	// write lock from BEGIN.
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	u.PasswordHash = hash
+	if u.Subject == "" {
+		u.Subject = NewID()
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Where("name = ? AND value = ?", name, tokenHash).Delete(&Setting{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return gorm.ErrRecordNotFound
+		}
+		return tx.Create(u).Error
+	})
+	if err != nil {
+		return notFound(err, "create first admin")
+	}
+	return nil
+}
