@@ -1,5 +1,12 @@
 package views
 
+import (
+	"slices"
+	"strings"
+
+	"github.com/a-h/templ"
+)
+
 // AdminChrome is what every admin page shares: its title, the highlighted
 // section, who is signed in, the CSRF token and one-time messages.
 type AdminChrome struct {
@@ -36,6 +43,30 @@ type Option struct {
 
 // FieldErrors maps a form field's name to what is wrong with it.
 type FieldErrors map[string]string
+
+// errorID is the id of the paragraph fieldError shows a field's error in.
+func errorID(name string) string { return name + "-error" }
+
+// fieldAttrs are the ARIA attributes of the control (or checkbox fieldset)
+// for field name: aria-describedby names the hints by their ids, and, when
+// the field has an error, aria-invalid="true" and the error's paragraph
+// too, so a screen reader says what is wrong on reaching the control
+// (WCAG 2.2 SC 3.3.1). A control without an error carries no aria-invalid.
+// Spread it into the element, and keep aria-describedby out of the markup:
+//
+//	<input id="scopes" name="scopes" { fieldAttrs(v.Errors, "scopes", "scopes-hint")... }/>
+func fieldAttrs(errs FieldErrors, name string, hintIDs ...string) templ.Attributes {
+	attrs := templ.Attributes{}
+	ids := hintIDs
+	if _, ok := errs[name]; ok {
+		attrs["aria-invalid"] = "true"
+		ids = append(slices.Clip(hintIDs), errorID(name))
+	}
+	if len(ids) > 0 {
+		attrs["aria-describedby"] = strings.Join(ids, " ")
+	}
+	return attrs
+}
 
 // adminNav is the sidebar, in order.
 var adminNav = []struct{ Section, Label, Href string }{

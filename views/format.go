@@ -8,14 +8,6 @@ import (
 func itoa(n int) string     { return strconv.Itoa(n) }
 func i64toa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// invalid is the aria-invalid value for a field.
-func invalid(errs FieldErrors, name string) string {
-	if _, ok := errs[name]; ok {
-		return "true"
-	}
-	return "false"
-}
-
 func join(s []string) string { return strings.Join(s, ", ") }
 
 func yesNo(b bool, yes, no string) string {
