@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -88,18 +86,7 @@ func activeKID(t *testing.T, env *testEnv) string {
 // library.
 func kidOf(t *testing.T, idToken string) string {
 	t.Helper()
-	parts := strings.Split(idToken, ".")
-	if len(parts) != 3 {
-		t.Fatalf("id_token = %q, want a compact JWS", idToken)
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[0])
-	if err != nil {
-		t.Fatalf("id_token header: %v", err)
-	}
-	var hdr map[string]any
-	if err := json.Unmarshal(raw, &hdr); err != nil {
-		t.Fatalf("id_token header: %v", err)
-	}
+	hdr := jwsHeader(t, idToken)
 	kid, _ := hdr["kid"].(string)
 	return kid
 }
