@@ -96,6 +96,8 @@ func testDB(t testing.TB) *gorm.DB {
 }
 
 // newTestEnv starts oidcd with the default settings, overridden by env.
+// The issuer is the server's own URL unless env sets OIDC_ISSUER; the
+// server is reached at e.issuer either way, over plain http.
 func newTestEnv(t testing.TB, env ...string) *testEnv {
 	t.Helper()
 	store := openTestStore(t)
@@ -107,7 +109,11 @@ func newTestEnv(t testing.TB, env ...string) *testEnv {
 	for i := 0; i+1 < len(env); i += 2 {
 		vars[env[i]] = env[i+1]
 	}
-	cfg, err := loadHandlerConfig(issuer, func(k string) string { return vars[k] })
+	cfgIssuer := issuer
+	if v := vars["OIDC_ISSUER"]; v != "" {
+		cfgIssuer = v
+	}
+	cfg, err := loadHandlerConfig(cfgIssuer, func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}

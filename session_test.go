@@ -139,50 +139,68 @@ func TestLoginRenewsSessionID(t *testing.T) {
 }
 
 // TestSessionCookieAttributes reads the Set-Cookie headers themselves,
-// without a cookie jar in the way.
+// without a cookie jar in the way: the CSRF and session cookies are
+// HttpOnly, SameSite=Lax and scoped to /, and carry Secure exactly when the
+// issuer is https (README settings table); whether the server itself is
+// reached over TLS does not matter, the issuer decides. The session cookie
+// holds only a signed opaque id and lives OIDC_SESSION_EXPIRE.
 func TestSessionCookieAttributes(t *testing.T) {
-	env := newTestEnv(t)
-	env.createUser("alice", "alice password 1")
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	tests := []struct {
+		name       string
+		issuer     string // "" is the test server's own http URL
+		wantSecure bool
+	}{
+		{"the server's own http issuer", "", false},
+		{"https issuer", "https://id.example.org", true},
+		{"https issuer with port and path", "https://id.example.org:8443/oidc", true},
+		{"http issuer", "http://id.example.org", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, "OIDC_ISSUER", tt.issuer)
+			env.createUser("alice", "alice password 1")
+			client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-	req := mustRequest(t, http.MethodGet, env.issuer+"/login", nil)
-	req.Header.Set("Accept", "text/html")
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("GET /login: %v", err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	csrf := findCookie(resp.Cookies(), "oidcd_csrf")
-	if csrf == nil {
-		t.Fatalf("GET /login set no oidcd_csrf cookie; Set-Cookie: %q", resp.Header.Values("Set-Cookie"))
-	}
-	checkCookieFlags(t, csrf)
+			req := mustRequest(t, http.MethodGet, env.issuer+"/login", nil)
+			req.Header.Set("Accept", "text/html")
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatalf("GET /login: %v", err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			csrf := findCookie(resp.Cookies(), "oidcd_csrf")
+			if csrf == nil {
+				t.Fatalf("GET /login set no oidcd_csrf cookie; Set-Cookie: %q", resp.Header.Values("Set-Cookie"))
+			}
+			wantCookieFlags(t, csrf, rawSetCookie(resp, csrf.Name), tt.wantSecure)
 
-	form := hiddenFields(string(body))
-	form.Set("username", "alice")
-	form.Set("password", "alice password 1")
-	req = mustRequest(t, http.MethodPost, env.issuer+"/login", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.AddCookie(&http.Cookie{Name: csrf.Name, Value: csrf.Value})
-	resp, err = client.Do(req)
-	if err != nil {
-		t.Fatalf("POST /login: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/" {
-		t.Fatalf("POST /login: %d to %q, want 302 to /", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	sess := findCookie(resp.Cookies(), sessionCookieName)
-	if sess == nil {
-		t.Fatalf("login set no %s cookie; Set-Cookie: %q", sessionCookieName, resp.Header.Values("Set-Cookie"))
-	}
-	checkCookieFlags(t, sess)
-	if want := int(env.cfg.SessionExpire / time.Second); sess.MaxAge != want {
-		t.Errorf("session cookie Max-Age = %d, want %d (OIDC_SESSION_EXPIRE)", sess.MaxAge, want)
-	}
-	if id := sessionIDOf(t, env, sess.Value); strings.Contains(sess.Value, "alice") || id == "" {
-		t.Errorf("session cookie %q: want only a signed opaque id", sess.Value)
+			form := hiddenFields(string(body))
+			form.Set("username", "alice")
+			form.Set("password", "alice password 1")
+			req = mustRequest(t, http.MethodPost, env.issuer+"/login", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.AddCookie(&http.Cookie{Name: csrf.Name, Value: csrf.Value})
+			resp, err = client.Do(req)
+			if err != nil {
+				t.Fatalf("POST /login: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/" {
+				t.Fatalf("POST /login: %d to %q, want 302 to /", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			sess := findCookie(resp.Cookies(), sessionCookieName)
+			if sess == nil {
+				t.Fatalf("login set no %s cookie; Set-Cookie: %q", sessionCookieName, resp.Header.Values("Set-Cookie"))
+			}
+			wantCookieFlags(t, sess, rawSetCookie(resp, sess.Name), tt.wantSecure)
+			if want := int(env.cfg.SessionExpire / time.Second); sess.MaxAge != want {
+				t.Errorf("session cookie Max-Age = %d, want %d (OIDC_SESSION_EXPIRE)", sess.MaxAge, want)
+			}
+			if id := sessionIDOf(t, env, sess.Value); strings.Contains(sess.Value, "alice") || id == "" {
+				t.Errorf("session cookie %q: want only a signed opaque id", sess.Value)
+			}
+		})
 	}
 }
 
@@ -195,14 +213,31 @@ func findCookie(cookies []*http.Cookie, name string) *http.Cookie {
 	return nil
 }
 
-// checkCookieFlags: HttpOnly, SameSite=Lax, path /, and not Secure since
-// the test issuer is http.
-func checkCookieFlags(t *testing.T, c *http.Cookie) {
-	t.Helper()
-	if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure || c.Path != "/" {
-		t.Errorf("cookie %s: HttpOnly %v, SameSite %v, Secure %v, Path %q; want true, Lax(%v), false, /",
-			c.Name, c.HttpOnly, c.SameSite, c.Secure, c.Path, http.SameSiteLaxMode)
+// rawSetCookie is the Set-Cookie header line that sets name.
+func rawSetCookie(resp *http.Response, name string) string {
+	for _, line := range resp.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(line, name+"=") {
+			return line
+		}
 	}
+	return ""
+}
+
+// wantCookieFlags: HttpOnly, SameSite=Lax, path /, and Secure as asked.
+func wantCookieFlags(t *testing.T, c *http.Cookie, raw string, secure bool) {
+	t.Helper()
+	if c.Secure != secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" {
+		t.Errorf("cookie %s: Secure %v, HttpOnly %v, SameSite %v, Path %q; want %v, true, Lax(%v), / (attributes %s)",
+			c.Name, c.Secure, c.HttpOnly, c.SameSite, c.Path, secure, http.SameSiteLaxMode, cookieAttrs(raw))
+	}
+}
+
+// cookieAttrs is a Set-Cookie line without its value, which is a secret.
+func cookieAttrs(raw string) string {
+	if i := strings.Index(raw, ";"); i >= 0 {
+		return strings.TrimSpace(raw[i+1:])
+	}
+	return ""
 }
 
 func TestSecureCookiesFollowIssuer(t *testing.T) {

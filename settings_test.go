@@ -1,17 +1,11 @@
 package main
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"oidcd/handlers"
-	"oidcd/models/modelstest"
 )
 
 // TestLoadHandlerConfig checks every setting of the README's table: its
@@ -95,118 +89,4 @@ func TestLoadHandlerConfig(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestSessionCookieSecureFlag: the cookies the login page sets carry
-// Secure exactly when the issuer is https (README settings table), and
-// always HttpOnly and SameSite=Lax. Whether the server itself is reached
-// over TLS does not matter; the issuer decides.
-func TestSessionCookieSecureFlag(t *testing.T) {
-	tests := []struct {
-		name       string
-		issuer     string
-		wantSecure bool
-	}{
-		{"https issuer", "https://id.example.org", true},
-		{"https issuer with port and path", "https://id.example.org:8443/oidc", true},
-		{"http issuer", "http://id.example.org", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel() // each row has its own server and database
-			base := serveWithIssuer(t, tt.issuer)
-			client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-			req := mustRequest(t, http.MethodGet, base+"/login", nil)
-			req.Header.Set("Accept", "text/html")
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatalf("GET /login: %v", err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			csrf := findCookie(resp.Cookies(), "oidcd_csrf")
-			if csrf == nil {
-				t.Fatalf("GET /login set no oidcd_csrf cookie; Set-Cookie: %q", resp.Header.Values("Set-Cookie"))
-			}
-			wantCookieFlags(t, csrf, rawSetCookie(resp, csrf.Name), tt.wantSecure)
-
-			form := hiddenFields(string(body))
-			form.Set("username", "alice")
-			form.Set("password", "alice password 1")
-			req = mustRequest(t, http.MethodPost, base+"/login", strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.Header.Set("Accept", "text/html")
-			req.AddCookie(&http.Cookie{Name: csrf.Name, Value: csrf.Value})
-			resp, err = client.Do(req)
-			if err != nil {
-				t.Fatalf("POST /login: %v", err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusFound {
-				t.Fatalf("POST /login: got %d, want 302 after a good login", resp.StatusCode)
-			}
-			sess := findCookie(resp.Cookies(), sessionCookieName)
-			if sess == nil {
-				t.Fatalf("login set no %s cookie; Set-Cookie: %q", sessionCookieName, resp.Header.Values("Set-Cookie"))
-			}
-			wantCookieFlags(t, sess, rawSetCookie(resp, sess.Name), tt.wantSecure)
-		})
-	}
-}
-
-// serveWithIssuer runs the application as newTestEnv does, but with the
-// given issuer, over plain http, with one user alice.
-func serveWithIssuer(t *testing.T, issuer string) string {
-	t.Helper()
-	store := modelstest.Open(t)
-	cfg, err := loadHandlerConfig(issuer, func(string) string { return "" })
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx := context.Background()
-	if err := ensureSigningKey(ctx, store, log); err != nil {
-		t.Fatalf("signing key: %v", err)
-	}
-	app, err := newApp(ctx, store, cfg, log, time.Now)
-	if err != nil {
-		t.Fatalf("app: %v", err)
-	}
-	srv := httptest.NewServer(app)
-	t.Cleanup(srv.Close)
-	env := &testEnv{t: t, store: store}
-	env.createUser("alice", "alice password 1")
-	return srv.URL
-}
-
-// rawSetCookie is the Set-Cookie header line that sets name.
-func rawSetCookie(resp *http.Response, name string) string {
-	for _, line := range resp.Header.Values("Set-Cookie") {
-		if strings.HasPrefix(line, name+"=") {
-			return line
-		}
-	}
-	return ""
-}
-
-func wantCookieFlags(t *testing.T, c *http.Cookie, raw string, secure bool) {
-	t.Helper()
-	if c.Secure != secure {
-		t.Errorf("cookie %s: Secure = %v, want %v (attributes %s)", c.Name, c.Secure, secure, cookieAttrs(raw))
-	}
-	if !c.HttpOnly {
-		t.Errorf("cookie %s: HttpOnly = false, want true (attributes %s)", c.Name, cookieAttrs(raw))
-	}
-	if c.SameSite != http.SameSiteLaxMode {
-		t.Errorf("cookie %s: SameSite = %v, want Lax (attributes %s)", c.Name, c.SameSite, cookieAttrs(raw))
-	}
-}
-
-// cookieAttrs is a Set-Cookie line without its value, which is a secret.
-func cookieAttrs(raw string) string {
-	if i := strings.Index(raw, ";"); i >= 0 {
-		return strings.TrimSpace(raw[i+1:])
-	}
-	return ""
 }

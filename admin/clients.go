@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -228,30 +229,32 @@ func (a *Admin) CreateClient(c echo.Context) error {
 		return a.serverError(c, "create client", err)
 	}
 	to := fmt.Sprintf("/admin/clients/%d", cl.ID)
-	if secret != "" {
-		err := a.sessions.AddFlash(c, session.Flash{Kind: "secret", Message: "Client created. Its client secret:", Secret: secret})
-		if err != nil {
-			// The secret can never be shown again: take the client back
-			// rather than leave one that nobody can authenticate as.
-			if derr := a.store.DeleteClient(ctx, cl.ID); derr != nil {
-				a.log.ErrorContext(ctx, "delete client whose secret was lost", "client_id", cl.ClientID, "err", derr)
-			}
-			return a.serverError(c, "queue secret", err)
-		}
-	}
-	a.audit(c, "create client", "client "+cl.ClientID, nil, stateOf(cl))
 	if secret == "" {
+		a.audit(c, "create client", "client "+cl.ClientID, nil, stateOf(cl))
 		return a.redirectWith(c, to, "success", "Client created.")
 	}
+	// A client whose secret nobody saw is taken back.
+	undo := func(ctx context.Context) error { return a.store.DeleteClient(ctx, cl.ID) }
+	if err := a.queueSecret(c, "Client created. Its client secret:", secret, undo); err != nil {
+		return a.serverError(c, "queue secret", err)
+	}
+	a.audit(c, "create client", "client "+cl.ClientID, nil, stateOf(cl))
 	return c.Redirect(http.StatusSeeOther, to)
 }
 
-// redirectWithSecret shows a secret once on the next page.
-func (a *Admin) redirectWithSecret(c echo.Context, to, message, secret string) error {
-	if err := a.sessions.AddFlash(c, session.Flash{Kind: "secret", Message: message, Secret: secret}); err != nil {
-		return a.serverError(c, "queue secret", err)
+// queueSecret shows a new secret once, on the next page. When it cannot
+// be queued the secret can never be shown, so undo withdraws it (the
+// client, or the rotation) rather than leave in force a secret nobody
+// has, and the error is returned.
+func (a *Admin) queueSecret(c echo.Context, message, secret string, undo func(context.Context) error) error {
+	err := a.sessions.AddFlash(c, session.Flash{Kind: "secret", Message: message, Secret: secret})
+	if err != nil {
+		ctx := c.Request().Context()
+		if uerr := undo(ctx); uerr != nil {
+			a.log.ErrorContext(ctx, "withdraw a secret that could not be shown", "err", uerr)
+		}
 	}
-	return c.Redirect(http.StatusSeeOther, to)
+	return err
 }
 
 // clientByParam loads the client named by :id.
@@ -543,6 +546,11 @@ func (a *Admin) RotateClientSecret(c echo.Context) error {
 	if err := a.store.SetClientSecret(c.Request().Context(), cl.ID, oauth.HashToken(secret)); err != nil {
 		return a.serverError(c, "rotate secret", err)
 	}
+	// The old secret stays in force if the new one cannot be shown.
+	undo := func(ctx context.Context) error { return a.store.SetClientSecret(ctx, cl.ID, cl.SecretHash) }
+	if err := a.queueSecret(c, "New client secret (the old one no longer works):", secret, undo); err != nil {
+		return a.serverError(c, "queue secret", err)
+	}
 	a.audit(c, "rotate client secret", "client "+cl.ClientID, nil, nil)
-	return a.redirectWithSecret(c, to, "New client secret (the old one no longer works):", secret)
+	return c.Redirect(http.StatusSeeOther, to)
 }

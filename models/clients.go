@@ -64,14 +64,6 @@ func (s *Store) ListClients(ctx context.Context, q string, p Page) ([]Client, in
 	return out, total, nil
 }
 
-// UpdateClient saves every field of c, which must exist; see SaveClient.
-func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
-	if c.ID == 0 {
-		return ErrNotFound
-	}
-	return s.SaveClient(ctx, c, nil)
-}
-
 // SaveClient creates c (when c.ID is 0) or saves every field of it,
 // together with its logo, in one transaction: the client is stored with
 // the logo it was sent with or not at all. A non-nil logo replaces the

@@ -177,7 +177,7 @@ func TestListEventsFindsAdminChanges(t *testing.T) {
 	acme, zed := f.otherClient(t), f.otherClient(t)
 	for c, name := range map[*models.Client]string{acme: "Acme Portal", zed: "Zed Tool"} {
 		c.Name = name
-		if err := f.store.UpdateClient(ctx, c); err != nil {
+		if err := f.store.SaveClient(ctx, c, nil); err != nil {
 			t.Fatalf("rename client: %v", err)
 		}
 	}
