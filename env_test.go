@@ -74,10 +74,9 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// openTestStore gives each test environment its database: a SQLite file
-// by default; TestOnPostgres swaps in a real PostgreSQL database while it
-// runs (no top-level test runs in parallel, so the swap is safe).
-var openTestStore = func(t testing.TB) *models.Store { return modelstest.Open(t) }
+// openTestStore gives each test environment its database: a SQLite file,
+// or a PostgreSQL database when OIDC_TEST_DATABASE=postgres.
+func openTestStore(t testing.TB) *models.Store { return modelstest.Open(t) }
 
 // testStores maps each test to the store its environment opened, so
 // helpers that count rows beside the server find the same database on
