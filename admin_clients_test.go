@@ -785,8 +785,7 @@ func TestAdminClientLogoFailureStoresNothing(t *testing.T) {
 	ctx := context.Background()
 	b, csrf := acAdmin(t, env)
 	cl, _ := env.createClient(models.ClientConfidential, []string{acRedirect})
-	acExec(t, `CREATE TRIGGER refuse_logo_insert BEFORE INSERT ON client_logos BEGIN SELECT RAISE(ABORT, 'no logos today'); END`)
-	acExec(t, `CREATE TRIGGER refuse_logo_update BEFORE UPDATE ON client_logos BEGIN SELECT RAISE(ABORT, 'no logos today'); END`)
+	refuseWrites(t, "client_logos", "INSERT", "UPDATE")
 	logo := &acUpload{name: "logo.png", data: acPNG(t, 16, 16)}
 
 	form := acClientFields("Doomed RP", acRedirect)
@@ -818,7 +817,7 @@ func TestAdminClientLogoFailureStoresNothing(t *testing.T) {
 func TestAdminClientSecretNotQueuedStoresNothing(t *testing.T) {
 	env := newTestEnv(t)
 	b, csrf := acAdmin(t, env)
-	acExec(t, `CREATE TRIGGER refuse_session_save BEFORE UPDATE ON sessions BEGIN SELECT RAISE(ABORT, 'no sessions today'); END`)
+	refuseWrites(t, "sessions", "UPDATE")
 	form := acClientFields("Secretless RP", acRedirect)
 	form.Set("_csrf", csrf)
 	if p := acPostMultipart(b, "/admin/clients", form, nil); p.status != http.StatusInternalServerError {
@@ -834,7 +833,7 @@ func TestAdminClientRotationNotQueuedKeepsOldSecret(t *testing.T) {
 	env := newTestEnv(t)
 	b, csrf := acAdmin(t, env)
 	client, secret := env.createClient(models.ClientConfidential, []string{acRedirect})
-	acExec(t, `CREATE TRIGGER refuse_session_save BEFORE UPDATE ON sessions BEGIN SELECT RAISE(ABORT, 'no sessions today'); END`)
+	refuseWrites(t, "sessions", "UPDATE")
 	if p := b.post(fmt.Sprintf("/admin/clients/%d/secret", client.ID), url.Values{"_csrf": {csrf}}); p.status != http.StatusInternalServerError {
 		t.Errorf("rotate with a failing session: %d, want 500", p.status)
 	}
@@ -1115,14 +1114,6 @@ func acCountRows(t *testing.T, model any, cond string, args ...any) int64 {
 		t.Fatalf("count rows: %v", err)
 	}
 	return n
-}
-
-// acExec runs a statement on the test's database, beside the server.
-func acExec(t *testing.T, sql string) {
-	t.Helper()
-	if err := testDB(t).Exec(sql).Error; err != nil {
-		t.Fatalf("exec %q: %v", sql, err)
-	}
 }
 
 func acPNG(t *testing.T, w, h int) []byte {
