@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -51,10 +52,11 @@ func mustRunCLI(t *testing.T, vars map[string]string, args ...string) cliResult 
 	return r
 }
 
-// openStore opens the database a command wrote, as another process would.
+// openStore opens the database a command wrote, as another process would
+// (with the key file the command left beside it).
 func openStore(t *testing.T, path string) *models.Store {
 	t.Helper()
-	s, err := models.Open(path)
+	s, err := openDatabase(path, func(string) string { return "" }, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)
 	}

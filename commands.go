@@ -39,6 +39,12 @@ func newFlagSet(name, synopsis string, getenv func(string) string, stderr io.Wri
 	return fs, db
 }
 
+// warnings is the log of the commands other than serve: warnings only, so
+// that their output stays what they print.
+func warnings(stderr io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
 func envOr(getenv func(string) string, name, def string) string {
 	if v := getenv(name); v != "" {
 		return v
@@ -86,7 +92,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	store, err := models.Open(*db)
+	store, err := openDatabase(*db, getenv, log)
 	if err != nil {
 		return err
 	}
@@ -172,7 +178,7 @@ func cmdCreateRSAKey(ctx context.Context, args []string, getenv func(string) str
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	store, err := models.Open(*db)
+	store, err := openDatabase(*db, getenv, warnings(stderr))
 	if err != nil {
 		return err
 	}
@@ -206,7 +212,7 @@ func cmdCreateUser(ctx context.Context, args []string, getenv func(string) strin
 	if len(*password) > 72 {
 		return fmt.Errorf("createuser: the password must be at most 72 bytes")
 	}
-	store, err := models.Open(*db)
+	store, err := openDatabase(*db, getenv, warnings(stderr))
 	if err != nil {
 		return err
 	}
@@ -275,7 +281,7 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 		return fmt.Errorf("createclient: %w", err)
 	}
 
-	store, err := models.Open(*db)
+	store, err := openDatabase(*db, getenv, warnings(stderr))
 	if err != nil {
 		return err
 	}

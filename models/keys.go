@@ -6,11 +6,19 @@ import (
 )
 
 // AddSigningKey stores a new signing key; the newest active key of its
-// algorithm signs from now on.
+// algorithm signs from now on. The private key is sealed at rest
+// (secretBox), bound to its kid; every read here opens it again.
 func (s *Store) AddSigningKey(ctx context.Context, k *SigningKey) error {
-	if err := s.db.WithContext(ctx).Create(k).Error; err != nil {
+	row := *k
+	sealed, err := s.box.seal(signingKeyAD(k.KID), k.PrivateKeyPEM)
+	if err != nil {
+		return err
+	}
+	row.PrivateKeyPEM = sealed
+	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
 		return notFound(err, "add signing key")
 	}
+	k.ID, k.CreatedAt = row.ID, row.CreatedAt
 	return nil
 }
 
@@ -21,6 +29,9 @@ func (s *Store) ActiveSigningKey(ctx context.Context, alg string) (*SigningKey, 
 		Order("created_at DESC, id DESC").Take(&k).Error
 	if err != nil {
 		return nil, notFound(err, "active signing key")
+	}
+	if err := s.openKey(&k); err != nil {
+		return nil, err
 	}
 	return &k, nil
 }
@@ -33,6 +44,11 @@ func (s *Store) PublishedSigningKeys(ctx context.Context, retiredSince time.Time
 		Order("created_at DESC, id DESC").Find(&keys).Error
 	if err != nil {
 		return nil, notFound(err, "published signing keys")
+	}
+	for i := range keys {
+		if err := s.openKey(&keys[i]); err != nil {
+			return nil, err
+		}
 	}
 	return keys, nil
 }

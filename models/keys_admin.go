@@ -21,6 +21,11 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]SigningKey, error) {
 	if err := s.db.WithContext(ctx).Order("created_at DESC, id DESC").Find(&keys).Error; err != nil {
 		return nil, notFound(err, "list signing keys")
 	}
+	for i := range keys {
+		if err := s.openKey(&keys[i]); err != nil {
+			return nil, err
+		}
+	}
 	return keys, nil
 }
 
@@ -29,6 +34,9 @@ func (s *Store) SigningKeyByID(ctx context.Context, id uint) (*SigningKey, error
 	var k SigningKey
 	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&k).Error; err != nil {
 		return nil, notFound(err, "signing key by id")
+	}
+	if err := s.openKey(&k); err != nil {
+		return nil, err
 	}
 	return &k, nil
 }
@@ -83,6 +91,9 @@ func (s *Store) RetireSigningKey(ctx context.Context, id uint, now time.Time) (*
 	})
 	switch {
 	case err == nil:
+		if err := s.openKey(retired); err != nil {
+			return nil, err
+		}
 		return retired, nil
 	case errors.Is(err, ErrLastSigningKey):
 		return nil, ErrLastSigningKey

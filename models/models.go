@@ -200,14 +200,15 @@ type SigningKey struct {
 	ID            uint   `gorm:"primaryKey"`
 	KID           string `gorm:"column:kid;size:100;uniqueIndex;not null"`
 	Alg           string `gorm:"size:10;not null"`
-	PrivateKeyPEM string `gorm:"type:text;not null"`
+	PrivateKeyPEM string `gorm:"type:text;not null"` // sealed at rest (secretBox)
 	CreatedAt     time.Time
 	RetiredAt     *time.Time
 }
 
 // Session is a browser login session. The cookie holds only the signed
 // session id; the values live here so every instance sees the same session
-// and an admin can end it.
+// and an admin can end it. The row's ID is the SHA-256 (hex) of the
+// session id (sessionKey), never the id itself.
 type Session struct {
 	ID        string    `gorm:"size:64;primaryKey"`
 	UserID    *uint     `gorm:"index"`
@@ -218,7 +219,7 @@ type Session struct {
 }
 
 // Setting is a named value the server needs on every instance, such as the
-// session cookie keys.
+// session cookie keys. Value is sealed at rest (secretBox).
 type Setting struct {
 	Name      string `gorm:"size:100;primaryKey"`
 	Value     string `gorm:"type:text;not null"`

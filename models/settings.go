@@ -6,6 +6,9 @@ import (
 	"gorm.io/gorm/clause"
 )
 
+// Settings are sealed at rest (secretBox): the Store seals a value on
+// write and opens it on read, so callers only ever see plaintext.
+
 // Setting returns the named setting, first storing generate() when there
 // is none. Insert-if-absent then read means instances starting at the same
 // moment still agree on one value.
@@ -13,7 +16,7 @@ func (s *Store) Setting(ctx context.Context, name string, generate func() (strin
 	var st Setting
 	err := s.db.WithContext(ctx).Where("name = ?", name).Take(&st).Error
 	if err == nil {
-		return st.Value, nil
+		return s.openSetting(&st)
 	}
 	if err = notFound(err, "setting"); err != ErrNotFound {
 		return "", err
@@ -22,23 +25,31 @@ func (s *Store) Setting(ctx context.Context, name string, generate func() (strin
 	if err != nil {
 		return "", err
 	}
+	sealed, err := s.box.seal(settingAD(name), value)
+	if err != nil {
+		return "", err
+	}
 	err = s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).
-		Create(&Setting{Name: name, Value: value}).Error
+		Create(&Setting{Name: name, Value: sealed}).Error
 	if err != nil {
 		return "", notFound(err, "create setting")
 	}
 	if err := s.db.WithContext(ctx).Where("name = ?", name).Take(&st).Error; err != nil {
 		return "", notFound(err, "setting")
 	}
-	return st.Value, nil
+	return s.openSetting(&st)
 }
 
 // PutSetting stores a setting, replacing any earlier value.
 func (s *Store) PutSetting(ctx context.Context, name, value string) error {
-	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+	sealed, err := s.box.seal(settingAD(name), value)
+	if err != nil {
+		return err
+	}
+	err = s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "name"}},
 		DoUpdates: clause.AssignmentColumns([]string{"value"}),
-	}).Create(&Setting{Name: name, Value: value}).Error
+	}).Create(&Setting{Name: name, Value: sealed}).Error
 	if err != nil {
 		return notFound(err, "put setting")
 	}
@@ -51,5 +62,5 @@ func (s *Store) LookupSetting(ctx context.Context, name string) (string, error) 
 	if err := s.db.WithContext(ctx).Where("name = ?", name).Take(&st).Error; err != nil {
 		return "", notFound(err, "setting")
 	}
-	return st.Value, nil
+	return s.openSetting(&st)
 }

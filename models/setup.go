@@ -26,7 +26,21 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, name, tokenHash string, u 
 		u.Subject = NewID()
 	}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Where("name = ? AND value = ?", name, tokenHash).Delete(&Setting{})
+		// The value is sealed (a fresh nonce each time), so it is opened
+		// and compared here, then deleted only while it is still the
+		// sealed value that was read.
+		var st Setting
+		if err := tx.Where("name = ?", name).Take(&st).Error; err != nil {
+			return err
+		}
+		value, err := s.openSetting(&st)
+		if err != nil {
+			return err
+		}
+		if value != tokenHash {
+			return gorm.ErrRecordNotFound
+		}
+		res := tx.Where("name = ? AND value = ?", name, st.Value).Delete(&Setting{})
 		if res.Error != nil {
 			return res.Error
 		}

@@ -18,15 +18,34 @@ import (
 
 // Store is the one way handlers reach the database.
 type Store struct {
-	db *gorm.DB
+	db  *gorm.DB
+	box *secretBox
+}
+
+// Options configure Open.
+type Options struct {
+	// SecretKey is the key-encryption key (SecretKeySize bytes) that seals
+	// the cookie keys and private signing keys the database keeps. It is
+	// never stored in the database; a database opened with another key
+	// refuses to start (ErrWrongSecretKey).
+	SecretKey []byte
+	// PreviousSecretKeys still open values sealed before a rotation; Open
+	// seals them again under SecretKey.
+	PreviousSecretKeys [][]byte
 }
 
 // Open connects to dsn and migrates the schema. A dsn that starts with
 // postgres:// or postgresql:// selects PostgreSQL; anything else is a SQLite
 // file path, whose folder is created. SQLite runs in WAL mode with foreign
 // keys on, a busy timeout, and transactions that take the write lock when
-// they begin, so concurrent writers queue instead of failing.
-func Open(dsn string) (*Store, error) {
+// they begin, so concurrent writers queue instead of failing. Open then
+// checks opts.SecretKey against the database and migrates older rows to
+// what is kept at rest now (sealAtRest).
+func Open(dsn string, opts Options) (*Store, error) {
+	box, err := newSecretBox(opts.SecretKey, opts.PreviousSecretKeys)
+	if err != nil {
+		return nil, err
+	}
 	var dialector gorm.Dialector
 	isPostgres := strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 	if isPostgres {
@@ -56,8 +75,13 @@ func Open(dsn string) (*Store, error) {
 		// readers concurrent under WAL without piling up waiting writers.
 		sqlDB.SetMaxOpenConns(8)
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, box: box}
 	if err := s.migrate(); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	if err := s.sealAtRest(); err != nil {
+		_ = s.Close()
 		return nil, err
 	}
 	return s, nil

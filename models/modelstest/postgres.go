@@ -36,6 +36,13 @@ var pgServer struct {
 // the test is skipped, except under CI=true, where it fails.
 func OpenPostgres(t testing.TB) *models.Store {
 	t.Helper()
+	return Database{DSN: newPostgres(t), Key: NewKey()}.Open(t)
+}
+
+// newPostgres creates a fresh database on the test server and returns its
+// DSN.
+func newPostgres(t testing.TB) string {
+	t.Helper()
 	pgServer.once.Do(startPostgres)
 	if pgServer.err != nil {
 		if os.Getenv("CI") == "true" {
@@ -58,12 +65,7 @@ func OpenPostgres(t testing.TB) *models.Store {
 	if sqlDB, err := admin.DB(); err == nil {
 		_ = sqlDB.Close()
 	}
-	s, err := models.Open(pgServer.dsn(name))
-	if err != nil {
-		t.Fatalf("postgres: open %s: %v", name, err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
+	return pgServer.dsn(name)
 }
 
 // StopPostgres stops the server, if one was started; call it from TestMain.

@@ -1,0 +1,127 @@
+package models
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// settingKeyCheck is a value sealed under the secret key on first start.
+// A later start with another key cannot open it and stops, instead of
+// sealing new cookie and signing keys beside the old ones.
+const settingKeyCheck = "kek_check"
+
+// sessionKey is what the sessions table stores for a session id: its
+// SHA-256 in hex. The cookie carries the id itself, so a copy of the
+// table opens no session. The id has 130 random bits (NewID), so a fast
+// hash suffices, as for tokens and codes.
+func sessionKey(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
+}
+
+// sealAtRest checks the secret key against the database and brings rows
+// written before sealing, or under a previous key, up to date: settings
+// and private signing keys sealed under the current key, session ids
+// hashed. It runs in one transaction, so a wrong key writes nothing, and
+// it is idempotent: a second run finds nothing to change. Each update
+// compares the old value, so an instance starting beside another never
+// overwrites what the other wrote meanwhile.
+func (s *Store) sealAtRest() error {
+	err := s.db.Transaction(func(tx *gorm.DB) error {
+		// The check value first, so a wrong key is reported as such. A
+		// fresh database gets one; reading it back after the insert means
+		// two instances starting at once with different keys cannot both
+		// pass.
+		sealed, err := s.box.seal(settingAD(settingKeyCheck), "oidcd")
+		if err != nil {
+			return err
+		}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).
+			Create(&Setting{Name: settingKeyCheck, Value: sealed}).Error; err != nil {
+			return err
+		}
+		var check Setting
+		if err := tx.Where("name = ?", settingKeyCheck).Take(&check).Error; err != nil {
+			return err
+		}
+		if !isSealed(check.Value) {
+			return fmt.Errorf("models: the %s setting is not sealed", settingKeyCheck)
+		}
+		if _, _, err := s.box.open(settingAD(settingKeyCheck), check.Value); err != nil {
+			return err
+		}
+
+		var settings []Setting
+		if err := tx.Order("name").Find(&settings).Error; err != nil {
+			return err
+		}
+		for _, st := range settings {
+			value, changed, err := s.box.upgrade(settingAD(st.Name), st.Value)
+			if err != nil {
+				return err
+			}
+			if changed {
+				if err := tx.Exec("UPDATE settings SET value = ? WHERE name = ? AND value = ?", value, st.Name, st.Value).Error; err != nil {
+					return err
+				}
+			}
+		}
+
+		var keys []SigningKey
+		if err := tx.Order("id").Find(&keys).Error; err != nil {
+			return err
+		}
+		for _, k := range keys {
+			value, changed, err := s.box.upgrade(signingKeyAD(k.KID), k.PrivateKeyPEM)
+			if err != nil {
+				return err
+			}
+			if changed {
+				if err := tx.Exec("UPDATE signing_keys SET private_key_pem = ? WHERE id = ? AND private_key_pem = ?", value, k.ID, k.PrivateKeyPEM).Error; err != nil {
+					return err
+				}
+			}
+		}
+
+		// Session ids from NewID are 26 characters; a stored hash is 64.
+		// Hashing in place keeps every signed-in browser signed in.
+		var ids []string
+		if err := tx.Model(&Session{}).Where("LENGTH(id) <> 64").Pluck("id", &ids).Error; err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := tx.Exec("UPDATE sessions SET id = ? WHERE id = ?", sessionKey(id), id).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrWrongSecretKey) {
+			return err
+		}
+		return fmt.Errorf("models: seal secrets at rest: %w", err)
+	}
+	return nil
+}
+
+// openSetting returns a stored setting's plaintext.
+func (s *Store) openSetting(st *Setting) (string, error) {
+	value, _, err := s.box.open(settingAD(st.Name), st.Value)
+	return value, err
+}
+
+// openKey replaces a signing key's sealed private key by its plaintext.
+func (s *Store) openKey(k *SigningKey) error {
+	pem, _, err := s.box.open(signingKeyAD(k.KID), k.PrivateKeyPEM)
+	if err != nil {
+		return err
+	}
+	k.PrivateKeyPEM = pem
+	return nil
+}
