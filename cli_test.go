@@ -113,7 +113,7 @@ func TestCLICreateUser(t *testing.T) {
 	if err := bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)); err != nil {
 		t.Errorf("password hash does not verify with bcrypt: %v", err)
 	}
-	if models.CheckPassword(u, "wonderland-43") {
+	if store.CheckPassword(u, "wonderland-43") {
 		t.Errorf("CheckPassword accepted a wrong password")
 	}
 	got := []string{u.Email, u.Name, u.GivenName, u.FamilyName}
@@ -228,7 +228,7 @@ func TestCLICreateUserRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load alice: %v", err)
 	}
-	if !models.CheckPassword(alice, "wonderland-42") {
+	if !store.CheckPassword(alice, "wonderland-42") {
 		t.Errorf("the duplicate createuser changed alice's password")
 	}
 }

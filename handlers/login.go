@@ -92,7 +92,7 @@ func (h *Handler) SubmitLogin(c echo.Context) error {
 		h.serverError(c, "login", err)
 		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not check your sign-in. Try again in a moment.")
 	}
-	if !models.CheckPassword(user, password) || !user.Active {
+	if !h.store.CheckPassword(user, password) || !user.Active {
 		h.recordEvent(c, &models.Event{Kind: models.EventLoginFailed, Username: username, RemoteIP: ip})
 		return h.renderLogin(c, http.StatusOK, reqID, next, username, genericLoginError)
 	}

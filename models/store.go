@@ -20,6 +20,10 @@ import (
 type Store struct {
 	db  *gorm.DB
 	box *secretBox
+	// passwordCost is the bcrypt cost of new password hashes; dummyHash
+	// is a hash at that cost, compared against for unknown usernames.
+	passwordCost int
+	dummyHash    []byte
 }
 
 // Options configure Open.
@@ -32,6 +36,10 @@ type Options struct {
 	// PreviousSecretKeys still open values sealed before a rotation; Open
 	// seals them again under SecretKey.
 	PreviousSecretKeys [][]byte
+	// PasswordCost is the bcrypt cost of new password hashes; zero means
+	// bcrypt.DefaultCost. Tests lower it to bcrypt.MinCost: a stored
+	// hash carries its own cost, so only new hashes are affected.
+	PasswordCost int
 }
 
 // Open connects to dsn and migrates the schema. A dsn that starts with
@@ -75,7 +83,16 @@ func Open(dsn string, opts Options) (*Store, error) {
 		// readers concurrent under WAL without piling up waiting writers.
 		sqlDB.SetMaxOpenConns(8)
 	}
-	s := &Store{db: db, box: box}
+	cost := opts.PasswordCost
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	dummy, err := bcrypt.GenerateFromPassword([]byte("not a password"), cost)
+	if err != nil {
+		_ = sqlClose(db)
+		return nil, fmt.Errorf("models: password cost %d: %w", cost, err)
+	}
+	s := &Store{db: db, box: box, passwordCost: cost, dummyHash: dummy}
 	if err := s.migrate(); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -92,6 +109,14 @@ func (s *Store) migrate() error {
 		return fmt.Errorf("models: migrate: %w", err)
 	}
 	return nil
+}
+
+func sqlClose(db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
 }
 
 // Close releases the database connections.
@@ -126,25 +151,22 @@ func notFound(err error, what string) error {
 // NewID returns a random, URL-safe identifier with 130 bits of entropy.
 func NewID() string { return rand.Text() }
 
-// HashPassword hashes a password with bcrypt. Passwords over 72 bytes are
-// refused rather than silently truncated.
-func HashPassword(password string) (string, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+// HashPassword hashes a password with bcrypt at the store's cost.
+// Passwords over 72 bytes are refused rather than silently truncated.
+func (s *Store) HashPassword(password string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), s.passwordCost)
 	if err != nil {
 		return "", fmt.Errorf("models: hash password: %w", err)
 	}
 	return string(h), nil
 }
 
-// dummyHash is compared against when a username is unknown, so that a
-// failed login takes as long whether or not the user exists.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.DefaultCost)
-
 // CheckPassword reports whether password matches the user's hash. A nil
-// user still costs one bcrypt comparison.
-func CheckPassword(u *User, password string) bool {
+// user still costs one bcrypt comparison at the store's cost, so that a
+// failed login takes as long whether or not the username exists.
+func (s *Store) CheckPassword(u *User, password string) bool {
 	if u == nil {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
 		return false
 	}
 	return bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) == nil

@@ -50,7 +50,7 @@ func (s *Store) UpdateUserClaims(ctx context.Context, u *User) error {
 
 // SetUserPassword replaces the user's password hash.
 func (s *Store) SetUserPassword(ctx context.Context, id uint, password string) error {
-	hash, err := HashPassword(password)
+	hash, err := s.HashPassword(password)
 	if err != nil {
 		return err
 	}

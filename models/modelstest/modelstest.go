@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"oidcd/models"
 )
 
@@ -60,7 +62,9 @@ func New(t testing.TB) Database {
 // Open returns a Store on d with its key, closed when the test ends.
 func (d Database) Open(t testing.TB) *models.Store {
 	t.Helper()
-	s, err := models.Open(d.DSN, models.Options{SecretKey: d.Key})
+	// The cheapest bcrypt cost: tests hash many passwords and prove
+	// nothing about the cost itself.
+	s, err := models.Open(d.DSN, models.Options{SecretKey: d.Key, PasswordCost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}
