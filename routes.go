@@ -35,6 +35,9 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 	adm := admin.New(store, sessions, admin.Config{Issuer: cfg.Issuer, IDTokenExpire: cfg.IDTokenExpire, Secure: cfg.SecureCookies()}, log, now)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// c.RealIP(): one client address for throttling, audit and the
+	// request log (clientip.go).
+	e.IPExtractor = clientIPExtractor(cfg.TrustedProxies)
 	e.HTTPErrorHandler = errorHandler(h, log)
 
 	// Every path also answers with a trailing slash (the seed walkthrough
@@ -178,7 +181,8 @@ func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // requestLogger writes one line per request. It logs the path only: query
-// strings can carry codes and tokens.
+// strings can carry codes and tokens. remote_ip is c.RealIP(), the same
+// client address the handlers throttle and audit (clientIPExtractor).
 func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true,

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -40,6 +41,10 @@ type Config struct {
 	// LoginThrottleWindow lock further tries until the window passes.
 	LoginMaxFailures    int
 	LoginThrottleWindow time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed; the route table turns them into the client address
+	// extractor (OIDC_TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
 }
 
 // SecureCookies reports whether cookies must carry the Secure flag: they do

@@ -2,17 +2,56 @@ package models
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
 
-// RecordEvent appends to the audit log.
+// Column sizes of Event's bounded fields.
+const (
+	eventKindSize     = 40
+	eventUsernameSize = 150
+	eventRemoteIPSize = 64
+)
+
+// RecordEvent appends to the audit log. Every text is made storable
+// first (valid UTF-8, no NUL, within its column), since a username or
+// detail can come straight from a client: nothing a client sends may make
+// the audit write fail.
 func (s *Store) RecordEvent(ctx context.Context, e *Event) error {
+	e.Kind = boundText(e.Kind, eventKindSize)
+	e.Username = boundText(e.Username, eventUsernameSize)
+	e.RemoteIP = boundText(e.RemoteIP, eventRemoteIPSize)
+	e.Detail, e.Target = cleanText(e.Detail), cleanText(e.Target)
+	e.Before, e.After = cleanText(e.Before), cleanText(e.After)
 	if err := s.db.WithContext(ctx).Create(e).Error; err != nil {
 		return notFound(err, "record event")
 	}
 	return nil
+}
+
+// boundText makes s storable in a column of size bytes (and characters)
+// whatever a client sent: invalid UTF-8 and NUL (which PostgreSQL refuses
+// in text) become U+FFFD, and an over-long value is cut at a character
+// boundary and marked with an ellipsis.
+func boundText(s string, size int) string {
+	s = cleanText(s)
+	if len(s) <= size {
+		return s
+	}
+	const ellipsis = "…"
+	cut := size - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ellipsis
+}
+
+// cleanText is s as valid UTF-8 without NUL.
+func cleanText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // CountFailedLogins counts failed logins since the given time, for a
