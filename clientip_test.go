@@ -4,11 +4,43 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"oidcd/models"
 )
+
+// submitLoginFrom posts the login form on a fresh /login page with the
+// given X-Forwarded-For (none when xff is "").
+func submitLoginFrom(b *browser, xff, username, password string) page {
+	b.t.Helper()
+	form := hiddenFields(b.get("/login").body)
+	form.Set("username", username)
+	form.Set("password", password)
+	req, err := http.NewRequest(http.MethodPost, b.env.issuer+"/login", strings.NewReader(form.Encode()))
+	if err != nil {
+		b.t.Fatalf("new request: %v", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if xff != "" {
+		req.Header.Set("X-Forwarded-For", xff)
+		req.Header.Set("X-Real-IP", strings.Split(xff, ",")[0])
+	}
+	return b.do(req)
+}
+
+// wantRetryAfter checks a throttled answer's Retry-After: whole seconds,
+// at least 1, at most limit.
+func wantRetryAfter(t *testing.T, p page, limit time.Duration) {
+	t.Helper()
+	got := p.header.Get("Retry-After")
+	n, err := strconv.Atoi(got)
+	if err != nil || n < 1 || time.Duration(n)*time.Second > limit {
+		t.Errorf("Retry-After = %q, want whole seconds in [1, %d]", got, int(limit/time.Second))
+	}
+}
 
 // auditAddresses is every remote_ip the audit log holds for kind.
 func auditAddresses(t *testing.T, kind string) []string {
@@ -86,6 +118,108 @@ func TestParseTrustedProxies(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "OIDC_TRUSTED_PROXIES") {
 			t.Errorf("OIDC_TRUSTED_PROXIES=%q: got %v, want an error naming the variable", bad, err)
 		}
+	}
+}
+
+// TestForgedForwardedForIgnored (finding 1): without trusted proxies,
+// rotating X-Forwarded-For and X-Real-IP neither resets the limits nor
+// reaches the audit log or the request log.
+func TestForgedForwardedForIgnored(t *testing.T) {
+	env := newTestEnv(t, "OIDC_LOGIN_MAX_FAILURES", "2")
+	env.createUser("alice", "alice password 1")
+	b := env.browser()
+	for i := range 2 {
+		p := submitLoginFrom(b, "203.0.113."+strconv.Itoa(i+1), "alice", "wrong")
+		if p.status != http.StatusOK || !strings.Contains(p.body, genericLoginFailed) {
+			t.Fatalf("failure %d: %d, want 200 with the generic message", i+1, p.status)
+		}
+	}
+	p := submitLoginFrom(b, "203.0.113.99", "alice", "alice password 1")
+	if p.status != http.StatusTooManyRequests {
+		t.Errorf("after 2 failures under 2 forged addresses: %d, want 429", p.status)
+	}
+	wantRetryAfter(t, p, env.cfg.LoginThrottleWindow)
+
+	// The per-address limit (4 × 2) holds across usernames and headers.
+	for i := range 6 {
+		submitLoginFrom(b, "198.51.100."+strconv.Itoa(i+1), "user"+strconv.Itoa(i), "wrong")
+	}
+	if p := submitLoginFrom(b, "198.51.100.200", "nobody", "wrong"); p.status != http.StatusTooManyRequests {
+		t.Errorf("after 8 failures from the address under forged headers: %d, want 429", p.status)
+	}
+
+	if got := auditAddresses(t, models.EventLoginFailed); len(got) != 1 || got[0] != "127.0.0.1" {
+		t.Errorf("audit remote_ip: %v, want only the connection's 127.0.0.1", got)
+	}
+	logs := env.logs.String()
+	if !strings.Contains(logs, "path=/login") || !strings.Contains(logs, "remote_ip=127.0.0.1") {
+		t.Errorf("the request log has no /login line with remote_ip=127.0.0.1")
+	}
+	for _, forged := range []string{"203.0.113.", "198.51.100."} {
+		if strings.Contains(logs, forged) {
+			t.Errorf("the log holds a forged address %s*", forged)
+		}
+	}
+}
+
+// TestTrustedProxyHop: behind a trusted proxy (here loopback), the
+// right-most untrusted hop of X-Forwarded-For is the client: it is what
+// the audit log records and what is throttled, and another address is
+// not locked out by it.
+func TestTrustedProxyHop(t *testing.T) {
+	env := newTestEnv(t, "OIDC_LOGIN_MAX_FAILURES", "3", "OIDC_TRUSTED_PROXIES", "127.0.0.0/8, ::1")
+	env.createUser("alice", "alice password 1")
+	b := env.browser()
+	for i := range 3 {
+		// The client claims to be someone else each time; the proxy
+		// appended the real 203.0.113.9.
+		submitLoginFrom(b, "198.51.100."+strconv.Itoa(i)+", 203.0.113.9", "alice", "wrong")
+	}
+	if p := submitLoginFrom(b, "198.51.100.77, ::ffff:203.0.113.9", "alice", "alice password 1"); p.status != http.StatusTooManyRequests {
+		t.Errorf("4th attempt from 203.0.113.9: %d, want 429", p.status)
+	}
+	if got := auditAddresses(t, models.EventLoginFailed); len(got) != 1 || got[0] != "203.0.113.9" {
+		t.Errorf("audit remote_ip: %v, want only 203.0.113.9", got)
+	}
+	if !strings.Contains(env.logs.String(), "remote_ip=203.0.113.9") {
+		t.Errorf("the request log does not name 203.0.113.9")
+	}
+	// alice from her own address is not locked out.
+	p := submitLoginFrom(env.browser(), "203.0.113.50", "alice", "alice password 1")
+	if !strings.Contains(p.body, signedInMarker+"alice<") {
+		t.Errorf("alice from another address: %d, want signed in:\n%.600s", p.status, p.body)
+	}
+	if got := auditAddresses(t, models.EventLoginSucceeded); len(got) != 1 || got[0] != "203.0.113.50" {
+		t.Errorf("audit remote_ip of the success: %v, want 203.0.113.50", got)
+	}
+}
+
+// TestHostileForwardedFor (finding 2): an oversized or invalid-UTF-8
+// X-Forwarded-For is no server error, and the failure is still counted
+// (on PostgreSQL the audit insert failed and nothing was counted).
+func TestHostileForwardedFor(t *testing.T) {
+	for _, proxies := range []string{"", "127.0.0.0/8"} {
+		t.Run("proxies="+proxies, func(t *testing.T) {
+			env := newTestEnv(t, "OIDC_LOGIN_MAX_FAILURES", "3", "OIDC_TRUSTED_PROXIES", proxies)
+			env.createUser("alice", "alice password 1")
+			b := env.browser()
+			for i, xff := range []string{strings.Repeat("203.0.113.77", 850), "\xff\xfe\xfd", "203.0.113.5, \xff\xfe\xfd"} {
+				p := submitLoginFrom(b, xff, "alice", "wrong")
+				if p.status != http.StatusOK || !strings.Contains(p.body, genericLoginFailed) {
+					t.Errorf("failure %d: %d, want 200 with the generic message", i+1, p.status)
+				}
+			}
+			p := submitLoginFrom(b, strings.Repeat("x", 10_000), "alice", "alice password 1")
+			if p.status != http.StatusTooManyRequests {
+				t.Errorf("after 3 failures with hostile headers: %d, want 429", p.status)
+			}
+			if got := auditAddresses(t, models.EventLoginFailed); len(got) != 1 || got[0] != "127.0.0.1" {
+				t.Errorf("audit remote_ip: %.200q, want only 127.0.0.1", got)
+			}
+			if strings.Contains(env.logs.String(), "level=ERROR") || strings.Contains(env.logs.String(), "level=WARN") {
+				t.Errorf("the server logged a problem:\n%s", env.logs.String())
+			}
+		})
 	}
 }
 

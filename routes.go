@@ -161,6 +161,9 @@ func adminRoutes(e *echo.Echo, a *admin.Admin) {
 	g(http.MethodGet, "/admin/keys", a.ListKeys)
 	g(http.MethodPost, "/admin/keys", a.CreateKey)
 	g(http.MethodPost, "/admin/keys/:id/retire", a.RetireKey)
+	// login and client authentication throttles
+	g(http.MethodGet, "/admin/throttles", a.ListThrottles)
+	g(http.MethodPost, "/admin/throttles/:id/clear", a.ClearThrottle)
 	// audit log
 	g(http.MethodGet, "/admin/audit", a.ListEvents)
 }

@@ -3,10 +3,7 @@ package models
 import (
 	"context"
 	"strings"
-	"time"
 	"unicode/utf8"
-
-	"gorm.io/gorm"
 )
 
 // Column sizes of Event's bounded fields.
@@ -52,17 +49,4 @@ func boundText(s string, size int) string {
 // cleanText is s as valid UTF-8 without NUL.
 func cleanText(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
-}
-
-// CountFailedLogins counts failed logins since the given time, for a
-// username and from an address.
-func (s *Store) CountFailedLogins(ctx context.Context, username, remoteIP string, since time.Time) (byUser, byIP int64, err error) {
-	q := s.db.WithContext(ctx).Model(&Event{}).Where("kind = ? AND created_at > ?", EventLoginFailed, since)
-	if err := q.Session(&gorm.Session{}).Where("username = ?", username).Count(&byUser).Error; err != nil {
-		return 0, 0, notFound(err, "count failed logins")
-	}
-	if err := q.Session(&gorm.Session{}).Where("remote_ip = ?", remoteIP).Count(&byIP).Error; err != nil {
-		return 0, 0, notFound(err, "count failed logins")
-	}
-	return byUser, byIP, nil
 }
