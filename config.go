@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"oidcd/handlers"
 )
@@ -61,6 +63,31 @@ var settings = []setting{
 		return nil
 	}},
 	{"OIDC_LOGIN_THROTTLE_WINDOW", "900", seconds(time.Second, func(c *handlers.Config) *time.Duration { return &c.LoginThrottleWindow })},
+	{"OIDC_TRUSTED_PROXIES", "", func(c *handlers.Config, v string) (err error) {
+		c.TrustedProxies, err = parseTrustedProxies(v)
+		return err
+	}},
+}
+
+// parseTrustedProxies reads a comma- or space-separated list of CIDRs (a
+// bare address is a single-address range).
+func parseTrustedProxies(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or fd00::/8", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if p.Addr().Is4In6() {
+			return nil, fmt.Errorf("%q: write IPv4 ranges in IPv4 form", f)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // loadHandlerConfig reads the settings from the environment. A malformed

@@ -35,6 +35,9 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 	adm := admin.New(store, sessions, admin.Config{Issuer: cfg.Issuer, IDTokenExpire: cfg.IDTokenExpire, Secure: cfg.SecureCookies()}, log, now)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// c.RealIP(): one client address for throttling, audit and the
+	// request log (clientip.go).
+	e.IPExtractor = clientIPExtractor(cfg.TrustedProxies)
 	e.HTTPErrorHandler = errorHandler(h, log)
 
 	// Every path also answers with a trailing slash (the seed walkthrough
@@ -158,6 +161,9 @@ func adminRoutes(e *echo.Echo, a *admin.Admin) {
 	g(http.MethodGet, "/admin/keys", a.ListKeys)
 	g(http.MethodPost, "/admin/keys", a.CreateKey)
 	g(http.MethodPost, "/admin/keys/:id/retire", a.RetireKey)
+	// login and client authentication throttles
+	g(http.MethodGet, "/admin/throttles", a.ListThrottles)
+	g(http.MethodPost, "/admin/throttles/:id/clear", a.ClearThrottle)
 	// audit log
 	g(http.MethodGet, "/admin/audit", a.ListEvents)
 }
@@ -178,7 +184,8 @@ func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // requestLogger writes one line per request. It logs the path only: query
-// strings can carry codes and tokens.
+// strings can carry codes and tokens. remote_ip is c.RealIP(), the same
+// client address the handlers throttle and audit (clientIPExtractor).
 func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true,

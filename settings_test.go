@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,8 @@ func TestLoadHandlerConfig(t *testing.T) {
 			5, "12", 12, []string{"abc", "-1", "0", "2.5"}},
 		{"OIDC_LOGIN_THROTTLE_WINDOW", func(c handlers.Config) any { return c.LoginThrottleWindow },
 			900 * time.Second, "60", time.Minute, []string{"abc", "-1", "0"}},
+		{"OIDC_TRUSTED_PROXIES", func(c handlers.Config) any { return fmt.Sprint(c.TrustedProxies) },
+			"[]", "10.0.0.0/8, ::1", "[10.0.0.0/8 ::1/128]", []string{"10.0.0.0/33", "proxy.example", "10.0.0.0/8;"}},
 	}
 	const issuer = "https://id.example.org"
 	load := func(vars map[string]string) (handlers.Config, error) {

@@ -1,5 +1,5 @@
 // Package admin is oidcd's admin site: clients, users, consents, tokens,
-// codes, signing keys and the audit log, for active superusers, in plain
+// codes, signing keys, throttles and the audit log, for active superusers, in plain
 // server-rendered pages that work without JavaScript. One file per
 // resource; it shares the login session with the end-user pages through
 // handlers/session, and never imports package handlers.

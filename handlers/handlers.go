@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -36,10 +37,15 @@ type Config struct {
 	// UserinfoQueryToken accepts ?access_token= at /userinfo, as the seed
 	// system's walkthrough uses; RFC 6750 §2.3 discourages it.
 	UserinfoQueryToken bool
-	// LoginMaxFailures failed logins for one username within
-	// LoginThrottleWindow lock further tries until the window passes.
+	// LoginMaxFailures failed logins for one username from one address
+	// within LoginThrottleWindow lock that pair (see loginKeys); the same
+	// numbers throttle client authentication at /token.
 	LoginMaxFailures    int
 	LoginThrottleWindow time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed; the route table turns them into the client address
+	// extractor (OIDC_TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
 }
 
 // SecureCookies reports whether cookies must carry the Secure flag: they do
@@ -55,11 +61,12 @@ type Handler struct {
 	log      *slog.Logger
 	now      func() time.Time
 	sessions *session.Manager
+	devices  *deviceCookies
 }
 
 // New builds the handlers. now is the clock (time.Now outside tests).
 func New(store *models.Store, sessions *session.Manager, cfg Config, log *slog.Logger, now func() time.Time) *Handler {
-	return &Handler{store: store, keys: &jose.Keys{}, cfg: cfg, log: log, now: now, sessions: sessions}
+	return &Handler{store: store, keys: &jose.Keys{}, cfg: cfg, log: log, now: now, sessions: sessions, devices: &deviceCookies{}}
 }
 
 // render writes a templ component into a buffer first, so that a render

@@ -4,9 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -53,8 +51,9 @@ func (h *Handler) renderLogin(c echo.Context, status int, reqID, next, username,
 	return h.render(c, status, views.LoginPage(v))
 }
 
-// SubmitLogin serves POST /login: it checks the password, throttles
-// guessing, renews the session id, and resumes the parked request.
+// SubmitLogin serves POST /login: it throttles guessing (loginKeys),
+// checks the password, renews the session id, and resumes the parked
+// request.
 func (h *Handler) SubmitLogin(c echo.Context) error {
 	ctx := c.Request().Context()
 	p, err := readBody(c)
@@ -75,20 +74,26 @@ func (h *Handler) SubmitLogin(c echo.Context) error {
 	ip := c.RealIP()
 	now := h.now()
 
-	byUser, byIP, err := h.store.CountFailedLogins(ctx, username, ip, now.Add(-h.cfg.LoginThrottleWindow))
-	if err != nil {
-		h.serverError(c, "login throttle", err)
-		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not check your sign-in. Try again in a moment.")
-	}
-	limit := int64(h.cfg.LoginMaxFailures)
-	if byUser >= limit || byIP >= 4*limit {
-		c.Response().Header().Set("Retry-After", retryAfter(h.cfg.LoginThrottleWindow))
+	// The attempt is counted before the password is checked, so that
+	// concurrent guesses cannot all pass a check made before any of them
+	// failed (loginKeys says what is counted).
+	res, err := h.store.ReserveAttempt(ctx, h.loginKeys(username, ip, h.deviceFor(c, username)), now)
+	if te := (*models.ThrottledError)(nil); errors.As(err, &te) {
+		c.Response().Header().Set("Retry-After", retryAfter(te.RetryAfter))
 		return h.renderLogin(c, http.StatusTooManyRequests, reqID, next, username,
 			"Too many failed sign-in attempts. Wait a few minutes and try again.")
+	}
+	if err != nil {
+		// Fail closed: a guess that cannot be counted is not evaluated.
+		h.serverError(c, "login throttle", err)
+		c.Response().Header().Set("Retry-After", "60")
+		return h.errorPage(c, http.StatusServiceUnavailable, "Sign-in unavailable",
+			"The server cannot check sign-in attempts right now. Try again in a minute.")
 	}
 
 	user, err := h.store.UserByUsername(ctx, username)
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		h.releaseAttempt(c, res) // no password was checked
 		h.serverError(c, "login", err)
 		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not check your sign-in. Try again in a moment.")
 	}
@@ -96,11 +101,13 @@ func (h *Handler) SubmitLogin(c echo.Context) error {
 		h.recordEvent(c, &models.Event{Kind: models.EventLoginFailed, Username: username, RemoteIP: ip})
 		return h.renderLogin(c, http.StatusOK, reqID, next, username, genericLoginError)
 	}
+	h.releaseAttempt(c, res)
 
 	if err := h.sessions.Start(c, user, now); err != nil {
 		h.serverError(c, "start session", err)
 		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not sign you in. Try again in a moment.")
 	}
+	h.issueDevice(c, user.Username)
 	if err := h.store.RecordLogin(ctx, user.ID, now); err != nil {
 		h.log.WarnContext(ctx, "record last login", "err", err)
 	}
@@ -118,11 +125,17 @@ func (h *Handler) SubmitLogin(c echo.Context) error {
 // the user's action itself succeeded or failed on its own terms.
 func (h *Handler) recordEvent(c echo.Context, e *models.Event) {
 	if e.RemoteIP == "" {
-		e.RemoteIP = c.RealIP()
+		e.RemoteIP = c.RealIP() // the client address (clientIPExtractor)
 	}
 	if err := h.store.RecordEvent(c.Request().Context(), e); err != nil {
 		h.log.WarnContext(c.Request().Context(), "record event", "kind", e.Kind, "err", err)
 	}
 }
 
-func retryAfter(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }
+// releaseAttempt gives back a reservation whose attempt was not a wrong
+// guess. Failing to leaves it counted, which errs on the safe side.
+func (h *Handler) releaseAttempt(c echo.Context, res *models.Reservation) {
+	if err := h.store.ReleaseAttempt(c.Request().Context(), res); err != nil {
+		h.log.WarnContext(c.Request().Context(), "release login attempt", "err", err)
+	}
+}

@@ -101,8 +101,29 @@ func (h *Handler) authenticateClient(c echo.Context, p params) (*models.Client, 
 	if id == "" {
 		return nil, oauth.Errorf(oauth.InvalidClient, "client authentication is required")
 	}
-	client, err := h.store.ClientByClientID(c.Request().Context(), id)
+	// Failed authentication is throttled per client_id + address and per
+	// address (clientKeys). The check reads the throttle state once and
+	// writes only on failure, so the success path stays one read: failures
+	// racing each other can overshoot the limit by the requests in flight,
+	// which is harmless, since a client secret is 256 random bits (the
+	// admin site and CLI generate them) that no number of guesses finds;
+	// the throttle bounds the load and the noise of a misconfigured or
+	// hostile caller.
+	ctx, now := c.Request().Context(), h.now()
+	pair, address := h.clientKeys(id, c.RealIP())
+	wait, err := h.store.ThrottleWait(ctx, []models.ThrottleKey{pair, address}, now)
+	if err != nil {
+		return nil, h.serverError(c, "client throttle", err)
+	}
+	if wait > 0 {
+		// RFC 6749 §5.2: still invalid_client (401); Retry-After says when
+		// to come back.
+		c.Response().Header().Set("Retry-After", retryAfter(wait))
+		return nil, oauth.Errorf(oauth.InvalidClient, "too many failed client authentication attempts; try again later")
+	}
+	client, err := h.store.ClientByClientID(ctx, id)
 	if errors.Is(err, models.ErrNotFound) {
+		h.clientAuthFailed(c, address)
 		return nil, oauth.Errorf(oauth.InvalidClient, "client authentication failed")
 	}
 	if err != nil {
@@ -116,14 +137,26 @@ func (h *Handler) authenticateClient(c echo.Context, p params) (*models.Client, 
 	}
 	if secret == "" {
 		if basic {
+			h.clientAuthFailed(c, pair, address)
 			return nil, oauth.Errorf(oauth.InvalidClient, "client authentication failed")
 		}
 		return nil, oauth.Errorf(oauth.InvalidClient, "client authentication is required")
 	}
 	if subtle.ConstantTimeCompare([]byte(oauth.HashToken(secret)), []byte(client.SecretHash)) != 1 {
+		h.clientAuthFailed(c, pair, address)
 		return nil, oauth.Errorf(oauth.InvalidClient, "client authentication failed")
 	}
 	return client, nil
+}
+
+// clientAuthFailed counts a failed client authentication. A key that is
+// locked meanwhile has nothing left to count; a failure to count is
+// logged, and the request is refused anyway.
+func (h *Handler) clientAuthFailed(c echo.Context, keys ...models.ThrottleKey) {
+	_, err := h.store.ReserveAttempt(c.Request().Context(), keys, h.now())
+	if te := (*models.ThrottledError)(nil); err != nil && !errors.As(err, &te) {
+		h.log.WarnContext(c.Request().Context(), "count failed client authentication", "err", err)
+	}
 }
 
 // parseBasic decodes an HTTP Basic header whose user and password are

@@ -2,28 +2,51 @@ package models
 
 import (
 	"context"
-	"time"
-
-	"gorm.io/gorm"
+	"strings"
+	"unicode/utf8"
 )
 
-// RecordEvent appends to the audit log.
+// Column sizes of Event's bounded fields.
+const (
+	eventKindSize     = 40
+	eventUsernameSize = 150
+	eventRemoteIPSize = 64
+)
+
+// RecordEvent appends to the audit log. Every text is made storable
+// first (valid UTF-8, no NUL, within its column), since a username or
+// detail can come straight from a client: nothing a client sends may make
+// the audit write fail.
 func (s *Store) RecordEvent(ctx context.Context, e *Event) error {
+	e.Kind = boundText(e.Kind, eventKindSize)
+	e.Username = boundText(e.Username, eventUsernameSize)
+	e.RemoteIP = boundText(e.RemoteIP, eventRemoteIPSize)
+	e.Detail, e.Target = cleanText(e.Detail), cleanText(e.Target)
+	e.Before, e.After = cleanText(e.Before), cleanText(e.After)
 	if err := s.db.WithContext(ctx).Create(e).Error; err != nil {
 		return notFound(err, "record event")
 	}
 	return nil
 }
 
-// CountFailedLogins counts failed logins since the given time, for a
-// username and from an address.
-func (s *Store) CountFailedLogins(ctx context.Context, username, remoteIP string, since time.Time) (byUser, byIP int64, err error) {
-	q := s.db.WithContext(ctx).Model(&Event{}).Where("kind = ? AND created_at > ?", EventLoginFailed, since)
-	if err := q.Session(&gorm.Session{}).Where("username = ?", username).Count(&byUser).Error; err != nil {
-		return 0, 0, notFound(err, "count failed logins")
+// boundText makes s storable in a column of size bytes (and characters)
+// whatever a client sent: invalid UTF-8 and NUL (which PostgreSQL refuses
+// in text) become U+FFFD, and an over-long value is cut at a character
+// boundary and marked with an ellipsis.
+func boundText(s string, size int) string {
+	s = cleanText(s)
+	if len(s) <= size {
+		return s
 	}
-	if err := q.Session(&gorm.Session{}).Where("remote_ip = ?", remoteIP).Count(&byIP).Error; err != nil {
-		return 0, 0, notFound(err, "count failed logins")
+	const ellipsis = "…"
+	cut := size - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
 	}
-	return byUser, byIP, nil
+	return s[:cut] + ellipsis
+}
+
+// cleanText is s as valid UTF-8 without NUL.
+func cleanText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }

@@ -244,8 +244,8 @@ var EventKinds = []string{
 	EventConsentRevoked, EventTokenIssued, EventLogout, EventAdminChange,
 }
 
-// Event is one entry in the audit log. Login throttling counts these rows,
-// so the limit holds across instances.
+// Event is one entry in the audit log. Login throttling does not read
+// it (see Throttle): the log records, it does not decide.
 type Event struct {
 	ID       uint   `gorm:"primaryKey"`
 	Kind     string `gorm:"size:40;not null;index:idx_event_kind_time"`
@@ -276,5 +276,6 @@ func allModels() []any {
 	return []any{
 		&User{}, &Client{}, &AuthRequest{}, &Code{}, &Token{}, &UserConsent{},
 		&SigningKey{}, &Session{}, &Setting{}, &Event{}, &ClientLogo{},
+		&Throttle{},
 	}
 }

@@ -448,50 +448,6 @@ func TestSettingConcurrentCallersAgree(t *testing.T) {
 	}
 }
 
-func TestCountFailedLogins(t *testing.T) {
-	store := openStore(t)
-	ctx := context.Background()
-	now := time.Now()
-	window := 15 * time.Minute
-	for _, e := range []models.Event{
-		{Kind: models.EventLoginFailed, Username: "alice", RemoteIP: "192.0.2.1", CreatedAt: now.Add(-1 * time.Minute)},
-		{Kind: models.EventLoginFailed, Username: "alice", RemoteIP: "192.0.2.1", CreatedAt: now.Add(-14 * time.Minute)},
-		{Kind: models.EventLoginFailed, Username: "alice", RemoteIP: "192.0.2.2", CreatedAt: now.Add(-2 * time.Minute)},
-		{Kind: models.EventLoginFailed, Username: "alice", RemoteIP: "192.0.2.1", CreatedAt: now.Add(-16 * time.Minute)}, // outside
-		{Kind: models.EventLoginFailed, Username: "bob", RemoteIP: "192.0.2.1", CreatedAt: now.Add(-3 * time.Minute)},
-		{Kind: models.EventLoginFailed, Username: "bob", RemoteIP: "192.0.2.1", CreatedAt: now.Add(-time.Hour)}, // outside
-		{Kind: models.EventLoginSucceeded, Username: "alice", RemoteIP: "192.0.2.1", CreatedAt: now.Add(-30 * time.Second)},
-		{Kind: models.EventLogout, Username: "alice", RemoteIP: "192.0.2.1", CreatedAt: now.Add(-20 * time.Second)},
-	} {
-		if err := store.RecordEvent(ctx, &e); err != nil {
-			t.Fatalf("record event: %v", err)
-		}
-	}
-	tests := []struct {
-		username, ip   string
-		byUser, byIP   int64
-		sinceAgo       time.Duration
-		nameForFailure string
-	}{
-		{"alice", "192.0.2.1", 3, 3, window, "alice from .1"},
-		{"alice", "192.0.2.2", 3, 1, window, "alice from .2"},
-		{"bob", "192.0.2.9", 1, 0, window, "bob from elsewhere"},
-		{"carol", "192.0.2.1", 0, 3, window, "unknown user from .1"},
-		{"alice", "192.0.2.1", 1, 1, 90 * time.Second, "short window"},
-		{"alice", "192.0.2.1", 4, 5, 2 * time.Hour, "long window"},
-		{"ALICE", "192.0.2.3", 0, 0, window, "username is exact"},
-	}
-	for _, tt := range tests {
-		byUser, byIP, err := store.CountFailedLogins(ctx, tt.username, tt.ip, now.Add(-tt.sinceAgo))
-		if err != nil {
-			t.Fatalf("%s: %v", tt.nameForFailure, err)
-		}
-		if byUser != tt.byUser || byIP != tt.byIP {
-			t.Errorf("%s: got byUser %d, byIP %d; want %d, %d", tt.nameForFailure, byUser, byIP, tt.byUser, tt.byIP)
-		}
-	}
-}
-
 // TestCreateStoresFalseFlags: false is stored as false for flags whose
 // usual value is true (an inactive user, a client without consent).
 func TestCreateStoresFalseFlags(t *testing.T) {

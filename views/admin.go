@@ -77,5 +77,6 @@ var adminNav = []struct{ Section, Label, Href string }{
 	{"tokens", "Tokens", "/admin/tokens"},
 	{"codes", "Codes", "/admin/codes"},
 	{"keys", "Signing keys", "/admin/keys"},
+	{"throttles", "Throttles", "/admin/throttles"},
 	{"audit", "Audit log", "/admin/audit"},
 }
