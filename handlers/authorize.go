@@ -118,11 +118,10 @@ func (h *Handler) validateAuthorize(p params, client *models.Client, redirectURI
 	case challenge == "" && client.IsPublic():
 		return nil, fail(oauth.InvalidRequest, "public clients must use PKCE (code_challenge)")
 	case challenge != "":
-		if method == "" {
-			method = oauth.PKCEPlain // RFC 7636 §4.3
-		}
-		if method != oauth.PKCES256 && method != oauth.PKCEPlain {
-			return nil, fail(oauth.InvalidRequest, "code_challenge_method must be S256 or plain")
+		// A missing method means plain (RFC 7636 §4.3), which is refused
+		// like any other method but S256 (RFC 9700 §2.1.1).
+		if method != oauth.PKCES256 {
+			return nil, fail(oauth.InvalidRequest, "code_challenge_method must be S256")
 		}
 		if !oauth.ValidPKCEValue(challenge) {
 			return nil, fail(oauth.InvalidRequest, "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]")
