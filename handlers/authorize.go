@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -259,13 +260,21 @@ func (h *Handler) needsFreshLogin(req *models.AuthRequest, authTime time.Time, f
 	if slices.Contains(prompts, "login") || slices.Contains(prompts, "select_account") {
 		return true
 	}
-	return req.MaxAge != nil && h.now().Unix()-authTime.Unix() > int64(*req.MaxAge)
+	if req.MaxAge == nil || int64(*req.MaxAge) > int64(math.MaxInt64/time.Second) {
+		return false // no login is older than that
+	}
+	// Compared at full precision: in whole seconds, max_age=0 would accept
+	// a login made earlier in the same second.
+	return h.now().Sub(authTime) > time.Duration(*req.MaxAge)*time.Second
 }
 
 // signedInSince reports whether the session's login happened after the
-// parked request was made, which satisfies prompt=login and max_age.
+// parked request was made, which satisfies prompt=login and max_age. Both
+// are compared in microseconds (the session keeps the login time so, and
+// PostgreSQL the request's), never in whole seconds: a login earlier in
+// the same second as the request is not a fresh one.
 func signedInSince(req *models.AuthRequest, authTime time.Time) bool {
-	return !authTime.IsZero() && authTime.Unix() >= req.CreatedAt.Unix()
+	return !authTime.IsZero() && authTime.After(req.CreatedAt.Truncate(time.Microsecond))
 }
 
 // park stores the request, if it is not stored yet, and sends the browser
