@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/driver/postgres"
@@ -43,6 +44,8 @@ func Open(dsn string) (*Store, error) {
 		Logger:                                   logger.Discard,
 		TranslateError:                           true,
 		DisableForeignKeyConstraintWhenMigrating: false,
+		// UTC, not GORM's local time: see utcTimes.
+		NowFunc: func() time.Time { return time.Now().UTC() },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("models: open database: %w", err)
@@ -67,7 +70,7 @@ func (s *Store) migrate() error {
 	if err := s.db.AutoMigrate(allModels()...); err != nil {
 		return fmt.Errorf("models: migrate: %w", err)
 	}
-	return nil
+	return s.utcTimes()
 }
 
 // Close releases the database connections.
