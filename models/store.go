@@ -38,7 +38,7 @@ func Open(dsn string) (*Store, error) {
 				return nil, fmt.Errorf("models: create database folder: %w", err)
 			}
 		}
-		dialector = sqlite.Open("file:" + dsn + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=immediate&_synchronous=NORMAL")
+		dialector = sqlite.New(sqlite.Config{DriverName: utcSQLiteDriver(), DSN: "file:" + dsn + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=immediate&_synchronous=NORMAL"})
 	}
 	db, err := gorm.Open(dialector, &gorm.Config{
 		Logger:                                   logger.Discard,

@@ -1,10 +1,14 @@
 package models
 
 import (
+	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 )
@@ -13,10 +17,52 @@ import (
 // text in the zone the time.Time carries, "2006-01-02 15:04:05.999999999-07:00",
 // and SQLite compares that text as text. Times in two zones then compare
 // out of order: "12:00+00:00" sorts after "08:30-05:00" although it is
-// earlier. So every time oidcd stores or compares is UTC (the app's clock
-// and GORM's NowFunc), and utcTimes rewrites the times an older oidcd
-// stored in the server's local zone. PostgreSQL's timestamptz compares
+// earlier. So every time oidcd stores or compares is UTC: the app's clock
+// and GORM's NowFunc say so, the driver oidcd opens SQLite with makes sure
+// of it, and utcTimes rewrites the times an older oidcd stored in the
+// server's local zone. PostgreSQL's timestamptz compares
 // instants and needs none of this.
+
+// utcSQLiteDriver registers, once, the SQLite driver with every time
+// argument turned to UTC before it is bound, and returns its name. Every
+// time a query stores or compares is then UTC text, whichever zone the
+// caller's time.Time carries.
+func utcSQLiteDriver() string {
+	registerUTCSQLite.Do(func() { sql.Register(utcSQLiteName, utcDriver{}) })
+	return utcSQLiteName
+}
+
+const utcSQLiteName = "sqlite3_utc"
+
+var registerUTCSQLite sync.Once
+
+// utcDriver is mattn/go-sqlite3 with utcConn connections.
+type utcDriver struct{ sqlite3.SQLiteDriver }
+
+func (d utcDriver) Open(dsn string) (driver.Conn, error) {
+	c, err := d.SQLiteDriver.Open(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return utcConn{c.(*sqlite3.SQLiteConn)}, nil
+}
+
+// utcConn is a SQLite connection (every method of the driver's own) that
+// also checks arguments: database/sql's default conversion, then a time
+// to UTC.
+type utcConn struct{ *sqlite3.SQLiteConn }
+
+func (utcConn) CheckNamedValue(nv *driver.NamedValue) error {
+	v, err := driver.DefaultParameterConverter.ConvertValue(nv.Value)
+	if err != nil {
+		return err
+	}
+	if t, ok := v.(time.Time); ok {
+		v = t.UTC()
+	}
+	nv.Value = v
+	return nil
+}
 
 // sqliteTimeLayout is how the driver writes a time (its
 // SQLiteTimestampFormats[0]).

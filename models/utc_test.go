@@ -66,3 +66,36 @@ func TestSQLiteTimesRewrittenToUTC(t *testing.T) {
 		}
 	}
 }
+
+// TestTimesInAnyZone: times a caller passes in any zone are stored and
+// compared as the instants they are, on SQLite (where the driver binds
+// them as UTC text) and PostgreSQL alike.
+func TestTimesInAnyZone(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	behind, ahead := time.FixedZone("UTC-5", -5*3600), time.FixedZone("UTC+5", 5*3600)
+	expires := time.Date(2030, 1, 2, 12, 30, 0, 0, time.UTC)
+	if err := s.SaveSession(ctx, &models.Session{ID: "s", Data: "x", ExpiresAt: expires.In(behind)}); err != nil {
+		t.Fatalf("save session: %v", err)
+	}
+	for _, tc := range []struct {
+		now  time.Time
+		live bool
+	}{
+		{expires.Add(-time.Minute).In(ahead), true},
+		{expires.Add(-time.Minute).In(behind), true},
+		{expires.Add(time.Minute).In(behind), false},
+		{expires.Add(time.Minute).In(ahead), false},
+	} {
+		_, err := s.SessionByID(ctx, "s", tc.now)
+		if live := err == nil; live != tc.live {
+			t.Errorf("session expiring at %v, read at %v: live = %v (%v), want %v", expires, tc.now, live, err, tc.live)
+		}
+	}
+	if s.DB().Dialector.Name() == "sqlite" {
+		var text string
+		if err := s.DB().Raw("SELECT CAST(expires_at AS TEXT) FROM sessions WHERE id = 's'").Scan(&text).Error; err != nil || text != "2030-01-02 12:30:00+00:00" {
+			t.Errorf("stored expires_at = %q (%v), want 2030-01-02 12:30:00+00:00", text, err)
+		}
+	}
+}
