@@ -61,6 +61,7 @@ var settings = []setting{
 		return nil
 	}},
 	{"OIDC_LOGIN_THROTTLE_WINDOW", "900", seconds(time.Second, func(c *handlers.Config) *time.Duration { return &c.LoginThrottleWindow })},
+	{"OIDC_EVENT_RETENTION_DAYS", "90", seconds(24*time.Hour, func(c *handlers.Config) *time.Duration { return &c.EventRetention })},
 }
 
 // loadHandlerConfig reads the settings from the environment. A malformed

@@ -88,6 +88,14 @@ func (h *Handler) validateAuthorize(p params, client *models.Client, redirectURI
 			return nil, fail(oauth.InvalidRequest, "%s", err.Error())
 		}
 	}
+	for _, limit := range parkedParamLimits {
+		if v, _ := p.get(limit.name); len(v) > limit.max {
+			if limit.name == "state" {
+				state = "" // not echoed: it is what was refused
+			}
+			return nil, fail(oauth.InvalidRequest, "%s must be at most %d bytes", limit.name, limit.max)
+		}
+	}
 	get := func(name string) string { v, _ := p.get(name); return v }
 
 	responseType := strings.Join(strings.Fields(get("response_type")), " ")
@@ -136,7 +144,7 @@ func (h *Handler) validateAuthorize(p params, client *models.Client, redirectURI
 		return nil, fail(oauth.RequestURINotSupported, "request_uri is not supported")
 	}
 
-	prompts := strings.Fields(get("prompt"))
+	prompts := oauth.ParseScope(get("prompt")) // a set, like scope: repeats dropped
 	for _, pr := range prompts {
 		if !slices.Contains([]string{"none", "login", "consent", "select_account"}, pr) {
 			return nil, fail(oauth.InvalidRequest, "prompt %q is not supported", pr)

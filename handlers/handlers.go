@@ -40,6 +40,9 @@ type Config struct {
 	// LoginThrottleWindow lock further tries until the window passes.
 	LoginMaxFailures    int
 	LoginThrottleWindow time.Duration
+	// EventRetention is how long audit events are kept; the janitor
+	// (models.Store.Cleanup) deletes older ones. The handlers do not read it.
+	EventRetention time.Duration
 }
 
 // SecureCookies reports whether cookies must carry the Secure flag: they do
