@@ -89,6 +89,16 @@ func TestAuthorizeRedirectErrors(t *testing.T) {
 			v.Set("code_challenge", s256(pkceVerifier))
 			v.Set("code_challenge_method", "S512")
 		}, "invalid_request", state},
+		// S256 only (RFC 9700 §2.1.1): plain is refused, also when it
+		// comes as the default of a missing method (RFC 7636 §4.3).
+		{"code_challenge_method plain", r.pub, false, func(v url.Values) {
+			v.Set("code_challenge", pkceVerifier)
+			v.Set("code_challenge_method", "plain")
+		}, "invalid_request", state},
+		{"code_challenge without a method", r.pub, false, func(v url.Values) {
+			v.Set("code_challenge", pkceVerifier)
+			v.Del("code_challenge_method")
+		}, "invalid_request", state},
 		{"code_challenge_method without challenge", r.conf, false, func(v url.Values) { v.Set("code_challenge_method", "S256") }, "invalid_request", state},
 		{"public client without PKCE", r.pub, false, func(v url.Values) {
 			v.Del("code_challenge")

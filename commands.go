@@ -104,6 +104,14 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	// The janitor stops with the server, before the store closes.
+	janitorCtx, stopJanitor := context.WithCancel(ctx)
+	janitorDone := make(chan struct{})
+	go func() {
+		defer close(janitorDone)
+		runJanitor(janitorCtx, store, cfg.EventRetention, log, time.Now, janitorFirst, janitorEvery)
+	}()
+	defer func() { stopJanitor(); <-janitorDone }()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)

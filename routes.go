@@ -27,6 +27,11 @@ var apiPaths = []string{"/.well-known/openid-configuration", "/jwks", "/token", 
 // the route table and the middleware every request passes. now is the
 // clock (time.Now outside tests).
 func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *slog.Logger, now func() time.Time) (*echo.Echo, error) {
+	// Every time the app stores or compares is UTC, whatever the server's
+	// TZ: SQLite keeps times as text with their offset and compares the
+	// text, so times in two zones would not compare in order.
+	local := now
+	now = func() time.Time { return local().UTC() }
 	sessions, err := session.New(ctx, store, cfg.SessionExpire, cfg.SecureCookies(), now)
 	if err != nil {
 		return nil, err

@@ -184,7 +184,6 @@ func TestTokenCodeExchange(t *testing.T) {
 		{"client_secret_post", r.conf, nil, nil, false},
 		{"client_secret_basic", r.conf, nil, nil, true},
 		{"confidential with S256", r.conf, withPKCE("S256", s256(pkceVerifier)), func(v url.Values) { v.Set("code_verifier", pkceVerifier) }, true},
-		{"confidential with plain", r.conf, withPKCE("plain", pkceVerifier), func(v url.Values) { v.Set("code_verifier", pkceVerifier) }, false},
 		{"public with S256", r.pub, nil, nil, false},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -87,6 +88,14 @@ func (h *Handler) validateAuthorize(p params, client *models.Client, redirectURI
 			return nil, fail(oauth.InvalidRequest, "%s", err.Error())
 		}
 	}
+	for _, limit := range parkedParamLimits {
+		if v, _ := p.get(limit.name); len(v) > limit.max {
+			if limit.name == "state" {
+				state = "" // not echoed: it is what was refused
+			}
+			return nil, fail(oauth.InvalidRequest, "%s must be at most %d bytes", limit.name, limit.max)
+		}
+	}
 	get := func(name string) string { v, _ := p.get(name); return v }
 
 	responseType := strings.Join(strings.Fields(get("response_type")), " ")
@@ -118,11 +127,10 @@ func (h *Handler) validateAuthorize(p params, client *models.Client, redirectURI
 	case challenge == "" && client.IsPublic():
 		return nil, fail(oauth.InvalidRequest, "public clients must use PKCE (code_challenge)")
 	case challenge != "":
-		if method == "" {
-			method = oauth.PKCEPlain // RFC 7636 §4.3
-		}
-		if method != oauth.PKCES256 && method != oauth.PKCEPlain {
-			return nil, fail(oauth.InvalidRequest, "code_challenge_method must be S256 or plain")
+		// A missing method means plain (RFC 7636 §4.3), which is refused
+		// like any other method but S256 (RFC 9700 §2.1.1).
+		if method != oauth.PKCES256 {
+			return nil, fail(oauth.InvalidRequest, "code_challenge_method must be S256")
 		}
 		if !oauth.ValidPKCEValue(challenge) {
 			return nil, fail(oauth.InvalidRequest, "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]")
@@ -136,7 +144,7 @@ func (h *Handler) validateAuthorize(p params, client *models.Client, redirectURI
 		return nil, fail(oauth.RequestURINotSupported, "request_uri is not supported")
 	}
 
-	prompts := strings.Fields(get("prompt"))
+	prompts := oauth.ParseScope(get("prompt")) // a set, like scope: repeats dropped
 	for _, pr := range prompts {
 		if !slices.Contains([]string{"none", "login", "consent", "select_account"}, pr) {
 			return nil, fail(oauth.InvalidRequest, "prompt %q is not supported", pr)
@@ -260,13 +268,21 @@ func (h *Handler) needsFreshLogin(req *models.AuthRequest, authTime time.Time, f
 	if slices.Contains(prompts, "login") || slices.Contains(prompts, "select_account") {
 		return true
 	}
-	return req.MaxAge != nil && h.now().Unix()-authTime.Unix() > int64(*req.MaxAge)
+	if req.MaxAge == nil || int64(*req.MaxAge) > int64(math.MaxInt64/time.Second) {
+		return false // no login is older than that
+	}
+	// Compared at full precision: in whole seconds, max_age=0 would accept
+	// a login made earlier in the same second.
+	return h.now().Sub(authTime) > time.Duration(*req.MaxAge)*time.Second
 }
 
 // signedInSince reports whether the session's login happened after the
-// parked request was made, which satisfies prompt=login and max_age.
+// parked request was made, which satisfies prompt=login and max_age. Both
+// are compared in microseconds (the session keeps the login time so, and
+// PostgreSQL the request's), never in whole seconds: a login earlier in
+// the same second as the request is not a fresh one.
 func signedInSince(req *models.AuthRequest, authTime time.Time) bool {
-	return !authTime.IsZero() && authTime.Unix() >= req.CreatedAt.Unix()
+	return !authTime.IsZero() && authTime.After(req.CreatedAt.Truncate(time.Microsecond))
 }
 
 // park stores the request, if it is not stored yet, and sends the browser

@@ -53,7 +53,7 @@ func (h *Handler) Discovery(c echo.Context) error {
 		IDTokenSigningAlgValuesSupported:  []string{jose.RS256},
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
 		ClaimsSupported:                   oauth.ClaimsSupported(),
-		CodeChallengeMethodsSupported:     []string{oauth.PKCES256, oauth.PKCEPlain},
+		CodeChallengeMethodsSupported:     []string{oauth.PKCES256},
 		PromptValuesSupported:             []string{"none", "login", "consent", "select_account"},
 		AuthorizationResponseISSParameter: true,
 		ClaimTypesSupported:               []string{"normal"},

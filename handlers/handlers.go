@@ -46,6 +46,9 @@ type Config struct {
 	// believed; the route table turns them into the client address
 	// extractor (OIDC_TRUSTED_PROXIES).
 	TrustedProxies []netip.Prefix
+	// EventRetention is how long audit events are kept; the janitor
+	// (models.Store.Cleanup) deletes older ones. The handlers do not read it.
+	EventRetention time.Duration
 }
 
 // SecureCookies reports whether cookies must carry the Secure flag: they do

@@ -26,6 +26,11 @@ func (h *Handler) refreshToken(c echo.Context, p params, client *models.Client) 
 	now := h.now()
 	var access, nextRefresh string
 	var user models.User
+	// granted is what the new pair carries: the scope asked for (or, when
+	// none is, the one granted before), less any scope the client may no
+	// longer have since an admin narrowed it (RFC 6749 §6: never more than
+	// the original grant, and here never more than the client's own).
+	var granted []string
 	tok, err := h.store.RotateRefreshToken(c.Request().Context(), oauth.HashToken(refresh), now,
 		func(old *models.Token) error {
 			switch {
@@ -38,15 +43,18 @@ func (h *Handler) refreshToken(c echo.Context, p params, client *models.Client) 
 			case !oauth.Subset(requested, old.ScopeList()):
 				return oauth.Errorf(oauth.InvalidScope, "the requested scope exceeds the scope originally granted")
 			}
+			base := old.ScopeList()
+			if len(requested) > 0 {
+				base = requested
+			}
+			if granted = allowedScopes(client, base); len(granted) == 0 {
+				return oauth.Errorf(oauth.InvalidScope, "no granted scope is still allowed for this client")
+			}
 			return nil
 		},
 		func(old *models.Token) (*models.Token, error) {
-			scope := old.Scope
-			if len(requested) > 0 {
-				scope = joinScopes(requested)
-			}
 			var t *models.Token
-			t, access, nextRefresh = h.newToken(client, *old.UserID, scope, old.AuthTime, now)
+			t, access, nextRefresh = h.newToken(client, *old.UserID, joinScopes(granted), old.AuthTime, now)
 			user = *old.User
 			return t, nil
 		})

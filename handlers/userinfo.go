@@ -38,9 +38,19 @@ func (h *Handler) Userinfo(c echo.Context) error {
 	if tok.User == nil || !tok.User.Active {
 		return h.bearerError(c, oauth.Errorf(oauth.InvalidToken, "the access token is not for an active user"))
 	}
-	scopes := tok.ScopeList()
+	// Claims are released only for scopes the client still has: an admin
+	// who narrows a client takes effect at once, not when its access
+	// tokens expire.
+	client, err := h.store.ClientByID(c.Request().Context(), tok.ClientID)
+	if errors.Is(err, models.ErrNotFound) {
+		return h.bearerError(c, oauth.Errorf(oauth.InvalidToken, "the access token is invalid, expired or revoked"))
+	}
+	if err != nil {
+		return h.bearerError(c, h.serverError(c, "userinfo", err))
+	}
+	scopes := allowedScopes(client, tok.ScopeList())
 	if !slices.Contains(scopes, "openid") {
-		return h.bearerError(c, oauth.Errorf(oauth.InsufficientScope, "the access token was not granted the openid scope"))
+		return h.bearerError(c, oauth.Errorf(oauth.InsufficientScope, "the access token does not carry the openid scope, or its client no longer has it"))
 	}
 	claims := oauth.ClaimsFor(userClaims(tok.User), scopes)
 	claims["sub"] = tok.User.Subject

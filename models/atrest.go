@@ -15,11 +15,11 @@ import (
 // sealing new cookie and signing keys beside the old ones.
 const settingKeyCheck = "kek_check"
 
-// sessionKey is what the sessions table stores for a session id: its
+// SessionKey is what the sessions table stores for a session id: its
 // SHA-256 in hex. The cookie carries the id itself, so a copy of the
 // table opens no session. The id has 130 random bits (NewID), so a fast
 // hash suffices, as for tokens and codes.
-func sessionKey(id string) string {
+func SessionKey(id string) string {
 	sum := sha256.Sum256([]byte(id))
 	return hex.EncodeToString(sum[:])
 }
@@ -95,7 +95,7 @@ func (s *Store) sealAtRest() error {
 			return err
 		}
 		for _, id := range ids {
-			if err := tx.Exec("UPDATE sessions SET id = ? WHERE id = ?", sessionKey(id), id).Error; err != nil {
+			if err := tx.Exec("UPDATE sessions SET id = ? WHERE id = ?", SessionKey(id), id).Error; err != nil {
 				return err
 			}
 		}

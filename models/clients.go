@@ -64,12 +64,14 @@ func (s *Store) ListClients(ctx context.Context, q string, p Page) ([]Client, in
 	return out, total, nil
 }
 
-// SaveClient creates c (when c.ID is 0) or saves every field of it,
-// together with its logo, in one transaction: the client is stored with
-// the logo it was sent with or not at all. A non-nil logo replaces the
-// stored one, and the caller has pointed c.Logo at it. When c.Logo is ""
-// any stored logo is deleted, so that GET /logos/:client_id stops serving
-// a logo the client no longer has.
+// SaveClient creates c (when c.ID is 0) or saves the fields an admin
+// edits (editedClientFields), together with its logo, in one transaction:
+// the client is stored with the logo it was sent with or not at all. An
+// edit never writes the secret, the type or the client_id, so saving a
+// copy loaded before a secret rotation cannot undo the rotation. A non-nil
+// logo replaces the stored one, and the caller has pointed c.Logo at it.
+// When c.Logo is "" any stored logo is deleted, so that GET
+// /logos/:client_id stops serving a logo the client no longer has.
 func (s *Store) SaveClient(ctx context.Context, c *Client, logo *ClientLogo) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if c.ID == 0 {
@@ -79,7 +81,7 @@ func (s *Store) SaveClient(ctx context.Context, c *Client, logo *ClientLogo) err
 		} else {
 			// Not Save: it would create the row again when an admin deleted
 			// the client while another edited it.
-			res := tx.Model(c).Select("*").Omit("ID", "CreatedAt").Updates(c)
+			res := tx.Model(c).Select(editedClientFields).Updates(c)
 			if res.Error != nil {
 				return res.Error
 			}
@@ -100,6 +102,12 @@ func (s *Store) SaveClient(ctx context.Context, c *Client, logo *ClientLogo) err
 		return notFound(err, "save client")
 	}
 	return nil
+}
+
+// editedClientFields are the columns the admin's client form owns.
+var editedClientFields = []string{
+	"Name", "ResponseTypes", "RedirectURIs", "PostLogoutRedirectURIs", "Scopes", "JWTAlg",
+	"RequireConsent", "ReuseConsent", "WebsiteURL", "TermsURL", "ContactEmail", "Logo", "UpdatedAt",
 }
 
 // SetClientSecret replaces the client's secret hash: the old secret stops

@@ -60,13 +60,13 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter, p Page) ([]EventR
 			` OR events.target IN (SELECT 'client ' || tc.client_id FROM clients tc WHERE LOWER(tc.name) LIKE ? ESCAPE '\'))))`,
 			pat, pat, EventAdminChange, "client "+pat, pat)
 	}
-	// Times are compared in the zone GORM stores them in (time.Local), so
-	// that SQLite's text timestamps compare in order.
+	// Times are compared in UTC, the zone they are stored in, so that
+	// SQLite's text timestamps compare in order.
 	if !f.From.IsZero() {
-		db = db.Where("events.created_at >= ?", f.From.Local())
+		db = db.Where("events.created_at >= ?", f.From.UTC())
 	}
 	if !f.Until.IsZero() {
-		db = db.Where("events.created_at < ?", f.Until.Local())
+		db = db.Where("events.created_at < ?", f.Until.UTC())
 	}
 	var total int64
 	if err := db.Count(&total).Error; err != nil {

@@ -15,7 +15,7 @@ import (
 // the id it was asked for, not the stored hash.
 func (s *Store) SessionByID(ctx context.Context, id string, now time.Time) (*Session, error) {
 	var sess Session
-	err := s.db.WithContext(ctx).Where("id = ? AND expires_at > ?", sessionKey(id), now).Take(&sess).Error
+	err := s.db.WithContext(ctx).Where("id = ? AND expires_at > ?", SessionKey(id), now).Take(&sess).Error
 	if err != nil {
 		return nil, notFound(err, "session by id")
 	}
@@ -26,7 +26,7 @@ func (s *Store) SessionByID(ctx context.Context, id string, now time.Time) (*Ses
 // SaveSession inserts or replaces a session.
 func (s *Store) SaveSession(ctx context.Context, sess *Session) error {
 	row := *sess
-	row.ID = sessionKey(sess.ID)
+	row.ID = SessionKey(sess.ID)
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "id"}},
 		DoUpdates: clause.AssignmentColumns([]string{"user_id", "data", "expires_at", "updated_at"}),
@@ -40,7 +40,7 @@ func (s *Store) SaveSession(ctx context.Context, sess *Session) error {
 
 // DeleteSession removes a session; a missing one is no error.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	if err := s.db.WithContext(ctx).Delete(&Session{}, "id = ?", sessionKey(id)).Error; err != nil {
+	if err := s.db.WithContext(ctx).Delete(&Session{}, "id = ?", SessionKey(id)).Error; err != nil {
 		return notFound(err, "delete session")
 	}
 	return nil

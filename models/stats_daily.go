@@ -19,7 +19,7 @@ func (s *Store) DailyEventCounts(ctx context.Context, kind string, days int, now
 	end := today.AddDate(0, 0, 1)
 	var times []time.Time
 	err := s.db.WithContext(ctx).Model(&Event{}).
-		Where("kind = ? AND created_at >= ? AND created_at < ?", kind, start.Local(), end.Local()).
+		Where("kind = ? AND created_at >= ? AND created_at < ?", kind, start, end).
 		Pluck("created_at", &times).Error
 	if err != nil {
 		return nil, notFound(err, "daily event counts")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/driver/postgres"
@@ -64,12 +65,14 @@ func Open(dsn string, opts Options) (*Store, error) {
 				return nil, fmt.Errorf("models: create database folder: %w", err)
 			}
 		}
-		dialector = sqlite.Open("file:" + dsn + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=immediate&_synchronous=NORMAL")
+		dialector = sqlite.New(sqlite.Config{DriverName: utcSQLiteDriver(), DSN: "file:" + dsn + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=immediate&_synchronous=NORMAL"})
 	}
 	db, err := gorm.Open(dialector, &gorm.Config{
 		Logger:                                   logger.Discard,
 		TranslateError:                           true,
 		DisableForeignKeyConstraintWhenMigrating: false,
+		// UTC, not GORM's local time: see utcTimes.
+		NowFunc: func() time.Time { return time.Now().UTC() },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("models: open database: %w", err)
@@ -108,7 +111,7 @@ func (s *Store) migrate() error {
 	if err := s.db.AutoMigrate(allModels()...); err != nil {
 		return fmt.Errorf("models: migrate: %w", err)
 	}
-	return nil
+	return s.utcTimes()
 }
 
 func sqlClose(db *gorm.DB) error {

@@ -277,17 +277,6 @@ func (s *Store) ClearThrottle(ctx context.Context, id uint) (*Throttle, error) {
 	return &t, nil
 }
 
-// DeleteExpiredThrottles deletes the rows that no longer matter at now: no
-// lock, no failures in an open window, and (for growing keys) no lockout
-// recent enough to double the next lock.
-func (s *Store) DeleteExpiredThrottles(ctx context.Context, now time.Time) (int64, error) {
-	r := s.db.WithContext(ctx).Where("expires_at <= ?", now.UnixMilli()).Delete(&Throttle{})
-	if r.Error != nil {
-		return 0, notFound(r.Error, "delete expired throttles")
-	}
-	return r.RowsAffected, nil
-}
-
 // sortedKeys orders keys by hash and drops repeats, so that every
 // transaction locks rows in the same order.
 func sortedKeys(keys []ThrottleKey) []ThrottleKey {

@@ -219,13 +219,15 @@ func TestThrottleListClearExpire(t *testing.T) {
 	}
 
 	// The counting key expires with its window; the growing pair is kept
-	// a day past its lock, to remember its lockouts.
-	n, err := store.DeleteExpiredThrottles(ctx, later)
-	if err != nil || n != 1 {
-		t.Errorf("delete expired after the window: %d, %v; want 1", n, err)
+	// a day past its lock, to remember its lockouts. The janitor's pass
+	// removes each once it has expired.
+	r, err := store.Cleanup(ctx, later, later.Add(-time.Hour))
+	if err != nil || r.Throttles != 1 {
+		t.Errorf("clean up after the window: %d throttles, %v; want 1", r.Throttles, err)
 	}
-	n, err = store.DeleteExpiredThrottles(ctx, now.Add(models.MaxThrottleLock+2*time.Minute))
-	if err != nil || n != 1 {
-		t.Errorf("delete expired a day later: %d, %v; want 1", n, err)
+	day := now.Add(models.MaxThrottleLock + 2*time.Minute)
+	r, err = store.Cleanup(ctx, day, day.Add(-time.Hour))
+	if err != nil || r.Throttles != 1 {
+		t.Errorf("clean up a day later: %d throttles, %v; want 1", r.Throttles, err)
 	}
 }

@@ -6,15 +6,14 @@ import (
 	"encoding/base64"
 )
 
-// PKCE methods (RFC 7636 §4.2).
-const (
-	PKCES256  = "S256"
-	PKCEPlain = "plain"
-)
+// PKCES256 is the one PKCE method served (RFC 7636 §4.2). "plain" is not:
+// it protects nothing once the authorization request leaks, and RFC 9700
+// §2.1.1 says to use S256.
+const PKCES256 = "S256"
 
 // ValidPKCEValue reports whether s is 43 to 128 characters of the unreserved
-// set, as RFC 7636 §4.1 requires of a verifier (and so of a plain challenge;
-// an S256 challenge is 43 base64url characters).
+// set, as RFC 7636 §4.1 requires of a verifier (an S256 challenge is 43
+// base64url characters, so it passes too).
 func ValidPKCEValue(s string) bool {
 	if len(s) < 43 || len(s) > 128 {
 		return false
@@ -29,20 +28,13 @@ func ValidPKCEValue(s string) bool {
 }
 
 // VerifyPKCE checks a code_verifier against the stored challenge in
-// constant time (RFC 7636 §4.6).
+// constant time (RFC 7636 §4.6). Any method but S256 fails, also for a
+// code stored before plain was refused.
 func VerifyPKCE(method, challenge, verifier string) bool {
-	if !ValidPKCEValue(verifier) {
+	if method != PKCES256 || !ValidPKCEValue(verifier) {
 		return false
 	}
-	var derived string
-	switch method {
-	case PKCES256:
-		sum := sha256.Sum256([]byte(verifier))
-		derived = base64.RawURLEncoding.EncodeToString(sum[:])
-	case PKCEPlain:
-		derived = verifier
-	default:
-		return false
-	}
+	sum := sha256.Sum256([]byte(verifier))
+	derived := base64.RawURLEncoding.EncodeToString(sum[:])
 	return subtle.ConstantTimeCompare([]byte(derived), []byte(challenge)) == 1
 }

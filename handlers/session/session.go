@@ -36,6 +36,12 @@ const (
 	secretMaxAge    = 5 * time.Minute
 )
 
+// keyAuthMicros is when the user logged in, in Unix microseconds: whole
+// seconds would let a login in the same second as a request count as made
+// after it (prompt=login, max_age). keyAuthTime holds Unix seconds in
+// sessions started before, still read.
+const keyAuthMicros = "auth_time_us"
+
 // Manager loads, saves and ends login sessions. The cookie holds only the
 // signed session id; the signing key is a database setting, so every
 // instance accepts every cookie, and an admin can end a session by
@@ -191,7 +197,12 @@ func (m *Manager) User(c echo.Context) (*models.User, time.Time, error) {
 	if !ok {
 		return nil, time.Time{}, nil
 	}
-	authUnix, _ := s.Values[keyAuthTime].(int64)
+	authTime := time.Unix(0, 0).UTC()
+	if us, ok := s.Values[keyAuthMicros].(int64); ok {
+		authTime = time.UnixMicro(us).UTC()
+	} else if sec, ok := s.Values[keyAuthTime].(int64); ok {
+		authTime = time.Unix(sec, 0).UTC()
+	}
 	u, err := m.store.UserByID(c.Request().Context(), uid)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, time.Time{}, nil
@@ -202,7 +213,7 @@ func (m *Manager) User(c echo.Context) (*models.User, time.Time, error) {
 	if !u.Active {
 		return nil, time.Time{}, nil
 	}
-	return u, time.Unix(authUnix, 0), nil
+	return u, authTime, nil
 }
 
 // Start signs the user in under a new session id: the old row is deleted,
@@ -218,7 +229,7 @@ func (m *Manager) Start(c echo.Context, u *models.User, at time.Time) error {
 		}
 	}
 	s.ID = ""
-	s.Values = map[any]any{keyUserID: u.ID, keyAuthTime: at.Unix()}
+	s.Values = map[any]any{keyUserID: u.ID, keyAuthMicros: at.UnixMicro()}
 	return s.Save(c.Request(), c.Response())
 }
 

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"oidcd/handlers/oauth"
+)
+
+// TestTimesSurviveAnotherTimeZone runs oidcd as a process of its own,
+// first under TZ=UTC, then under TZ=Etc/GMT+5 on the same SQLite file.
+// Access tokens that expired before the restart must stay expired after
+// it: one stored in UTC, and one stored in another zone's local time, as
+// an older oidcd under TZ=Etc/GMT-5 wrote it (the start rewrites it to
+// UTC). SQLite compares stored times as text, so a time in a zone behind
+// UTC used to compare as earlier than the expiry. Every time the second
+// process stores is UTC. (This is about SQLite's text times, so the test
+// uses a SQLite file whatever the suite's database.)
+func TestTimesSurviveAnotherTimeZone(t *testing.T) {
+	for _, zone := range []string{"UTC", "Etc/GMT+5", "Etc/GMT-5"} {
+		if _, err := time.LoadLocation(zone); err != nil {
+			t.Skipf("time zone %s: %v (no tzdata)", zone, err)
+		}
+	}
+	db := filepath.Join(t.TempDir(), "oidcd.db")
+	mustRunCLI(t, nil, "createuser", "--db", db, "--username", "alice", "--password", "wonderland-42", "--email", "alice@example.org")
+	creds := clientJSON(t, mustRunCLI(t, nil, "createclient", "--db", db, "--name", "TZ RP", "--type", "confidential",
+		"--redirect-uri", "http://127.0.0.1/cb", "--require-consent=false", "--json").stdout)
+
+	p := startProcess(t, "UTC", "serve", "--addr", "127.0.0.1:0", "--db", db)
+	b := (&testEnv{t: t, issuer: p.base}).browser()
+	var access [3]string
+	for i := range access {
+		access[i] = processAccessToken(t, p.base, b, creds)
+		if status := processUserinfo(t, p.base, access[i]); status != http.StatusOK {
+			t.Fatalf("userinfo with a fresh token: %d, want 200", status)
+		}
+	}
+	p.stop(t)
+
+	// Tokens 0 and 1 expired a minute ago: 0 as UTC text, 1 as the same
+	// instant in UTC+5 local time. Token 2 is live.
+	expired := time.Now().Add(-time.Minute)
+	sqlDB := openStore(t, db).DB()
+	for i, text := range []string{
+		expired.UTC().Format("2006-01-02 15:04:05.999999999-07:00"),
+		expired.In(time.FixedZone("", 5*3600)).Format("2006-01-02 15:04:05.999999999-07:00"),
+	} {
+		res := sqlDB.Exec("UPDATE tokens SET expires_at = ? WHERE access_token_hash = ?", text, oauth.HashToken(access[i]))
+		if res.Error != nil || res.RowsAffected != 1 {
+			t.Fatalf("expire token %d: %v (%d rows)", i, res.Error, res.RowsAffected)
+		}
+	}
+
+	p = startProcess(t, "Etc/GMT+5", "serve", "--addr", "127.0.0.1:0", "--db", db)
+	for i, want := range []int{http.StatusUnauthorized, http.StatusUnauthorized, http.StatusOK} {
+		if got := processUserinfo(t, p.base, access[i]); got != want {
+			t.Errorf("after a restart under TZ=Etc/GMT+5, userinfo with token %d: %d, want %d", i, got, want)
+		}
+	}
+	// A whole flow under the new zone: a session, an event, a code, a token.
+	b = (&testEnv{t: t, issuer: p.base}).browser()
+	if got := processUserinfo(t, p.base, processAccessToken(t, p.base, b, creds)); got != http.StatusOK {
+		t.Errorf("userinfo with a token issued under TZ=Etc/GMT+5: %d, want 200", got)
+	}
+	p.stop(t)
+	wantUTCTimes(t, sqlDB)
+}
+
+// wantUTCTimes checks that every time stored in the SQLite database is
+// written in UTC.
+func wantUTCTimes(t *testing.T, db *gorm.DB) {
+	t.Helper()
+	var tables []string
+	if err := db.Raw("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").Scan(&tables).Error; err != nil {
+		t.Fatalf("list tables: %v", err)
+	}
+	checked := 0
+	for _, table := range tables {
+		var cols []struct {
+			Name string
+			Type string
+		}
+		if err := db.Raw("SELECT name, type FROM pragma_table_info(?)", table).Scan(&cols).Error; err != nil {
+			t.Fatalf("columns of %s: %v", table, err)
+		}
+		for _, c := range cols {
+			if !strings.EqualFold(c.Type, "datetime") {
+				continue
+			}
+			var values []string
+			q := `SELECT CAST("` + c.Name + `" AS TEXT) FROM "` + table + `" WHERE "` + c.Name + `" IS NOT NULL`
+			if err := db.Raw(q).Scan(&values).Error; err != nil {
+				t.Fatalf("read %s.%s: %v", table, c.Name, err)
+			}
+			for _, v := range values {
+				checked++
+				if !strings.HasSuffix(v, "+00:00") {
+					t.Errorf("%s.%s = %q, want a UTC time", table, c.Name, v)
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Errorf("no stored times found to check")
+	}
+}
+
+// processAccessToken runs the code flow against a running oidcd for the
+// client in creds (which needs no consent) and returns the access token.
+func processAccessToken(t *testing.T, base string, b *browser, creds map[string]string) string {
+	t.Helper()
+	q := url.Values{"client_id": {creds["client_id"]}, "redirect_uri": {"http://127.0.0.1/cb"},
+		"response_type": {"code"}, "scope": {"openid email"}, "state": {"s-1"}}
+	loc := b.authorize("/authorize?"+q.Encode(), "alice", "wonderland-42", "allow")
+	code := loc.Query().Get("code")
+	if code == "" {
+		t.Fatalf("no code in %s", loc)
+	}
+	resp, body := postForm(t, base+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {"http://127.0.0.1/cb"}, "client_id": {creds["client_id"]}, "client_secret": {creds["client_secret"]}})
+	access, _ := body["access_token"].(string)
+	if resp.StatusCode != http.StatusOK || access == "" {
+		t.Fatalf("exchange: %d %v", resp.StatusCode, body)
+	}
+	return access
+}
+
+func processUserinfo(t *testing.T, base, access string) int {
+	t.Helper()
+	req := mustRequest(t, http.MethodGet, base+"/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+access)
+	resp, _ := doJSON(t, req)
+	return resp.StatusCode
+}
+
+// oidcdProcess is oidcd running in a process of its own: this test binary,
+// started through TestOIDCDProcess.
+type oidcdProcess struct {
+	cmd  *exec.Cmd
+	base string
+	logs *syncBuffer
+	done chan error
+}
+
+// startProcess runs `oidcd args...` under the time zone tz and, for serve,
+// waits (polling a bounded number of times) until it logs its address.
+func startProcess(t *testing.T, tz string, args ...string) *oidcdProcess {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatalf("test binary: %v", err)
+	}
+	cmd := exec.Command(exe, append([]string{"-test.run=^TestOIDCDProcess$", "--"}, args...)...)
+	cmd.Env = append(os.Environ(), "OIDCD_TEST_PROCESS=1", "TZ="+tz)
+	p := &oidcdProcess{cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = p.logs, p.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start oidcd: %v", err)
+	}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill() // an error when it has exited already
+		<-p.done               // whoever took the result put it back
+	})
+	for range 3000 {
+		if m := servingRE.FindStringSubmatch(p.logs.String()); m != nil {
+			p.base = "http://" + m[1]
+			return p
+		}
+		select {
+		case err := <-p.done:
+			p.done <- err
+			t.Fatalf("oidcd exited before serving: %v\nlog:\n%s", err, p.logs)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatalf("oidcd never logged its address; log:\n%s", p.logs)
+	return nil
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *oidcdProcess) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("signal oidcd: %v", err)
+	}
+	select {
+	case err := <-p.done:
+		p.done <- err
+		if err != nil {
+			t.Fatalf("oidcd exited with %v; log:\n%s", err, p.logs)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("oidcd did not exit after SIGTERM; log:\n%s", p.logs)
+	}
+}
+
+// TestOIDCDProcess is not a test of its own: startProcess runs the test
+// binary through it as oidcd, with the arguments after "--", so that a
+// test can give oidcd an environment (TZ) of its own.
+func TestOIDCDProcess(t *testing.T) {
+	if os.Getenv("OIDCD_TEST_PROCESS") != "1" {
+		t.Skip("runs only as oidcd for startProcess")
+	}
+	args := os.Args
+	for i, a := range args {
+		if a == "--" {
+			args = args[i+1:]
+			break
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, args, os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
