@@ -100,7 +100,7 @@ func (a *Admin) RefuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
 
 // CSRF is the CSRF middleware for admin forms.
 func (a *Admin) CSRF() echo.MiddlewareFunc {
-	return session.CSRF(a.cfg.Secure, func(c echo.Context) error {
+	return session.CSRF(a.sessions, func(c echo.Context) error {
 		return a.errorPage(c, http.StatusForbidden, "Form expired",
 			"This form could not be verified (missing or invalid CSRF token). Go back, reload the page and try again.")
 	})

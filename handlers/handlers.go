@@ -97,7 +97,7 @@ func asOAuthError(err error) *oauth.Error {
 
 // CSRF is the CSRF middleware for the end user's forms.
 func (h *Handler) CSRF() echo.MiddlewareFunc {
-	return session.CSRF(h.cfg.SecureCookies(), func(c echo.Context) error {
+	return session.CSRF(h.sessions, func(c echo.Context) error {
 		return h.errorPage(c, http.StatusForbidden, "Form expired",
 			"This form could not be verified (missing or invalid CSRF token). Go back, reload the page and try again.")
 	})
