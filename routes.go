@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -72,7 +74,7 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 		MaxAge:       3600,
 	}))
 
-	e.StaticFS("/static", static.FS)
+	e.StaticFS("/static", static.Files)
 
 	// Relying parties.
 	e.GET("/.well-known/openid-configuration", h.Discovery)
@@ -162,19 +164,44 @@ func adminRoutes(e *echo.Echo, a *admin.Admin) {
 	g(http.MethodGet, "/admin/audit", a.ListEvents)
 }
 
-// refuseNUL answers 400 for a NUL byte in the path or the query string. No
-// value of ours holds one and PostgreSQL refuses it in text, so it must
-// fail here as the client's error, not later as a server error. (Form
-// bodies are checked where they are read: handlers' params, admin's
-// RefuseNUL.)
+// refuseNUL answers 400 for a NUL byte, or bytes that are not UTF-8, in
+// the path or the query string. No value of ours holds either, and
+// PostgreSQL refuses both in text (SQLite would store them as they came),
+// so they must fail here as the client's error, not later as a server
+// error. (Form bodies are checked where they are read: handlers' params,
+// admin's RefuseNUL; HTTP Basic credentials in handlers' parseBasic.)
 func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		u := c.Request().URL
 		if strings.Contains(u.Path, "\x00") || strings.Contains(u.RawQuery, "%00") || strings.Contains(u.RawQuery, "\x00") {
 			return echo.NewHTTPError(http.StatusBadRequest, "the request contains a NUL byte")
 		}
+		if !utf8.ValidString(u.Path) || !validQuery(u.RawQuery) {
+			return echo.NewHTTPError(http.StatusBadRequest, "the request is not valid UTF-8")
+		}
 		return next(c)
 	}
+}
+
+// validQuery reports whether every name and value of the query string
+// decodes to UTF-8. A pair that does not decode at all is left to the
+// handler, which refuses a malformed query itself.
+func validQuery(raw string) bool {
+	if raw == "" {
+		return true
+	}
+	values, _ := url.ParseQuery(raw)
+	for name, vals := range values {
+		if !utf8.ValidString(name) {
+			return false
+		}
+		for _, v := range vals {
+			if !utf8.ValidString(v) {
+				return false
+			}
+		}
+	}
+	return utf8.ValidString(raw)
 }
 
 // requestLogger writes one line per request. It logs the path only: query

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -70,10 +71,11 @@ func (a *Admin) RequireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// RefuseNUL answers a form that carries a NUL byte with a 400 page: no
-// field may hold one, and PostgreSQL refuses to store it, so it would
-// otherwise surface as a server error. (The query string is checked for
-// the whole application before routing.)
+// RefuseNUL answers a form that carries a NUL byte, or bytes that are not
+// UTF-8, with a 400 page: no field may hold either, PostgreSQL refuses to
+// store them, so they would otherwise surface as a server error, and
+// SQLite would store them as they came. (The path and query string are
+// checked for the whole application before routing.)
 func (a *Admin) RefuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if c.Request().Method != http.MethodPost {
@@ -87,10 +89,16 @@ func (a *Admin) RefuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return a.errorPage(c, http.StatusBadRequest, "Invalid form", "The form could not be read. Go back and try again.")
 		}
-		for _, values := range form {
+		for name, values := range form {
+			if !utf8.ValidString(name) {
+				return a.errorPage(c, http.StatusBadRequest, "Invalid form", "The form is not valid UTF-8.")
+			}
 			for _, v := range values {
 				if strings.ContainsRune(v, 0) {
 					return a.errorPage(c, http.StatusBadRequest, "Invalid form", "A field holds a NUL character, which no field may contain.")
+				}
+				if !utf8.ValidString(v) {
+					return a.errorPage(c, http.StatusBadRequest, "Invalid form", "A field holds text that is not valid UTF-8.")
 				}
 			}
 		}
