@@ -44,6 +44,7 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 	e.Pre(middleware.RemoveTrailingSlash())
 	e.Use(middleware.RequestID())
 	e.Use(requestLogger(log))
+	e.Use(clientGone)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
 	e.Use(refuseNUL)
 	// The client form carries a logo of up to 256 KiB (admin.maxLogoBytes);
@@ -204,6 +205,24 @@ func validQuery(raw string) bool {
 	return utf8.ValidString(raw)
 }
 
+// clientGone answers a request whose client went away (it closed or
+// half-closed the connection, so the request's context is canceled) as
+// the client's error: whatever failed after that failed because the
+// request was canceled, and a 5xx would only trip an operator's alerts.
+// The failure itself is logged below ERROR where it is handled
+// (serverError, errorHandler).
+func clientGone(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		res := c.Response()
+		res.Before(func() {
+			if res.Status >= 500 && c.Request().Context().Err() != nil {
+				res.Status = http.StatusBadRequest
+			}
+		})
+		return next(c)
+	}
+}
+
 // requestLogger writes one line per request. It logs the path only: query
 // strings can carry codes and tokens.
 func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
@@ -235,11 +254,17 @@ func errorHandler(h *handlers.Handler, log *slog.Logger) echo.HTTPErrorHandler {
 			c.Response().Header().Set("Pragma", "no-cache")
 		}
 		status, message := http.StatusInternalServerError, "the server failed to process the request"
+		ctx := c.Request().Context()
 		var he *echo.HTTPError
-		if errors.As(err, &he) && he.Code < 500 {
+		switch {
+		case errors.As(err, &he) && he.Code < 500:
 			status, message = he.Code, strings.ToLower(fmt.Sprint(he.Message))
-		} else {
-			log.ErrorContext(c.Request().Context(), "unhandled error", "err", err, "path", c.Request().URL.Path)
+		case ctx.Err() != nil:
+			// The client went away (clientGone): its doing, not ours.
+			status, message = http.StatusBadRequest, "the request was canceled"
+			log.InfoContext(ctx, "request canceled by the client", "err", err, "path", c.Request().URL.Path)
+		default:
+			log.ErrorContext(ctx, "unhandled error", "err", err, "path", c.Request().URL.Path)
 		}
 		var werr error
 		switch {
@@ -257,8 +282,8 @@ func errorHandler(h *handlers.Handler, log *slog.Logger) echo.HTTPErrorHandler {
 			}
 			werr = c.JSON(status, map[string]string{"error": code, "error_description": message})
 		}
-		if werr != nil {
-			log.ErrorContext(c.Request().Context(), "write error response", "err", werr)
+		if werr != nil && ctx.Err() == nil {
+			log.ErrorContext(ctx, "write error response", "err", werr)
 		}
 	}
 }

@@ -7,6 +7,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -136,7 +137,9 @@ func (a *Admin) chrome(c echo.Context, section, title string) views.AdminChrome 
 // error response.
 func (a *Admin) render(c echo.Context, status int, page templ.Component) error {
 	var buf bytes.Buffer
-	if err := page.Render(c.Request().Context(), &buf); err != nil {
+	// Rendered even when the client has gone away: templ stops at a
+	// canceled context, and that would only log an error of ours.
+	if err := page.Render(context.WithoutCancel(c.Request().Context()), &buf); err != nil {
 		a.log.ErrorContext(c.Request().Context(), "render admin page", "err", err)
 		return c.String(http.StatusInternalServerError, "internal error")
 	}
@@ -152,8 +155,14 @@ func (a *Admin) notFound(c echo.Context, what string) error {
 	return a.errorPage(c, http.StatusNotFound, "Not found", "No such "+what+". It may have been deleted.")
 }
 
-// serverError logs a failure once and shows a generic page.
+// serverError logs a failure once and shows a generic page. A failure
+// after the client went away (the request's context is canceled) is the
+// client's doing: logged at INFO, and a 400.
 func (a *Admin) serverError(c echo.Context, where string, err error) error {
+	if ctx := c.Request().Context(); ctx.Err() != nil {
+		a.log.InfoContext(ctx, "request canceled by the client", "where", where, "err", err)
+		return a.errorPage(c, http.StatusBadRequest, "Request canceled", "The request was canceled before it completed.")
+	}
 	a.log.ErrorContext(c.Request().Context(), where, "err", err)
 	return a.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not complete the request. Try again in a moment.")
 }
