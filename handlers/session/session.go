@@ -142,19 +142,17 @@ func (m *Manager) New(r *http.Request, name string) (*sessions.Session, error) {
 	if err := securecookie.DecodeMulti(cookieName, cookie.Value, &id, m.codecs...); err != nil || id == "" {
 		return s, nil
 	}
+	s.ID = id
 	row, err := m.store.SessionByID(r.Context(), id, m.now())
 	if errors.Is(err, models.ErrNotFound) {
-		s.ID = id
 		return s, nil
 	}
 	if err != nil {
 		return s, err
 	}
 	if err := securecookie.DecodeMulti(cookieName, row.Data, &s.Values, m.codecs...); err != nil {
-		s.ID = id
 		return s, nil
 	}
-	s.ID = id
 	s.IsNew = false
 	return s, nil
 }
