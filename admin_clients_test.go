@@ -122,6 +122,8 @@ func TestSetupFirstAdmin(t *testing.T) {
 		t.Errorf("used link: got %d, want 404", p.status)
 	}
 	f.Set("username", "second")
+	// Signing in renewed the session, and with it the CSRF token.
+	f.Set("_csrf", hiddenFields(b.get("/admin").body).Get("_csrf"))
 	if p := b.post("/admin/setup", f); p.status != http.StatusNotFound {
 		t.Errorf("POST with the used link: got %d, want 404", p.status)
 	}

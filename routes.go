@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -50,6 +52,7 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 	e.Pre(middleware.RemoveTrailingSlash())
 	e.Use(middleware.RequestID())
 	e.Use(requestLogger(log))
+	e.Use(clientGone)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
 	e.Use(refuseNUL)
 	// The client form carries a logo of up to 256 KiB (admin.maxLogoBytes);
@@ -80,7 +83,7 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 		MaxAge:       3600,
 	}))
 
-	e.StaticFS("/static", static.FS)
+	e.StaticFS("/static", static.Files)
 
 	// Relying parties.
 	e.GET("/.well-known/openid-configuration", h.Discovery)
@@ -173,17 +176,60 @@ func adminRoutes(e *echo.Echo, a *admin.Admin) {
 	g(http.MethodGet, "/admin/audit", a.ListEvents)
 }
 
-// refuseNUL answers 400 for a NUL byte in the path or the query string. No
-// value of ours holds one and PostgreSQL refuses it in text, so it must
-// fail here as the client's error, not later as a server error. (Form
-// bodies are checked where they are read: handlers' params, admin's
-// RefuseNUL.)
+// refuseNUL answers 400 for a NUL byte, or bytes that are not UTF-8, in
+// the path or the query string. No value of ours holds either, and
+// PostgreSQL refuses both in text (SQLite would store them as they came),
+// so they must fail here as the client's error, not later as a server
+// error. (Form bodies are checked where they are read: handlers' params,
+// admin's RefuseNUL; HTTP Basic credentials in handlers' parseBasic.)
 func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		u := c.Request().URL
 		if strings.Contains(u.Path, "\x00") || strings.Contains(u.RawQuery, "%00") || strings.Contains(u.RawQuery, "\x00") {
 			return echo.NewHTTPError(http.StatusBadRequest, "the request contains a NUL byte")
 		}
+		if !utf8.ValidString(u.Path) || !validQuery(u.RawQuery) {
+			return echo.NewHTTPError(http.StatusBadRequest, "the request is not valid UTF-8")
+		}
+		return next(c)
+	}
+}
+
+// validQuery reports whether every name and value of the query string
+// decodes to UTF-8. A pair that does not decode at all is left to the
+// handler, which refuses a malformed query itself.
+func validQuery(raw string) bool {
+	if raw == "" {
+		return true
+	}
+	values, _ := url.ParseQuery(raw)
+	for name, vals := range values {
+		if !utf8.ValidString(name) {
+			return false
+		}
+		for _, v := range vals {
+			if !utf8.ValidString(v) {
+				return false
+			}
+		}
+	}
+	return utf8.ValidString(raw)
+}
+
+// clientGone answers a request whose client went away (it closed or
+// half-closed the connection, so the request's context is canceled) as
+// the client's error: whatever failed after that failed because the
+// request was canceled, and a 5xx would only trip an operator's alerts.
+// The failure itself is logged below ERROR where it is handled
+// (serverError, errorHandler).
+func clientGone(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		res := c.Response()
+		res.Before(func() {
+			if res.Status >= 500 && c.Request().Context().Err() != nil {
+				res.Status = http.StatusBadRequest
+			}
+		})
 		return next(c)
 	}
 }
@@ -220,11 +266,17 @@ func errorHandler(h *handlers.Handler, log *slog.Logger) echo.HTTPErrorHandler {
 			c.Response().Header().Set("Pragma", "no-cache")
 		}
 		status, message := http.StatusInternalServerError, "the server failed to process the request"
+		ctx := c.Request().Context()
 		var he *echo.HTTPError
-		if errors.As(err, &he) && he.Code < 500 {
+		switch {
+		case errors.As(err, &he) && he.Code < 500:
 			status, message = he.Code, strings.ToLower(fmt.Sprint(he.Message))
-		} else {
-			log.ErrorContext(c.Request().Context(), "unhandled error", "err", err, "path", c.Request().URL.Path)
+		case ctx.Err() != nil:
+			// The client went away (clientGone): its doing, not ours.
+			status, message = http.StatusBadRequest, "the request was canceled"
+			log.InfoContext(ctx, "request canceled by the client", "err", err, "path", c.Request().URL.Path)
+		default:
+			log.ErrorContext(ctx, "unhandled error", "err", err, "path", c.Request().URL.Path)
 		}
 		var werr error
 		switch {
@@ -242,8 +294,8 @@ func errorHandler(h *handlers.Handler, log *slog.Logger) echo.HTTPErrorHandler {
 			}
 			werr = c.JSON(status, map[string]string{"error": code, "error_description": message})
 		}
-		if werr != nil {
-			log.ErrorContext(c.Request().Context(), "write error response", "err", werr)
+		if werr != nil && ctx.Err() == nil {
+			log.ErrorContext(ctx, "write error response", "err", werr)
 		}
 	}
 }

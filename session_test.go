@@ -139,21 +139,26 @@ func TestLoginRenewsSessionID(t *testing.T) {
 }
 
 // TestSessionCookieAttributes reads the Set-Cookie headers themselves,
-// without a cookie jar in the way: the CSRF and session cookies are
-// HttpOnly, SameSite=Lax and scoped to /, and carry Secure exactly when the
-// issuer is https (README settings table); whether the server itself is
-// reached over TLS does not matter, the issuer decides. The session cookie
-// holds only a signed opaque id and lives OIDC_SESSION_EXPIRE.
+// without a cookie jar in the way: the session cookie, which a form page
+// sets before login (its id is what the CSRF token is derived from) and
+// login renews, is HttpOnly, SameSite=Lax and scoped to /, and carries
+// Secure exactly when the issuer is https (README settings table); whether
+// the server itself is reached over TLS does not matter, the issuer
+// decides. Under an https issuer its name has the __Host- prefix, so that
+// no sibling subdomain can plant it. There is no CSRF cookie of its own.
+// The session cookie holds only a signed opaque id and lives
+// OIDC_SESSION_EXPIRE.
 func TestSessionCookieAttributes(t *testing.T) {
 	tests := []struct {
 		name       string
 		issuer     string // "" is the test server's own http URL
 		wantSecure bool
+		wantName   string
 	}{
-		{"the server's own http issuer", "", false},
-		{"https issuer", "https://id.example.org", true},
-		{"https issuer with port and path", "https://id.example.org:8443/oidc", true},
-		{"http issuer", "http://id.example.org", false},
+		{"the server's own http issuer", "", false, "oidcd_session"},
+		{"https issuer", "https://id.example.org", true, "__Host-oidcd_session"},
+		{"https issuer with port and path", "https://id.example.org:8443/oidc", true, "__Host-oidcd_session"},
+		{"http issuer", "http://id.example.org", false, "oidcd_session"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,18 +174,21 @@ func TestSessionCookieAttributes(t *testing.T) {
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			csrf := findCookie(resp.Cookies(), "oidcd_csrf")
-			if csrf == nil {
-				t.Fatalf("GET /login set no oidcd_csrf cookie; Set-Cookie: %q", resp.Header.Values("Set-Cookie"))
+			if len(resp.Cookies()) != 1 {
+				t.Errorf("GET /login set %d cookies, want only the session cookie: %q", len(resp.Cookies()), cookieNamesOf(resp.Cookies()))
 			}
-			wantCookieFlags(t, csrf, rawSetCookie(resp, csrf.Name), tt.wantSecure)
+			anon := findCookie(resp.Cookies(), tt.wantName)
+			if anon == nil {
+				t.Fatalf("GET /login set no %s cookie; set %q", tt.wantName, cookieNamesOf(resp.Cookies()))
+			}
+			wantCookieFlags(t, anon, rawSetCookie(resp, anon.Name), tt.wantSecure)
 
 			form := hiddenFields(string(body))
 			form.Set("username", "alice")
 			form.Set("password", "alice password 1")
 			req = mustRequest(t, http.MethodPost, env.issuer+"/login", strings.NewReader(form.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.AddCookie(&http.Cookie{Name: csrf.Name, Value: csrf.Value})
+			req.AddCookie(&http.Cookie{Name: anon.Name, Value: anon.Value})
 			resp, err = client.Do(req)
 			if err != nil {
 				t.Fatalf("POST /login: %v", err)
@@ -189,9 +197,9 @@ func TestSessionCookieAttributes(t *testing.T) {
 			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/" {
 				t.Fatalf("POST /login: %d to %q, want 302 to /", resp.StatusCode, resp.Header.Get("Location"))
 			}
-			sess := findCookie(resp.Cookies(), sessionCookieName)
-			if sess == nil {
-				t.Fatalf("login set no %s cookie; Set-Cookie: %q", sessionCookieName, resp.Header.Values("Set-Cookie"))
+			sess := findCookie(resp.Cookies(), tt.wantName)
+			if sess == nil || len(resp.Cookies()) != 1 {
+				t.Fatalf("login set cookies %q, want only %s", cookieNamesOf(resp.Cookies()), tt.wantName)
 			}
 			wantCookieFlags(t, sess, rawSetCookie(resp, sess.Name), tt.wantSecure)
 			if want := int(env.cfg.SessionExpire / time.Second); sess.MaxAge != want {
@@ -200,8 +208,21 @@ func TestSessionCookieAttributes(t *testing.T) {
 			if id := sessionIDOf(t, env, sess.Value); strings.Contains(sess.Value, "alice") || id == "" {
 				t.Errorf("session cookie %q: want only a signed opaque id", sess.Value)
 			}
+			if sess.Value == anon.Value {
+				t.Errorf("login kept the pre-login session cookie, want a new one")
+			}
 		})
 	}
+}
+
+// cookieNamesOf lists cookies by name (never their values, which are
+// secrets).
+func cookieNamesOf(cookies []*http.Cookie) []string {
+	var out []string
+	for _, c := range cookies {
+		out = append(out, c.Name)
+	}
+	return out
 }
 
 func findCookie(cookies []*http.Cookie, name string) *http.Cookie {
@@ -223,12 +244,17 @@ func rawSetCookie(resp *http.Response, name string) string {
 	return ""
 }
 
-// wantCookieFlags: HttpOnly, SameSite=Lax, path /, and Secure as asked.
+// wantCookieFlags: HttpOnly, SameSite=Lax, path /, no Domain, and Secure
+// as asked. A secure cookie is __Host- (RFC 6265bis §4.1.3.2), which the
+// attributes above make valid.
 func wantCookieFlags(t *testing.T, c *http.Cookie, raw string, secure bool) {
 	t.Helper()
-	if c.Secure != secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" {
-		t.Errorf("cookie %s: Secure %v, HttpOnly %v, SameSite %v, Path %q; want %v, true, Lax(%v), / (attributes %s)",
-			c.Name, c.Secure, c.HttpOnly, c.SameSite, c.Path, secure, http.SameSiteLaxMode, cookieAttrs(raw))
+	if c.Secure != secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" {
+		t.Errorf("cookie %s: Secure %v, HttpOnly %v, SameSite %v, Path %q, Domain %q; want %v, true, Lax(%v), /, none (attributes %s)",
+			c.Name, c.Secure, c.HttpOnly, c.SameSite, c.Path, c.Domain, secure, http.SameSiteLaxMode, cookieAttrs(raw))
+	}
+	if hasPrefix := strings.HasPrefix(c.Name, "__Host-"); hasPrefix != secure {
+		t.Errorf("cookie %s: __Host- prefix %v, want %v (the issuer is https: %v)", c.Name, hasPrefix, secure, secure)
 	}
 }
 

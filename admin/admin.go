@@ -7,6 +7,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -70,10 +72,11 @@ func (a *Admin) RequireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// RefuseNUL answers a form that carries a NUL byte with a 400 page: no
-// field may hold one, and PostgreSQL refuses to store it, so it would
-// otherwise surface as a server error. (The query string is checked for
-// the whole application before routing.)
+// RefuseNUL answers a form that carries a NUL byte, or bytes that are not
+// UTF-8, with a 400 page: no field may hold either, PostgreSQL refuses to
+// store them, so they would otherwise surface as a server error, and
+// SQLite would store them as they came. (The path and query string are
+// checked for the whole application before routing.)
 func (a *Admin) RefuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if c.Request().Method != http.MethodPost {
@@ -87,10 +90,16 @@ func (a *Admin) RefuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return a.errorPage(c, http.StatusBadRequest, "Invalid form", "The form could not be read. Go back and try again.")
 		}
-		for _, values := range form {
+		for name, values := range form {
+			if !utf8.ValidString(name) {
+				return a.errorPage(c, http.StatusBadRequest, "Invalid form", "The form is not valid UTF-8.")
+			}
 			for _, v := range values {
 				if strings.ContainsRune(v, 0) {
 					return a.errorPage(c, http.StatusBadRequest, "Invalid form", "A field holds a NUL character, which no field may contain.")
+				}
+				if !utf8.ValidString(v) {
+					return a.errorPage(c, http.StatusBadRequest, "Invalid form", "A field holds text that is not valid UTF-8.")
 				}
 			}
 		}
@@ -100,7 +109,7 @@ func (a *Admin) RefuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
 
 // CSRF is the CSRF middleware for admin forms.
 func (a *Admin) CSRF() echo.MiddlewareFunc {
-	return session.CSRF(a.cfg.Secure, func(c echo.Context) error {
+	return session.CSRF(a.sessions, func(c echo.Context) error {
 		return a.errorPage(c, http.StatusForbidden, "Form expired",
 			"This form could not be verified (missing or invalid CSRF token). Go back, reload the page and try again.")
 	})
@@ -128,7 +137,9 @@ func (a *Admin) chrome(c echo.Context, section, title string) views.AdminChrome 
 // error response.
 func (a *Admin) render(c echo.Context, status int, page templ.Component) error {
 	var buf bytes.Buffer
-	if err := page.Render(c.Request().Context(), &buf); err != nil {
+	// Rendered even when the client has gone away: templ stops at a
+	// canceled context, and that would only log an error of ours.
+	if err := page.Render(context.WithoutCancel(c.Request().Context()), &buf); err != nil {
 		a.log.ErrorContext(c.Request().Context(), "render admin page", "err", err)
 		return c.String(http.StatusInternalServerError, "internal error")
 	}
@@ -144,8 +155,14 @@ func (a *Admin) notFound(c echo.Context, what string) error {
 	return a.errorPage(c, http.StatusNotFound, "Not found", "No such "+what+". It may have been deleted.")
 }
 
-// serverError logs a failure once and shows a generic page.
+// serverError logs a failure once and shows a generic page. A failure
+// after the client went away (the request's context is canceled) is the
+// client's doing: logged at INFO, and a 400.
 func (a *Admin) serverError(c echo.Context, where string, err error) error {
+	if ctx := c.Request().Context(); ctx.Err() != nil {
+		a.log.InfoContext(ctx, "request canceled by the client", "where", where, "err", err)
+		return a.errorPage(c, http.StatusBadRequest, "Request canceled", "The request was canceled before it completed.")
+	}
 	a.log.ErrorContext(c.Request().Context(), where, "err", err)
 	return a.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not complete the request. Try again in a moment.")
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -272,8 +273,10 @@ func (a *Admin) UpdateUser(c echo.Context) error {
 }
 
 // SetUserPassword serves POST /admin/users/:id/password. The old password
-// stops working at once; sessions and tokens are left alone (deactivate
-// the user to end those).
+// stops working at once, and so does everything it opened: the user is
+// signed out everywhere, their tokens are revoked and their unused codes
+// voided, in the same transaction. An admin setting their own password is
+// signed out too, and signs in again with the new one.
 func (a *Admin) SetUserPassword(c echo.Context) error {
 	u, err := a.loadUser(c, "set password")
 	if u == nil {
@@ -285,13 +288,23 @@ func (a *Admin) SetUserPassword(c echo.Context) error {
 	if len(errs) > 0 {
 		return a.renderUserEdit(c, http.StatusUnprocessableEntity, u, claimValuesOf(u), nil, errs)
 	}
-	if err := a.store.SetUserPassword(c.Request().Context(), u.ID, password); errors.Is(err, models.ErrNotFound) {
+	if err := a.store.SetUserPassword(c.Request().Context(), u.ID, password, a.now()); errors.Is(err, models.ErrNotFound) {
 		return a.notFound(c, "user")
 	} else if err != nil {
 		return a.serverError(c, "set password", err)
 	}
 	a.audit(c, "set user password", userTarget(u), nil, nil)
-	return a.redirectWith(c, fmt.Sprintf("/admin/users/%d", u.ID), "success", "Password set.")
+	path := fmt.Sprintf("/admin/users/%d", u.ID)
+	if self := actor(c); self != nil && self.ID == u.ID {
+		// This session's row is gone with the others; a flash would save
+		// it again, so the cookie is dropped instead.
+		if err := a.sessions.End(c); err != nil {
+			return a.serverError(c, "set password: end session", err)
+		}
+		return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(path))
+	}
+	return a.redirectWith(c, path, "success",
+		"Password set: the user is signed out everywhere and their tokens are revoked.")
 }
 
 // refuseSelf stops an admin from locking themself out.

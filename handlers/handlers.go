@@ -6,6 +6,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -73,10 +74,12 @@ func New(store *models.Store, sessions *session.Manager, cfg Config, log *slog.L
 }
 
 // render writes a templ component into a buffer first, so that a render
-// failure still becomes a clean error response.
+// failure still becomes a clean error response. The page is rendered even
+// when the client has gone away (templ stops at a canceled context): it
+// costs nothing, and its failing would only log an error of ours.
 func (h *Handler) render(c echo.Context, status int, page templ.Component) error {
 	var buf bytes.Buffer
-	if err := page.Render(c.Request().Context(), &buf); err != nil {
+	if err := page.Render(context.WithoutCancel(c.Request().Context()), &buf); err != nil {
 		h.log.Error("render page", "err", err)
 		return c.String(http.StatusInternalServerError, "internal error")
 	}
@@ -90,8 +93,15 @@ func (h *Handler) errorPage(c echo.Context, status int, title, message string) e
 }
 
 // serverError logs an unexpected failure once and gives the client a
-// generic message: internal detail never reaches a response.
+// generic message: internal detail never reaches a response. A failure
+// after the client went away (it closed the connection, so the request's
+// context is canceled) is the client's doing: logged at INFO, and a 400.
 func (h *Handler) serverError(c echo.Context, where string, err error) *oauth.Error {
+	if ctx := c.Request().Context(); ctx.Err() != nil {
+		h.log.InfoContext(ctx, "request canceled by the client", "where", where, "err", err,
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		return &oauth.Error{Code: oauth.InvalidRequest, Description: "the request was canceled", Status: http.StatusBadRequest, Cause: err}
+	}
 	h.log.ErrorContext(c.Request().Context(), where, "err", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 	return &oauth.Error{Code: oauth.ServerError, Description: "the server failed to process the request", Status: http.StatusInternalServerError, Cause: err}
 }
@@ -107,7 +117,7 @@ func asOAuthError(err error) *oauth.Error {
 
 // CSRF is the CSRF middleware for the end user's forms.
 func (h *Handler) CSRF() echo.MiddlewareFunc {
-	return session.CSRF(h.cfg.SecureCookies(), func(c echo.Context) error {
+	return session.CSRF(h.sessions, func(c echo.Context) error {
 		return h.errorPage(c, http.StatusForbidden, "Form expired",
 			"This form could not be verified (missing or invalid CSRF token). Go back, reload the page and try again.")
 	})

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -180,7 +181,9 @@ func parseBasic(header string) (id, secret string, ok bool) {
 	if secret, err = url.QueryUnescape(rawSecret); err != nil {
 		return "", "", false
 	}
-	if !cleanValue(id) || !cleanValue(secret) {
+	// Refused before any lookup: PostgreSQL cannot even compare text
+	// that holds a NUL or is not UTF-8.
+	if !cleanValue(id) || !cleanValue(secret) || !utf8.ValidString(id) || !utf8.ValidString(secret) {
 		return "", "", false
 	}
 	return id, secret, id != ""

@@ -48,20 +48,47 @@ func (s *Store) UpdateUserClaims(ctx context.Context, u *User) error {
 	return nil
 }
 
-// SetUserPassword replaces the user's password hash.
-func (s *Store) SetUserPassword(ctx context.Context, id uint, password string) error {
+// SetUserPassword replaces the user's password hash and, in the same
+// transaction, ends everything the old password opened: every browser
+// session, every unrevoked token and every unused authorization code. A
+// password is reset because someone else may know it; leaving their
+// session or refresh token alive would leave them in (RFC 9700 §4.14.2
+// names a password change among the events that revoke refresh tokens).
+func (s *Store) SetUserPassword(ctx context.Context, id uint, password string, now time.Time) error {
+	// Hashed before the transaction: bcrypt is slow, and SQLite holds
+	// its write lock for the transaction's whole length.
 	hash, err := s.HashPassword(password)
 	if err != nil {
 		return err
 	}
-	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Update("password_hash", hash)
-	if res.Error != nil {
-		return notFound(res.Error, "set user password")
-	}
-	if res.RowsAffected == 0 {
-		return ErrNotFound
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&User{}).Where("id = ?", id).Update("password_hash", hash)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		return endUserAccess(tx, id, now)
+	})
+	if err != nil {
+		return notFound(err, "set user password")
 	}
 	return nil
+}
+
+// endUserAccess deletes the user's sessions (by user_id, whatever form
+// the session ids are stored in), revokes their unrevoked tokens and
+// deletes their unused codes. Used codes stay, so that a replayed one is
+// still recognised.
+func endUserAccess(tx *gorm.DB, id uint, now time.Time) error {
+	if err := tx.Delete(&Session{}, "user_id = ?", id).Error; err != nil {
+		return err
+	}
+	if err := tx.Model(&Token{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error; err != nil {
+		return err
+	}
+	return tx.Where("user_id = ? AND used_at IS NULL", id).Delete(&Code{}).Error
 }
 
 // DeactivateUser turns a user off in one transaction: the account, every
@@ -78,13 +105,7 @@ func (s *Store) DeactivateUser(ctx context.Context, id uint, now time.Time) erro
 		if res.RowsAffected == 0 {
 			return gorm.ErrRecordNotFound
 		}
-		if err := tx.Delete(&Session{}, "user_id = ?", id).Error; err != nil {
-			return err
-		}
-		if err := tx.Model(&Token{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error; err != nil {
-			return err
-		}
-		return tx.Where("user_id = ? AND used_at IS NULL", id).Delete(&Code{}).Error
+		return endUserAccess(tx, id, now)
 	})
 	if err != nil {
 		return notFound(err, "deactivate user")

@@ -16,12 +16,13 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"oidcd/models"
 )
 
 const (
+	// cookieName is the session cookie's name over plain http, and the
+	// name its signed value is bound to whatever the cookie is called.
 	cookieName     = "oidcd_session"
 	keyUserID      = "uid"
 	keyAuthTime    = "auth_time"
@@ -53,6 +54,23 @@ type Manager struct {
 	now     func() time.Time
 	// secrets encrypts and signs the one-time secret cookie.
 	secrets securecookie.Codec
+	// name and secretName are the cookies' names (cookieNames).
+	name, secretName string
+	// csrfKey derives a session's CSRF token (csrf.go).
+	csrfKey []byte
+}
+
+// cookieNames gives the session and secret cookies their names. Under an
+// https issuer the session cookie is __Host-: a browser then keeps it only
+// when this very host set it Secure, at Path=/ and without a Domain, so a
+// sibling subdomain can neither plant nor overwrite it (RFC 6265bis
+// §4.1.3.2). The secret cookie is scoped to /admin, which __Host- forbids,
+// so it is __Secure- (§4.1.3.1).
+func cookieNames(secure bool) (session, secret string) {
+	if secure {
+		return "__Host-" + cookieName, "__Secure-" + secretCookie
+	}
+	return cookieName, secretCookie
 }
 
 // New makes the session manager. maxAge is the session lifetime; secure
@@ -78,15 +96,23 @@ func New(ctx context.Context, store *models.Store, maxAge time.Duration, secure 
 	if err != nil || len(blockKey) != 32 {
 		return nil, fmt.Errorf("session: the %s setting is malformed", settingBlockKey)
 	}
+	csrfKey, err := loadCSRFKey(ctx, store)
+	if err != nil {
+		return nil, err
+	}
 	secrets := securecookie.New(hashKey, blockKey)
 	secrets.MaxAge(int(secretMaxAge / time.Second))
 	seconds := int(maxAge / time.Second)
 	codec := securecookie.New(hashKey, nil)
 	codec.MaxAge(seconds)
 	codec.MaxLength(0)
+	name, secretName := cookieNames(secure)
 	return &Manager{
-		store:  store,
-		codecs: []securecookie.Codec{codec},
+		name:       name,
+		secretName: secretName,
+		csrfKey:    csrfKey,
+		store:      store,
+		codecs:     []securecookie.Codec{codec},
 		options: sessions.Options{
 			Path:     "/",
 			MaxAge:   seconds,
@@ -106,7 +132,9 @@ func (m *Manager) Get(r *http.Request, name string) (*sessions.Session, error) {
 
 // New loads the session named by the request's cookie, or starts an empty
 // one when the cookie is missing, forged, expired or unknown
-// (sessions.Store).
+// (sessions.Store). An unknown id from a valid cookie is kept: it is an
+// anonymous session, which has no row, and its id is what the CSRF token
+// is derived from.
 func (m *Manager) New(r *http.Request, name string) (*sessions.Session, error) {
 	s := sessions.NewSession(m, name)
 	opts := m.options
@@ -117,9 +145,10 @@ func (m *Manager) New(r *http.Request, name string) (*sessions.Session, error) {
 		return s, nil
 	}
 	var id string
-	if err := securecookie.DecodeMulti(name, cookie.Value, &id, m.codecs...); err != nil {
+	if err := securecookie.DecodeMulti(cookieName, cookie.Value, &id, m.codecs...); err != nil || id == "" {
 		return s, nil
 	}
+	s.ID = id
 	row, err := m.store.SessionByID(r.Context(), id, m.now())
 	if errors.Is(err, models.ErrNotFound) {
 		return s, nil
@@ -127,10 +156,9 @@ func (m *Manager) New(r *http.Request, name string) (*sessions.Session, error) {
 	if err != nil {
 		return s, err
 	}
-	if err := securecookie.DecodeMulti(name, row.Data, &s.Values, m.codecs...); err != nil {
+	if err := securecookie.DecodeMulti(cookieName, row.Data, &s.Values, m.codecs...); err != nil {
 		return s, nil
 	}
-	s.ID = id
 	s.IsNew = false
 	return s, nil
 }
@@ -150,7 +178,7 @@ func (m *Manager) Save(r *http.Request, w http.ResponseWriter, s *sessions.Sessi
 	if s.ID == "" {
 		s.ID = models.NewID()
 	}
-	data, err := securecookie.EncodeMulti(s.Name(), s.Values, m.codecs...)
+	data, err := securecookie.EncodeMulti(cookieName, s.Values, m.codecs...)
 	if err != nil {
 		return fmt.Errorf("session: encode: %w", err)
 	}
@@ -165,7 +193,12 @@ func (m *Manager) Save(r *http.Request, w http.ResponseWriter, s *sessions.Sessi
 	if err := m.store.SaveSession(r.Context(), row); err != nil {
 		return err
 	}
-	cookieValue, err := securecookie.EncodeMulti(s.Name(), s.ID, m.codecs...)
+	return m.setCookie(w, s)
+}
+
+// setCookie writes the cookie that carries the session's signed id.
+func (m *Manager) setCookie(w http.ResponseWriter, s *sessions.Session) error {
+	cookieValue, err := securecookie.EncodeMulti(cookieName, s.ID, m.codecs...)
 	if err != nil {
 		return fmt.Errorf("session: encode cookie: %w", err)
 	}
@@ -178,7 +211,7 @@ func (m *Manager) Load(c echo.Context) (*sessions.Session, error) {
 	if s, ok := c.Get(ctxSessionKey).(*sessions.Session); ok {
 		return s, nil
 	}
-	s, err := m.New(c.Request(), cookieName)
+	s, err := m.New(c.Request(), m.name)
 	if err != nil {
 		return nil, fmt.Errorf("session: load: %w", err)
 	}
@@ -317,7 +350,7 @@ func (m *Manager) Flashes(c echo.Context) []Flash {
 
 // takeSecret reads the one-time secret cookie and deletes it.
 func (m *Manager) takeSecret(c echo.Context) string {
-	cookie, err := c.Cookie(secretCookie)
+	cookie, err := c.Cookie(m.secretName)
 	if err != nil {
 		return ""
 	}
@@ -331,29 +364,7 @@ func (m *Manager) takeSecret(c echo.Context) string {
 
 func (m *Manager) secretCookie(value string, maxAge int) *http.Cookie {
 	return &http.Cookie{
-		Name: secretCookie, Value: value, Path: "/admin", MaxAge: maxAge,
+		Name: m.secretName, Value: value, Path: "/admin", MaxAge: maxAge,
 		HttpOnly: true, Secure: m.options.Secure, SameSite: http.SameSiteStrictMode,
 	}
-}
-
-// CSRF protects every browser form: Fetch Metadata where the browser sends
-// it, and a double-submit token in the _csrf field otherwise. onFail
-// renders the refusal.
-func CSRF(secure bool, onFail func(c echo.Context) error) echo.MiddlewareFunc {
-	return middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup:    "form:_csrf",
-		ContextKey:     ctxCSRFKey,
-		CookieName:     "oidcd_csrf",
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSecure:   secure,
-		CookieSameSite: http.SameSiteLaxMode,
-		ErrorHandler:   func(_ error, c echo.Context) error { return onFail(c) },
-	})
-}
-
-// CSRFToken is the token to put in a form's _csrf field.
-func CSRFToken(c echo.Context) string {
-	s, _ := c.Get(ctxCSRFKey).(string)
-	return s
 }
