@@ -136,7 +136,7 @@ func TestCLICleanup(t *testing.T) {
 
 	r := mustRunCLI(t, map[string]string{"OIDC_EVENT_RETENTION_DAYS": "2"}, "cleanup", "--db", db)
 	want := "removed expired rows:\n" +
-		"  auth requests  1\n  sessions       1\n  codes          0\n  tokens         0\n" +
+		"  auth requests  1\n  sessions       1\n  codes          0\n  tokens         0\n  throttles      0\n" +
 		"removed audit events older than 2 days: 1\n"
 	if r.stdout != want {
 		t.Errorf("stdout = %q, want %q", r.stdout, want)
