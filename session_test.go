@@ -197,9 +197,13 @@ func TestSessionCookieAttributes(t *testing.T) {
 			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/" {
 				t.Fatalf("POST /login: %d to %q, want 302 to /", resp.StatusCode, resp.Header.Get("Location"))
 			}
+			// Login sets the new session and the device cookie that exempts
+			// this browser from the per-username throttle (throttle_test.go
+			// checks that one's attributes), nothing else.
 			sess := findCookie(resp.Cookies(), tt.wantName)
-			if sess == nil || len(resp.Cookies()) != 1 {
-				t.Fatalf("login set cookies %q, want only %s", cookieNamesOf(resp.Cookies()), tt.wantName)
+			device := strings.Replace(tt.wantName, "oidcd_session", "oidcd_device", 1)
+			if sess == nil || findCookie(resp.Cookies(), device) == nil || len(resp.Cookies()) != 2 {
+				t.Fatalf("login set cookies %q, want only %s and %s", cookieNamesOf(resp.Cookies()), tt.wantName, device)
 			}
 			wantCookieFlags(t, sess, rawSetCookie(resp, sess.Name), tt.wantSecure)
 			if want := int(env.cfg.SessionExpire / time.Second); sess.MaxAge != want {
