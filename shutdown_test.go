@@ -2,75 +2,14 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// The environment variables that turn this test binary into `oidcd`: a
-// child process started by TestServeStopsOnSIGTERM runs main() itself,
-// with its real signal handling and exit status.
-const (
-	helperEnv     = "OIDCD_TEST_RUN_MAIN"
-	helperArgsEnv = "OIDCD_TEST_MAIN_ARGS" // JSON list of arguments
-)
-
-// TestRunMainHelper is not a test: in a child process started with
-// helperEnv set, it is the oidcd binary (the standard library's own
-// helper-process pattern), and exits through main's os.Exit.
-func TestRunMainHelper(t *testing.T) {
-	if os.Getenv(helperEnv) != "1" {
-		return
-	}
-	var args []string
-	if err := json.Unmarshal([]byte(os.Getenv(helperArgsEnv)), &args); err != nil {
-		fmt.Fprintf(os.Stderr, "helper: bad %s: %v\n", helperArgsEnv, err)
-		os.Exit(3)
-	}
-	os.Args = append([]string{"oidcd"}, args...)
-	main()
-}
-
-// startBinary starts this test binary as `oidcd args...` in its own
-// process and waits, a bounded number of times, until it logs its address.
-func startBinary(t *testing.T, args ...string) (cmd *exec.Cmd, base string, logs *syncBuffer, done chan error) {
-	t.Helper()
-	encoded, _ := json.Marshal(args)
-	cmd = exec.Command(os.Args[0], "-test.run=^TestRunMainHelper$")
-	cmd.Env = append(os.Environ(), helperEnv+"=1", helperArgsEnv+"="+string(encoded))
-	logs = &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = io.Discard, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start oidcd: %v", err)
-	}
-	done = make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-	})
-	for range 3000 {
-		if m := servingRE.FindStringSubmatch(logs.String()); m != nil {
-			return cmd, m[1], logs, done
-		}
-		select {
-		case err := <-done:
-			done <- err
-			t.Fatalf("oidcd exited before serving: %v\nlog:\n%s", err, logs)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	t.Fatalf("oidcd never logged its address; log:\n%s", logs)
-	return nil, "", nil, nil
-}
 
 // TestServeStopsOnSIGTERM: the real binary, stopped with SIGTERM while a
 // client trickles a request body, closes that connection once the grace
@@ -79,7 +18,8 @@ func startBinary(t *testing.T, args ...string) (cmd *exec.Cmd, base string, logs
 func TestServeStopsOnSIGTERM(t *testing.T) {
 	t.Parallel() // it waits out the grace period
 	db := filepath.Join(t.TempDir(), "oidcd.db")
-	cmd, addr, logs, done := startBinary(t, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	p := startProcess(t, nil, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	cmd, addr, logs, done := p.cmd, strings.TrimPrefix(p.base, "http://"), p.logs, p.done
 
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {

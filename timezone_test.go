@@ -1,15 +1,10 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -38,7 +33,7 @@ func TestTimesSurviveAnotherTimeZone(t *testing.T) {
 	creds := clientJSON(t, mustRunCLI(t, nil, "createclient", "--db", db, "--name", "TZ RP", "--type", "confidential",
 		"--redirect-uri", "http://127.0.0.1/cb", "--require-consent=false", "--json").stdout)
 
-	p := startProcess(t, "UTC", "serve", "--addr", "127.0.0.1:0", "--db", db)
+	p := startProcess(t, []string{"TZ=UTC"}, "serve", "--addr", "127.0.0.1:0", "--db", db)
 	b := (&testEnv{t: t, issuer: p.base}).browser()
 	var access [3]string
 	for i := range access {
@@ -63,7 +58,7 @@ func TestTimesSurviveAnotherTimeZone(t *testing.T) {
 		}
 	}
 
-	p = startProcess(t, "Etc/GMT+5", "serve", "--addr", "127.0.0.1:0", "--db", db)
+	p = startProcess(t, []string{"TZ=Etc/GMT+5"}, "serve", "--addr", "127.0.0.1:0", "--db", db)
 	for i, want := range []int{http.StatusUnauthorized, http.StatusUnauthorized, http.StatusOK} {
 		if got := processUserinfo(t, p.base, access[i]); got != want {
 			t.Errorf("after a restart under TZ=Etc/GMT+5, userinfo with token %d: %d, want %d", i, got, want)
@@ -143,86 +138,4 @@ func processUserinfo(t *testing.T, base, access string) int {
 	req.Header.Set("Authorization", "Bearer "+access)
 	resp, _ := doJSON(t, req)
 	return resp.StatusCode
-}
-
-// oidcdProcess is oidcd running in a process of its own: this test binary,
-// started through TestOIDCDProcess.
-type oidcdProcess struct {
-	cmd  *exec.Cmd
-	base string
-	logs *syncBuffer
-	done chan error
-}
-
-// startProcess runs `oidcd args...` under the time zone tz and, for serve,
-// waits (polling a bounded number of times) until it logs its address.
-func startProcess(t *testing.T, tz string, args ...string) *oidcdProcess {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatalf("test binary: %v", err)
-	}
-	cmd := exec.Command(exe, append([]string{"-test.run=^TestOIDCDProcess$", "--"}, args...)...)
-	cmd.Env = append(os.Environ(), "OIDCD_TEST_PROCESS=1", "TZ="+tz)
-	p := &oidcdProcess{cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
-	cmd.Stdout, cmd.Stderr = p.logs, p.logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start oidcd: %v", err)
-	}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill() // an error when it has exited already
-		<-p.done               // whoever took the result put it back
-	})
-	for range 3000 {
-		if m := servingRE.FindStringSubmatch(p.logs.String()); m != nil {
-			p.base = "http://" + m[1]
-			return p
-		}
-		select {
-		case err := <-p.done:
-			p.done <- err
-			t.Fatalf("oidcd exited before serving: %v\nlog:\n%s", err, p.logs)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	t.Fatalf("oidcd never logged its address; log:\n%s", p.logs)
-	return nil
-}
-
-// stop sends SIGTERM and waits for a clean exit.
-func (p *oidcdProcess) stop(t *testing.T) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("signal oidcd: %v", err)
-	}
-	select {
-	case err := <-p.done:
-		p.done <- err
-		if err != nil {
-			t.Fatalf("oidcd exited with %v; log:\n%s", err, p.logs)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("oidcd did not exit after SIGTERM; log:\n%s", p.logs)
-	}
-}
-
-// TestOIDCDProcess is not a test of its own: startProcess runs the test
-// binary through it as oidcd, with the arguments after "--", so that a
-// test can give oidcd an environment (TZ) of its own.
-func TestOIDCDProcess(t *testing.T) {
-	if os.Getenv("OIDCD_TEST_PROCESS") != "1" {
-		t.Skip("runs only as oidcd for startProcess")
-	}
-	args := os.Args
-	for i, a := range args {
-		if a == "--" {
-			args = args[i+1:]
-			break
-		}
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, args, os.Getenv, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(exitCode(err, os.Stderr))
 }
