@@ -34,6 +34,7 @@ func dialServer(t *testing.T, env *testEnv) net.Conn {
 // operator's alerts. It is the client's doing: a 4xx where a response can
 // still be written, and nothing above INFO in the log.
 func TestAbortedRequestsAreTheClientsFault(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b, csrf := acAdmin(t, env)
 	client, secret := env.createClient(models.ClientConfidential, []string{acRedirect})

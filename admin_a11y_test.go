@@ -23,6 +23,7 @@ import (
 // TestAdminFormErrorsA11y submits each admin form with errors and checks
 // the page that comes back; one untouched form shows the no-error case.
 func TestAdminFormErrorsA11y(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		submit     func(t *testing.T) page

@@ -38,6 +38,7 @@ func auditRows(t *testing.T, b *browser, q url.Values) (page, int) {
 var eventKindRE = regexp.MustCompile(`data-testid="event-row" data-kind="([^"]+)"`)
 
 func TestAdminAuditLogShowsEvents(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b := kadAdmin(t, env, "root")
 
@@ -74,6 +75,7 @@ func TestAdminAuditLogShowsEvents(t *testing.T) {
 }
 
 func TestAdminAuditLogFilters(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b := kadAdmin(t, env, "root") // one login_succeeded event, today
 	rp, _ := env.createClient(models.ClientConfidential, []string{"http://127.0.0.1/cb"}, func(c *models.Client) { c.Name = "Filter Target RP" })
@@ -142,6 +144,7 @@ func TestAdminAuditLogFilters(t *testing.T) {
 }
 
 func TestAdminAuditLogPages(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b := kadAdmin(t, env, "root")
 	for i := range 29 {
@@ -160,6 +163,7 @@ func TestAdminAuditLogPages(t *testing.T) {
 }
 
 func TestAdminAuditLogBadFilter(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b := kadAdmin(t, env, "root")
 	for _, tc := range []struct {
@@ -226,6 +230,7 @@ var auditDetailRE = regexp.MustCompile(`<div><strong>([^<]*)</strong>: ([^<]*)</
 // and to what it holds; filtering by a user finds the changes made to
 // that user and their grants, as well as those the user made as admin.
 func TestAdminAuditLogFindsAdminChanges(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	access := r.tokens(r.env.browser(), r.conf, r.secret, nil)["access_token"].(string)
 	b, _ := signInAdmin(r)
@@ -316,6 +321,7 @@ func eventRows(body string) []string {
 // event, which the audit log shows with the user, the client and the
 // scope granted.
 func TestAdminAuditLogConsentDecisions(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	alice := r.env.browser()
 	authURL := r.authURL(r.conf, func(v url.Values) { v.Set("state", "deny-state") })

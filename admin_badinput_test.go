@@ -14,6 +14,7 @@ import (
 // nothing. TestOnPostgres runs it too, where a NUL would reach a query
 // PostgreSQL refuses.
 func TestAdminRefusesNUL(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b, csrf := acAdmin(t, env)
 	for _, path := range []string{

@@ -45,6 +45,7 @@ const (
 // form with errors creates nothing, a valid one creates an active
 // superuser, signs them in, and kills the link.
 func TestSetupFirstAdmin(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	ctx := context.Background()
 	older, err := admin.PrepareSetup(ctx, env.store)
@@ -149,6 +150,7 @@ func TestSetupFirstAdmin(t *testing.T) {
 // TestAdminClientAccess checks who gets into the admin site and where the
 // login page sends them afterwards.
 func TestAdminClientAccess(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	env.createUser("root", acAdminPassword, func(u *models.User) { u.Superuser = true })
 	env.createUser("bob", acUserPassword)
@@ -211,6 +213,7 @@ func TestAdminClientAccess(t *testing.T) {
 // TestAdminClientFormRejects sends invalid client forms: each is a 422 with
 // the message beside the field, and nothing is saved.
 func TestAdminClientFormRejects(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b, csrf := acAdmin(t, env)
 	textFile := &acUpload{name: "logo.png", data: []byte("this is not an image, whatever its name says")}
@@ -260,6 +263,7 @@ func TestAdminClientFormRejects(t *testing.T) {
 // TestAdminClientLifecycle creates a client through the form, uses it in a
 // code flow, rotates its secret, edits and deletes it.
 func TestAdminClientLifecycle(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	ctx := context.Background()
 	b, csrf := acAdmin(t, env)
@@ -385,6 +389,7 @@ func TestAdminClientLifecycle(t *testing.T) {
 
 // TestAdminClientCSRF refuses admin writes without the form token.
 func TestAdminClientCSRF(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b, csrf := acAdmin(t, env)
 	form := acClientFields("No token", acRedirect)
@@ -408,6 +413,7 @@ func TestAdminClientCSRF(t *testing.T) {
 // TestAdminClientEscapesName shows a hostile client name as text on the
 // admin list, the client page, the login page and the consent page.
 func TestAdminClientEscapesName(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b, csrf := acAdmin(t, env)
 	env.createUser("alice", acUserPassword)
@@ -446,6 +452,7 @@ func TestAdminClientEscapesName(t *testing.T) {
 // TestAdminClientLogo uploads a PNG logo: it is served publicly as
 // image/png at the client's Logo URL and shown on the consent page.
 func TestAdminClientLogo(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b, csrf := acAdmin(t, env)
 	env.createUser("alice", acUserPassword)
@@ -514,6 +521,7 @@ func TestAdminClientLogo(t *testing.T) {
 // TestAdminClientListSearchAndPages filters the list by q and pages it
 // after 25 rows.
 func TestAdminClientListSearchAndPages(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b, _ := acAdmin(t, env)
 	for i := range 25 {
@@ -568,6 +576,7 @@ func TestAdminClientListSearchAndPages(t *testing.T) {
 // from models.NewID (26 characters of base32, 130 random bits), different
 // for every client, and the secret once, with a copy button beside it.
 func TestAdminClientIDAndSecret(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b, csrf := acAdmin(t, env)
 	idRE := regexp.MustCompile(`^[A-Z2-7]{26}$`)
@@ -604,6 +613,7 @@ func TestAdminClientIDAndSecret(t *testing.T) {
 // 422 with the message beside the field, and the stored client, every
 // field of it, and its logo stay as they were.
 func TestAdminClientEditRejectsAndSavesNothing(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	ctx := context.Background()
 	b, csrf := acAdmin(t, env)
@@ -670,6 +680,7 @@ func TestAdminClientEditRejectsAndSavesNothing(t *testing.T) {
 // TestAdminClientSavedFieldsReadBack edits every optional field and reads
 // the client back from the store and on the edit form.
 func TestAdminClientSavedFieldsReadBack(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	ctx := context.Background()
 	b, csrf := acAdmin(t, env)
@@ -734,6 +745,7 @@ func TestAdminClientSavedFieldsReadBack(t *testing.T) {
 // TestAdminClientRemoveLogo ticks "Remove the logo": the logo is no
 // longer served, nor stored, and the consent page no longer shows it.
 func TestAdminClientRemoveLogo(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	ctx := context.Background()
 	b, csrf := acAdmin(t, env)
@@ -783,6 +795,7 @@ func TestAdminClientRemoveLogo(t *testing.T) {
 // (a SQLite trigger refuses it): a create then stores no client, so there
 // is none whose secret was never shown, and an edit changes nothing.
 func TestAdminClientLogoFailureStoresNothing(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	ctx := context.Background()
 	b, csrf := acAdmin(t, env)
@@ -817,6 +830,7 @@ func TestAdminClientLogoFailureStoresNothing(t *testing.T) {
 // secret fail (a SQLite trigger refuses to save the session): the client
 // just stored is taken back, since nobody could ever see its secret.
 func TestAdminClientSecretNotQueuedStoresNothing(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b, csrf := acAdmin(t, env)
 	refuseWrites(t, "sessions", "UPDATE")
@@ -832,6 +846,7 @@ func TestAdminClientSecretNotQueuedStoresNothing(t *testing.T) {
 // cannot be queued for the next page, nobody could ever learn it, so the
 // rotation is withdrawn and the old secret keeps working.
 func TestAdminClientRotationNotQueuedKeepsOldSecret(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b, csrf := acAdmin(t, env)
 	client, secret := env.createClient(models.ClientConfidential, []string{acRedirect})
@@ -851,6 +866,7 @@ func TestAdminClientRotationNotQueuedKeepsOldSecret(t *testing.T) {
 // CODE, CLIENT_SECRET, ACCESS_TOKEN and REFRESH_TOKEN set as the panel
 // says.
 func TestAdminClientIntegrationPanel(t *testing.T) {
+	t.Parallel()
 	const redirect = `http://127.0.0.1/rp/cb?a=1&b=2&home=$HOME&q='x'`
 	const quoted = `'redirect_uri=http://127.0.0.1/rp/cb?a=1&b=2&home=$HOME&q='\''x'\'''`
 	env := newTestEnv(t)
@@ -1200,6 +1216,7 @@ func (rp *acRelyingParty) wantUserinfo(t *testing.T, tok *oauth2.Token, ok bool)
 // written to the database, not even inside the session row that carries
 // the flash message (PARITY §4, seed system issue #462).
 func TestAdminClientSecretNeverStored(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b, csrf := acAdmin(t, env)
 	// The same cookie jar, stopping at each redirect, so the database can

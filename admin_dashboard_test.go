@@ -45,6 +45,7 @@ func chartBars(t *testing.T, body, testID string) (dates []string, counts []int)
 }
 
 func TestAdminDashboardCharts(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b := kadAdmin(t, env, "root") // login 1
 	kadCodeFlow(t, env, "alice")  // login 2, one token issued
@@ -122,6 +123,7 @@ func dashboardCounts(t *testing.T, b *browser) map[string]int {
 // active tokens and unexpired consents there are. A token is active while
 // unrevoked with its access or refresh token unexpired.
 func TestAdminDashboardCounts(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	ctx := context.Background()
 	b := kadAdmin(t, env, "root")

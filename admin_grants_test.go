@@ -28,6 +28,7 @@ func tokenID(r *rig, access string) uint {
 }
 
 func TestAdminConsentRevoke(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	alice := r.env.browser()
 	first := r.tokens(alice, r.conf, r.secret, nil)["access_token"].(string)
@@ -85,6 +86,7 @@ func TestAdminConsentRevoke(t *testing.T) {
 }
 
 func TestAdminTokens(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	alice := r.env.browser()
 	tok := r.tokens(alice, r.conf, r.secret, func(v url.Values) { v.Set("scope", "openid profile offline_access") })
@@ -161,6 +163,7 @@ func TestAdminTokens(t *testing.T) {
 }
 
 func TestAdminCodes(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	alice := r.env.browser()
 	code := r.codeFor(alice, r.conf, nil)
@@ -188,6 +191,7 @@ func TestAdminCodes(t *testing.T) {
 // TestAdminGrantsCSRF: every form endpoint of users, consents, tokens and
 // codes refuses a POST without the _csrf field, and changes nothing.
 func TestAdminGrantsCSRF(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	alice := r.env.browser()
 	access := r.tokens(alice, r.conf, r.secret, nil)["access_token"].(string)
@@ -231,6 +235,7 @@ var nextLinkRE = regexp.MustCompile(`<a href="([^"]*)" rel="next">`)
 // adminPageSize rows a page, newest first, and the Next link leads to the
 // rest with the list's filter kept.
 func TestAdminGrantListsPages(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := context.Background()
 	now := r.env.clock.Now()

@@ -123,6 +123,7 @@ func countRows(body, testID string) int {
 }
 
 func TestAdminKeysCreateSigns(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b := kadAdmin(t, env, "root")
 	oldKID := activeKID(t, env)
@@ -173,6 +174,7 @@ func TestAdminKeysCreateSigns(t *testing.T) {
 }
 
 func TestAdminKeysRetire(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b := kadAdmin(t, env, "root")
 	oldKID := activeKID(t, env)
@@ -220,6 +222,7 @@ func TestAdminKeysRetire(t *testing.T) {
 }
 
 func TestAdminKeysRefuseLastActiveKey(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b := kadAdmin(t, env, "root")
 	only, err := env.store.ActiveSigningKey(context.Background(), "RS256")
@@ -249,6 +252,7 @@ func TestAdminKeysRefuseLastActiveKey(t *testing.T) {
 }
 
 func TestAdminKeysPageHasNoPrivateKey(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b := kadAdmin(t, env, "root")
 	kadPost(t, b, "/admin/keys", "/admin/keys", nil)
@@ -276,6 +280,7 @@ func TestAdminKeysPageHasNoPrivateKey(t *testing.T) {
 // TestAdminKADForbidden: the keys, audit and dashboard pages are for
 // superusers only, and their forms need a CSRF token.
 func TestAdminKADForbidden(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	env.createUser("bob", "bob's password 123")
 	bob := env.browser()

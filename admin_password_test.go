@@ -13,6 +13,7 @@ import (
 // the browser session, the access and refresh tokens and any code not yet
 // exchanged. The form says so beforehand.
 func TestAdminSetPasswordEndsAccess(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	alice := r.env.browser()
 	tok := r.tokens(alice, r.conf, r.secret, nil)
@@ -78,6 +79,7 @@ func TestAdminSetPasswordEndsAccess(t *testing.T) {
 // is signed out like anyone else (the session row must not come back with
 // a flash message), and signs in again with the new password.
 func TestAdminSetOwnPasswordSignsOut(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	b, admin := signInAdmin(r)
 	path := fmt.Sprintf("/admin/users/%d", admin.ID)

@@ -76,6 +76,7 @@ type asResult struct {
 // at once, each for a different username. Exactly one gets the dashboard,
 // the rest the page for a used link, and one superuser exists.
 func TestSetupConcurrentPostsHaveOneWinner(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	ctx := context.Background()
 	token, err := admin.PrepareSetup(ctx, env.store)
@@ -181,6 +182,7 @@ func TestSetupConcurrentPostsHaveOneWinner(t *testing.T) {
 // user and address, and a last login time. A taken username is refused
 // without spending the link.
 func TestSetupRecordsLogin(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	ctx := context.Background()
 	env.createUser("taken", acUserPassword)

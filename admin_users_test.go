@@ -76,6 +76,7 @@ func canLogIn(r *rig, username, password string) bool {
 }
 
 func TestAdminUsersAccess(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	// Not signed in: to the login page, coming back afterwards.
 	anon := r.env.browser()
@@ -102,6 +103,7 @@ func TestAdminUsersAccess(t *testing.T) {
 }
 
 func TestAdminUsersCreateErrors(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	b, _ := signInAdmin(r)
 	good := url.Values{"username": {"bob"}, "email": {"bob@example.org"}, "password": {"bob's password"}, "password_confirm": {"bob's password"}, "active": {"on"}}
@@ -146,6 +148,7 @@ func TestAdminUsersCreateErrors(t *testing.T) {
 }
 
 func TestAdminUsersCreate(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	b, _ := signInAdmin(r)
 	form := csrfFrom(t, b, "/admin/users/new", "user-form-page")
@@ -178,6 +181,7 @@ func TestAdminUsersCreate(t *testing.T) {
 }
 
 func TestAdminUsersEditClaims(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	access := r.tokens(r.env.browser(), r.conf, r.secret, nil)["access_token"].(string)
 	b, _ := signInAdmin(r)
@@ -228,6 +232,7 @@ func TestAdminUsersEditClaims(t *testing.T) {
 }
 
 func TestAdminUsersSetPassword(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	b, _ := signInAdmin(r)
 	path := fmt.Sprintf("/admin/users/%d", r.user.ID)
@@ -262,6 +267,7 @@ func TestAdminUsersSetPassword(t *testing.T) {
 }
 
 func TestAdminUsersDeactivate(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	alice := r.env.browser()
 	access := r.tokens(alice, r.conf, r.secret, nil)["access_token"].(string)
@@ -303,6 +309,7 @@ func TestAdminUsersDeactivate(t *testing.T) {
 }
 
 func TestAdminUsersCannotLockOutSelf(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	b, self := signInAdmin(r)
 	path := fmt.Sprintf("/admin/users/%d", self.ID)
@@ -322,6 +329,7 @@ func TestAdminUsersCannotLockOutSelf(t *testing.T) {
 }
 
 func TestAdminUsersDelete(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	tok := r.tokens(r.env.browser(), r.conf, r.secret, nil)
 	access := tok["access_token"].(string)
@@ -357,6 +365,7 @@ func TestAdminUsersDelete(t *testing.T) {
 // cannot be exchanged once the user is reactivated, though it has not
 // expired; deactivation deleted it with the user's sessions and tokens.
 func TestAdminUsersDeactivateVoidsCodes(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	code := r.codeFor(r.env.browser(), r.conf, nil)
 	b, _ := signInAdmin(r)
@@ -380,6 +389,7 @@ func TestAdminUsersDeactivateVoidsCodes(t *testing.T) {
 // serves them under the phone and address scopes (OpenID Connect Core
 // §5.1, §5.1.1).
 func TestAdminUsersEditPhoneAndAddress(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	access := r.tokens(r.env.browser(), r.conf, r.secret, func(v url.Values) { v.Set("scope", "openid phone address") })["access_token"].(string)
 	b, _ := signInAdmin(r)

@@ -85,6 +85,7 @@ func restHome(t *testing.T, base, cookie, username string) bool {
 // no private key, no cookie key; and the copy without the secret key does
 // not start. With the key, the same copy is a working backup.
 func TestDatabaseCopyOpensNothing(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := newTestEnv(t)
 	admin := kadAdmin(t, env, "root")
@@ -186,6 +187,7 @@ func TestDatabaseCopyOpensNothing(t *testing.T) {
 // in, the old signing key is still published, and a second start changes
 // nothing that matters.
 func TestOldDatabaseMigratedOnStart(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := newTestEnv(t)
 	env.createUser("alice", "alice password 1")

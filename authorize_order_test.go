@@ -15,6 +15,7 @@ import (
 // response_type, whether the client may use it, scope, PKCE, request
 // objects, and only then the session (prompt=none).
 func TestAuthorizeValidationOrder(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	// A public client that may not use the code flow.
 	pubNoCode, _ := r.env.createClient(models.ClientPublic, []string{cbURI}, func(c *models.Client) { c.ResponseTypes = []string{"id_token"} })

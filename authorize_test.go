@@ -21,6 +21,7 @@ import (
 // and redirect_uri are known good, the answer is a 400 error page and never
 // a redirect, and nothing is parked.
 func TestAuthorizeErrorPage(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	tests := []struct {
 		name string
@@ -66,6 +67,7 @@ func TestAuthorizeErrorPage(t *testing.T) {
 // client and redirect_uri are good, errors go back to the client as
 // error, error_description, state and iss, and nothing is parked or issued.
 func TestAuthorizeRedirectErrors(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	noCode, _ := r.env.createClient(models.ClientConfidential, []string{cbURI}, func(c *models.Client) { c.ResponseTypes = []string{} })
 	idTokenOnly, _ := r.env.createClient(models.ClientConfidential, []string{cbURI}, func(c *models.Client) { c.ResponseTypes = []string{"id_token"} })
@@ -142,6 +144,7 @@ func TestAuthorizeRedirectErrors(t *testing.T) {
 // proper encoding: a state full of delimiters comes back intact, and a
 // registered redirect_uri's own query is kept, on errors and on success.
 func TestAuthorizeResponseEncoding(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	const withQuery = "http://127.0.0.1/cb?x=1"
 	client, secret := r.env.createClient(models.ClientConfidential, []string{withQuery}, func(c *models.Client) { c.RequireConsent = false })
@@ -201,6 +204,7 @@ func TestAuthorizeResponseEncoding(t *testing.T) {
 // TestAuthorizeSession covers PARITY §2 steps 4 to 7 with a real browser
 // session: prompt, max_age, consent reuse and the consent decision.
 func TestAuthorizeSession(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		run  func(t *testing.T, r *rig)
@@ -688,6 +692,7 @@ func (r *rig) setActive(u *models.User, active bool) {
 // user (PARITY §2 step 7): the client's name, logo, website and terms,
 // and each requested scope's description, with openid itself not listed.
 func TestConsentPageShowsTheClient(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	client, _ := r.env.createClient(models.ClientConfidential, []string{cbURI}, func(c *models.Client) {
 		c.Name = "Links RP"
@@ -724,6 +729,7 @@ func TestConsentPageShowsTheClient(t *testing.T) {
 // (prompt=login, max_age) is parked for the login page; going to the
 // consent page with its id instead must not issue a code on the old login.
 func TestConsentCannotSkipFreshLogin(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		edit func(url.Values)

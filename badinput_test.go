@@ -16,6 +16,7 @@ import (
 // page, never a 500 and never a redirect, and the server log must not
 // repeat any secret that was sent.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	authz := url.Values{"client_id": {r.conf.ClientID}, "redirect_uri": {cbURI}, "response_type": {"code"}, "scope": {"openid"}}.Encode()
 	code := url.Values{"grant_type": {"authorization_code"}, "code": {"c-" + strings.Repeat("x", 40)}, "redirect_uri": {cbURI},

@@ -19,6 +19,7 @@ import (
 // sent back to the client (RFC 6749 §4.1.2.1) without the refused state,
 // and nothing is parked; one at its limit is served.
 func TestAuthorizeParameterLimits(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	for _, tc := range []struct {
 		name  string
@@ -60,6 +61,7 @@ func TestAuthorizeParameterLimits(t *testing.T) {
 // resumed, and the janitor, running on its timer, deletes it while
 // keeping a request still live.
 func TestParkedRequestsExpireAndAreCleared(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	const n = 20
 	var first string
@@ -109,6 +111,7 @@ func TestParkedRequestsExpireAndAreCleared(t *testing.T) {
 // TestCLICleanup: `oidcd cleanup` makes one janitor pass with serve's
 // settings, prints what it removed, and keeps what is live.
 func TestCLICleanup(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "oidcd.db")
 	creds := clientJSON(t, mustRunCLI(t, nil, "createclient", "--db", db, "--name", "RP", "--type", "public",
 		"--redirect-uri", "http://127.0.0.1/cb", "--json").stdout)

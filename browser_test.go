@@ -186,6 +186,7 @@ func byTestID(testID string) chromedp.CSS { return chromedp.CSS(`[data-testid="`
 // real browser: first-run setup, creating a client, a relying party's code
 // flow through login and consent, and the admin revoking what it granted.
 func TestAdminBrowserFlow(t *testing.T) {
+	t.Parallel()
 	exe := chromiumPath(t)
 	env := newTestEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)

@@ -88,6 +88,7 @@ func sortedKeys(m map[string]string) []string {
 }
 
 func TestCLICreateUser(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "oidcd.db")
 	const password = "wonderland-42"
 	r := mustRunCLI(t, nil, "createuser", "--db", db, "--username", "alice", "--password", password,
@@ -130,6 +131,7 @@ func TestCLICreateUser(t *testing.T) {
 // and that only then does serve stop offering the setup link: a plain
 // user is not an administrator.
 func TestCLICreateSuperuser(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "oidcd.db")
 	ctx := context.Background()
 	mustRunCLI(t, nil, "createuser", "--db", db, "--username", "alice", "--password", "wonderland-42")
@@ -174,6 +176,7 @@ func TestCLICreateSuperuser(t *testing.T) {
 }
 
 func TestCLICreateUserRefusals(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "oidcd.db")
 	mustRunCLI(t, nil, "createuser", "--db", db, "--username", "alice", "--password", "wonderland-42")
 
@@ -234,6 +237,7 @@ func TestCLICreateUserRefusals(t *testing.T) {
 }
 
 func TestCLICreateClientConfidentialJSON(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "oidcd.db")
 	r := mustRunCLI(t, nil, "createclient", "--db", db, "--name", "Example RP", "--type", "confidential",
@@ -295,6 +299,7 @@ func TestCLICreateClientConfidentialJSON(t *testing.T) {
 }
 
 func TestCLICreateClientPublicJSON(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "oidcd.db")
 	r := mustRunCLI(t, nil, "createclient", "--db", db, "--name", "SPA", "--type", "public",
 		"--redirect-uri", "http://127.0.0.1/cb", "--json")
@@ -312,6 +317,7 @@ func TestCLICreateClientPublicJSON(t *testing.T) {
 }
 
 func TestCLICreateClientOptions(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "oidcd.db")
 	r := mustRunCLI(t, nil, "createclient", "--db", db, "--name", "Many", "--type", "confidential",
 		"--redirect-uri", "https://rp.example/b", "--redirect-uri", "https://rp.example/a",
@@ -341,6 +347,7 @@ func TestCLICreateClientOptions(t *testing.T) {
 }
 
 func TestCLICreateClientHumanOutput(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		vars      map[string]string
@@ -395,6 +402,7 @@ func clientIDFromHuman(t *testing.T, stdout string) string {
 }
 
 func TestCLICreateClientRefusals(t *testing.T) {
+	t.Parallel()
 	base := []string{"--name", "RP", "--type", "confidential"}
 	tests := []struct {
 		name       string
@@ -468,6 +476,7 @@ func TestCLICreateClientRefusals(t *testing.T) {
 }
 
 func TestCLICreateRSAKey(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "oidcd.db")
 	first := strings.TrimSuffix(mustRunCLI(t, nil, "creatersakey", "--db", db).stdout, "\n")
 	second := strings.TrimSuffix(mustRunCLI(t, nil, "creatersakey", "--db", db).stdout, "\n")
@@ -499,6 +508,7 @@ func TestCLICreateRSAKey(t *testing.T) {
 }
 
 func TestCLIUsageErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		args       []string
@@ -534,6 +544,7 @@ func TestCLIUsageErrors(t *testing.T) {
 }
 
 func TestCLIDatabaseFromEnv(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	envDB, flagDB := filepath.Join(dir, "env.db"), filepath.Join(dir, "flag.db")
 	vars := map[string]string{"OIDC_DATABASE": envDB}
@@ -558,6 +569,7 @@ func TestCLIDatabaseFromEnv(t *testing.T) {
 }
 
 func TestCLIServeRefusesMalformedSettings(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		vars map[string]string
@@ -659,6 +671,7 @@ func (p *serveProcess) stop(t *testing.T) error {
 }
 
 func TestCLIServeStartsAndShutsDown(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "oidcd.db")
 	p := startServe(t, nil, "--db", db, "--issuer", "http://127.0.0.1:8000/")
 
@@ -705,6 +718,7 @@ func TestCLIServeStartsAndShutsDown(t *testing.T) {
 }
 
 func TestCLIServeAddressInUse(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "oidcd.db")
 	p := startServe(t, nil, "--db", db)
 	addr := strings.TrimPrefix(p.base, "http://")
@@ -748,6 +762,7 @@ func serveSetupURL(t *testing.T, logs string) *url.URL {
 // works against the running server and creates the first admin, and that
 // the next start logs no link.
 func TestCLIServeLogsSetupURL(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "oidcd.db")
 	p := startServe(t, nil, "--db", db, "--issuer", "http://127.0.0.1:8000/")
 	link := serveSetupURL(t, p.logs.String())

@@ -20,6 +20,7 @@ import (
 // while the form was open, nor one made while the save itself was under
 // way (between the save reading the client and writing it back).
 func TestClientEditKeepsRotatedSecret(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	// A rotation that lands inside the save: armed just before the form is
 	// posted, it runs right after the save's handler has read the client,

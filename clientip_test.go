@@ -53,6 +53,7 @@ func auditAddresses(t *testing.T, kind string) []string {
 }
 
 func TestClientIPExtractor(t *testing.T) {
+	t.Parallel()
 	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	tests := []struct {
 		name       string
@@ -95,6 +96,7 @@ func TestClientIPExtractor(t *testing.T) {
 }
 
 func TestParseTrustedProxies(t *testing.T) {
+	t.Parallel()
 	got, err := parseTrustedProxies(" 10.1.2.3/8, fd00::/8 192.0.2.7\t::1 ")
 	want := []netip.Prefix{
 		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8"),
@@ -125,6 +127,7 @@ func TestParseTrustedProxies(t *testing.T) {
 // rotating X-Forwarded-For and X-Real-IP neither resets the limits nor
 // reaches the audit log or the request log.
 func TestForgedForwardedForIgnored(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, "OIDC_LOGIN_MAX_FAILURES", "2")
 	env.createUser("alice", "alice password 1")
 	b := env.browser()
@@ -167,6 +170,7 @@ func TestForgedForwardedForIgnored(t *testing.T) {
 // the audit log records and what is throttled, and another address is
 // not locked out by it.
 func TestTrustedProxyHop(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, "OIDC_LOGIN_MAX_FAILURES", "3", "OIDC_TRUSTED_PROXIES", "127.0.0.0/8, ::1")
 	env.createUser("alice", "alice password 1")
 	b := env.browser()
@@ -198,6 +202,7 @@ func TestTrustedProxyHop(t *testing.T) {
 // X-Forwarded-For is no server error, and the failure is still counted
 // (on PostgreSQL the audit insert failed and nothing was counted).
 func TestHostileForwardedFor(t *testing.T) {
+	t.Parallel()
 	for _, proxies := range []string{"", "127.0.0.0/8"} {
 		t.Run("proxies="+proxies, func(t *testing.T) {
 			env := newTestEnv(t, "OIDC_LOGIN_MAX_FAILURES", "3", "OIDC_TRUSTED_PROXIES", proxies)
@@ -226,6 +231,7 @@ func TestHostileForwardedFor(t *testing.T) {
 // TestAdminAuditUsesClientIP: an admin change records the connection's
 // address, not a forged header (and a huge header does not drop it).
 func TestAdminAuditUsesClientIP(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b, csrf := acAdmin(t, env)
 	form := acClientFields("Audited", "https://rp.example/cb")

@@ -108,6 +108,7 @@ func codeFlowClient(t *testing.T, env *testEnv) (client *models.Client, secret, 
 }
 
 func TestConcurrentCodeRedemption(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	client, secret, redirect, code := codeFlowClient(t, env)
 
@@ -132,6 +133,7 @@ func TestConcurrentCodeRedemption(t *testing.T) {
 }
 
 func TestConcurrentRefreshRotation(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	client, secret, redirect, code := codeFlowClient(t, env)
 	resp, tok := postForm(t, env.issuer+"/token", url.Values{

@@ -41,6 +41,7 @@ func forgedPost(t *testing.T, env *testEnv, path string, form url.Values, cookie
 // double-submit cookie, which a sibling subdomain could plant, is worth
 // nothing. Each forged POST /logout would sign the victim out.
 func TestCSRFForgedPostsRefused(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	env.createUser("alice", "alice password 1")
 	env.createUser("mallory", "mallory password 1")
@@ -112,6 +113,7 @@ func TestCSRFForgedPostsRefused(t *testing.T) {
 // cookie, no row) at the first page with a form, and login gives it a new
 // session id, so the token of the login page no longer passes afterwards.
 func TestCSRFTokenRenewedAtLogin(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	env.createUser("alice", "alice password 1")
 	b := env.browser()
@@ -170,6 +172,7 @@ func (j httpsJar) Cookies(u *url.URL) []*http.Cookie { return j.CookieJar.Cookie
 // which is scoped to /admin and so cannot be __Host-, __Secure-. A whole
 // admin round trip works with them.
 func TestCookiePrefixesUnderHTTPS(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, "OIDC_ISSUER", "https://id.example.org")
 	env.createUser("root", acAdminPassword, func(u *models.User) { u.Superuser = true })
 	b := env.browser()

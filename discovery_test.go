@@ -18,6 +18,7 @@ import (
 // code flow in the query, RS256 ID tokens, PKCE, and the three client
 // authentication methods of the token endpoint.
 func TestDiscoveryDocument(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	resp, raw := getBody(t, env.issuer+"/.well-known/openid-configuration")
 	if resp.StatusCode != http.StatusOK {
@@ -123,6 +124,7 @@ func TestDiscoveryDocument(t *testing.T) {
 // keys only, each with kid, alg and use, cacheable, and holding the key
 // that signs the ID tokens the server issues.
 func TestJWKSDocument(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	resp, raw := getBody(t, r.env.issuer+"/jwks")
 	if resp.StatusCode != http.StatusOK {
@@ -194,6 +196,7 @@ func TestJWKSDocument(t *testing.T) {
 // TestTrailingSlash: every path also answers with a trailing slash, with
 // the same answer (PARITY §1).
 func TestTrailingSlash(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	for _, tt := range []struct{ name, path string }{
 		{"discovery", "/.well-known/openid-configuration"},

@@ -16,6 +16,7 @@ import (
 // go-oidc and x/oauth2: discovery, PKCE code flow through our login and
 // consent pages, ID token verification, userinfo, and refresh rotation.
 func TestCodeFlowWithRealClient(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	const password = "correct horse battery"
 	alice := env.createUser("alice", password, func(u *models.User) {
@@ -143,6 +144,7 @@ func TestCodeFlowWithRealClient(t *testing.T) {
 // TestRefreshedTokenWorks checks the happy path after a refresh without
 // any reuse: the new access token is accepted and the old one is not.
 func TestRefreshedTokenWorks(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	env.createUser("bob", "bob password 1")
 	redirect := "http://127.0.0.1/cb"

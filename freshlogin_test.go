@@ -12,6 +12,7 @@ import (
 // prompt=login or max_age=0 (OpenID Connect Core §3.1.2.1); only a login
 // after it does. Auth times used to be compared in whole seconds.
 func TestFreshLoginWithinTheSameSecond(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		edit func(url.Values)

@@ -13,6 +13,7 @@ import (
 // the server's clock) and it lives OIDC_IDTOKEN_EXPIRE, whatever the
 // access token's lifetime (OpenID Connect Core §2, PARITY §4).
 func TestIDTokenLifetime(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name                  string
 		idTokenSecs, tokenSec int64
@@ -53,6 +54,7 @@ func TestIDTokenLifetime(t *testing.T) {
 // original login's auth_time, is issued now, and has no nonce (OpenID
 // Connect Core §12.2; PARITY §3, seed system issue #378).
 func TestIDTokenRefreshKeepsAuthTime(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		advance time.Duration
@@ -109,6 +111,7 @@ func TestIDTokenRefreshKeepsAuthTime(t *testing.T) {
 // claims of the granted scopes, and only those, in the ID token; by
 // default the ID token carries none of them (PARITY §4).
 func TestIDTokenIncludeClaims(t *testing.T) {
+	t.Parallel()
 	emailClaims := []string{"email", "email_verified"}
 	profileClaims := []string{"name", "given_name", "family_name", "preferred_username", "updated_at"}
 	tests := []struct {
@@ -168,6 +171,7 @@ func TestIDTokenIncludeClaims(t *testing.T) {
 // until OIDC_SKIP_CONSENT_EXPIRE days have passed, then it is asked again
 // (PARITY §2 steps 6 and 7).
 func TestConsentExpiry(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		setting string // days; "" leaves the default

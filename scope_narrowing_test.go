@@ -14,6 +14,7 @@ import (
 // a refresh grants only what the client still has, and /userinfo releases
 // claims only for those scopes, for tokens issued before the change too.
 func TestScopeNarrowingTakesEffect(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		narrowTo  []string

@@ -75,6 +75,7 @@ func TestSecretKeyFileInDefaultDataDir(t *testing.T) {
 // TestSecretKeyFileCreatedByServe: serve on a fresh database says it made
 // the key file and where, never what is in it.
 func TestSecretKeyFileCreatedByServe(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := startServe(t, nil, "--db", filepath.Join(dir, "id.db"))
 	path := filepath.Join(dir, "id.key")
@@ -92,6 +93,7 @@ func TestSecretKeyFileCreatedByServe(t *testing.T) {
 // stops every command with a message saying how to fix it, and nothing is
 // written.
 func TestSecretKeyFileRefusedWhenReadable(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db, keyFile := filepath.Join(dir, "oidcd.db"), filepath.Join(dir, "oidcd.key")
 	mustRunCLI(t, nil, "createuser", "--db", db, "--username", "alice", "--password", "wonderland-42")
@@ -123,6 +125,7 @@ func TestSecretKeyFileRefusedWhenReadable(t *testing.T) {
 // start instead of making new keys, and the key file the attempt made is
 // removed again; putting the file back brings everything back.
 func TestSecretKeyFileLost(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db, keyFile := filepath.Join(dir, "oidcd.db"), filepath.Join(dir, "oidcd.key")
 	kid := strings.TrimSpace(mustRunCLI(t, nil, "creatersakey", "--db", db).stdout)
@@ -214,6 +217,7 @@ func TestSecretKeyFromEnvironment(t *testing.T) {
 // lives; it is made there on first start, 0600, and none beside the
 // database.
 func TestSecretKeyFileNamed(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db, keyFile := filepath.Join(dir, "oidcd.db"), filepath.Join(dir, "secrets", "kek")
 	vars := map[string]string{"OIDC_SECRET_KEY_FILE": keyFile}
@@ -231,6 +235,7 @@ func TestSecretKeyFileNamed(t *testing.T) {
 // TestSecretKeyMalformed: a key that is not 32 bytes of base64 is refused
 // before the database is touched, with a message naming the variable.
 func TestSecretKeyMalformed(t *testing.T) {
+	t.Parallel()
 	short := filepath.Join(t.TempDir(), "short.key")
 	if err := os.WriteFile(short, []byte(base64.StdEncoding.EncodeToString(make([]byte, 16))), 0o600); err != nil {
 		t.Fatal(err)

@@ -98,6 +98,7 @@ func wantNoSessionRow(t *testing.T, env *testEnv, id, when string) {
 }
 
 func TestLoginRenewsSessionID(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	env.createUser("alice", "alice password 1")
 	env.createUser("bob", "bob password 1")
@@ -149,6 +150,7 @@ func TestLoginRenewsSessionID(t *testing.T) {
 // The session cookie holds only a signed opaque id and lives
 // OIDC_SESSION_EXPIRE.
 func TestSessionCookieAttributes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		issuer     string // "" is the test server's own http URL
@@ -271,6 +273,7 @@ func cookieAttrs(raw string) string {
 }
 
 func TestSecureCookiesFollowIssuer(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		issuer string
 		want   bool
@@ -288,6 +291,7 @@ func TestSecureCookiesFollowIssuer(t *testing.T) {
 }
 
 func TestLoginFailureIsGeneric(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	env.createUser("alice", "alice password 1")
 	env.createUser("gone", "gone password 1", func(u *models.User) { u.Active = false })
@@ -325,6 +329,7 @@ func TestLoginFailureIsGeneric(t *testing.T) {
 }
 
 func TestLoginThrottle(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, "OIDC_LOGIN_MAX_FAILURES", "3")
 	env.createUser("alice", "alice password 1")
 	env.createUser("bob", "bob password 1")
@@ -362,6 +367,7 @@ func TestLoginThrottle(t *testing.T) {
 }
 
 func TestLoginThrottleByAddress(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, "OIDC_LOGIN_MAX_FAILURES", "3")
 	env.createUser("carol", "carol password 1")
 	b := env.browser()
@@ -381,6 +387,7 @@ func TestLoginThrottleByAddress(t *testing.T) {
 }
 
 func TestDeactivatedUserCannotLogIn(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	env.createUser("gone", "gone password 1", func(u *models.User) { u.Active = false })
 	u, err := env.store.UserByUsername(context.Background(), "gone")
@@ -398,6 +405,7 @@ func TestDeactivatedUserCannotLogIn(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	env.createUser("alice", "alice password 1")
 	b := env.browser()
@@ -446,6 +454,7 @@ func TestLogout(t *testing.T) {
 }
 
 func TestPagesRefuseFraming(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	env.createUser("alice", "alice password 1")
 	b := env.browser()
@@ -465,6 +474,7 @@ func TestPagesRefuseFraming(t *testing.T) {
 }
 
 func TestPasswordsNeverLogged(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, "OIDC_LOGIN_MAX_FAILURES", "2")
 	const right, wrong = "Right-Horse-7731", "Wrong-Staple-9924"
 	env.createUser("alice", right)
@@ -499,6 +509,7 @@ func TestPasswordsNeverLogged(t *testing.T) {
 // PostgreSQL cannot even compare) is a 400 page, not a server error, and
 // signs nobody in.
 func TestLoginRefusesControlCharacters(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	env.createUser("alice", "alice password 1")
 	b := env.browser()

@@ -14,6 +14,7 @@ import (
 // effect, and that a malformed value stops start-up with an error naming
 // the variable.
 func TestLoadHandlerConfig(t *testing.T) {
+	t.Parallel()
 	const day = 24 * time.Hour
 	tests := []struct {
 		env       string

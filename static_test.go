@@ -9,6 +9,7 @@ import (
 // used to redirect /static to /static/, which the trailing-slash rule
 // turned back into /static: a redirect loop. Files are still served.
 func TestStaticFolderNotFound(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, tt := range []struct {

@@ -27,6 +27,7 @@ func countEvents(t *testing.T, kind, username string) int64 {
 // guesses for one account are evaluated at most up to the limit; the
 // rest are refused with 429 before any password is checked.
 func TestLoginBurstCountedBeforeCheck(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, "OIDC_LOGIN_MAX_FAILURES", "5")
 	env.createUser("alice", "alice password 1")
 	const n = 30
@@ -91,6 +92,7 @@ func TestLoginBurstCountedBeforeCheck(t *testing.T) {
 // one address lock that address out of the admin account, not the admin
 // signing in from elsewhere.
 func TestLockoutIsNotAWeapon(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, "OIDC_TRUSTED_PROXIES", "127.0.0.0/8")
 	env.createUser("admin", "admin password 1", func(u *models.User) { u.Superuser = true })
 	attacker := env.browser()
@@ -111,6 +113,7 @@ func TestLockoutIsNotAWeapon(t *testing.T) {
 // with before (its device cookie) still signs in from a new address; a
 // browser without one is slowed like the attacker.
 func TestOwnerSignsInPastUserCeiling(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, "OIDC_LOGIN_MAX_FAILURES", "1", "OIDC_TRUSTED_PROXIES", "127.0.0.0/8")
 	env.createUser("alice", "alice password 1")
 	owner := env.browser()
@@ -148,6 +151,7 @@ func TestOwnerSignsInPastUserCeiling(t *testing.T) {
 // TestDeviceCookieAttributes: HttpOnly, SameSite=Lax, and under an https
 // issuer Secure with the __Host- prefix.
 func TestDeviceCookieAttributes(t *testing.T) {
+	t.Parallel()
 	for _, issuer := range []string{"", "https://id.example.org"} {
 		env := newTestEnv(t, "OIDC_ISSUER", issuer)
 		env.createUser("alice", "alice password 1")
@@ -201,6 +205,7 @@ func cookieNames(cs []*http.Cookie) []string {
 // TestLoginFailsClosed: when the attempt cannot be counted, the login is
 // refused, even with the right password, and the failure logged once.
 func TestLoginFailsClosed(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	env.createUser("alice", "alice password 1")
 	if err := testDB(t).Migrator().DropTable("throttles"); err != nil {
@@ -223,6 +228,7 @@ func TestLoginFailsClosed(t *testing.T) {
 // TestAdminThrottles: the admin site lists the throttles in force and
 // clears one (CSRF-protected, audit-logged), which lets the user in.
 func TestAdminThrottles(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, "OIDC_LOGIN_MAX_FAILURES", "2")
 	env.createUser("alice", "alice password 1")
 	b, _ := acAdmin(t, env)
@@ -278,6 +284,7 @@ func TestAdminThrottles(t *testing.T) {
 // even with the right secret, while the same client from another address
 // authenticates. A successful authentication writes nothing.
 func TestClientAuthThrottle(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, "OIDC_LOGIN_MAX_FAILURES", "2", "OIDC_TRUSTED_PROXIES", "127.0.0.1")
 	client, secret := env.createClient(models.ClientConfidential, []string{"https://rp.example/cb"})
 	token := func(from, id, secret string) (*http.Response, map[string]any) {

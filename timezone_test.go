@@ -23,6 +23,7 @@ import (
 // process stores is UTC. (This is about SQLite's text times, so the test
 // uses a SQLite file whatever the suite's database.)
 func TestTimesSurviveAnotherTimeZone(t *testing.T) {
+	t.Parallel()
 	for _, zone := range []string{"UTC", "Etc/GMT+5", "Etc/GMT-5"} {
 		if _, err := time.LoadLocation(zone); err != nil {
 			t.Skipf("time zone %s: %v (no tzdata)", zone, err)

@@ -16,6 +16,7 @@ import (
 // client authentication at /token (PARITY §3): exact status and error,
 // no-store headers, and no token written.
 func TestTokenCodeErrors(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	b := r.env.browser()
 	other, otherSecret := r.env.createClient(models.ClientConfidential, []string{cbURI})
@@ -166,6 +167,7 @@ func TestTokenCodeErrors(t *testing.T) {
 // authentication and PKCE method: status, headers, and the response body
 // of RFC 6749 §5.1.
 func TestTokenCodeExchange(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	b := r.env.browser()
 	withPKCE := func(method, challenge string) func(url.Values) {
@@ -220,6 +222,7 @@ func TestTokenCodeExchange(t *testing.T) {
 // TestTokenCodeReuse: a code works once; the second use is invalid_grant
 // and revokes what the first use issued (PARITY §3, RFC 6749 §4.1.2).
 func TestTokenCodeReuse(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	b := r.env.browser()
 	tests := []struct {
@@ -259,6 +262,7 @@ func TestTokenCodeReuse(t *testing.T) {
 // TestTokenCodeOtherClient: a client cannot redeem another client's code,
 // and the failed try does not burn it for its rightful client.
 func TestTokenCodeOtherClient(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	b := r.env.browser()
 	other, otherSecret := r.env.createClient(models.ClientConfidential, []string{cbURI})
@@ -289,6 +293,7 @@ func TestTokenCodeOtherClient(t *testing.T) {
 // secret are form-urlencoded before base64 (RFC 6749 §2.3.1), so ':' and
 // '+' in them survive.
 func TestTokenClientCredentialEncoding(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	b := r.env.browser()
 	const id, secret = "rp:1+x%y&z=", "se:cr+et/%2B=&? x"
@@ -338,6 +343,7 @@ func TestTokenClientCredentialEncoding(t *testing.T) {
 // TestTokenRefresh covers the refresh_token grant's scope rules, client
 // binding and lifetime (PARITY §3).
 func TestTokenRefresh(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	b := r.env.browser()
 	other, otherSecret := r.env.createClient(models.ClientConfidential, []string{cbURI})

@@ -14,6 +14,7 @@ import (
 // crypto/x509) and Echo before 4.16.5. `task vulncheck` runs govulncheck
 // itself.
 func TestToolchainHasNoKnownVulnerabilities(t *testing.T) {
+	t.Parallel()
 	if got := runtime.Version(); version.Compare(got, "go1.27.3") < 0 {
 		t.Errorf("built with %s, want go1.27.3 or later (GOTOOLCHAIN=go1.27.3)", got)
 	}

@@ -16,6 +16,7 @@ import (
 // TestUserinfo covers how /userinfo finds and judges the access token
 // (OpenID Connect Core §5.3, RFC 6750 §2 and §3).
 func TestUserinfo(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	b := r.env.browser()
 	good, _ := r.tokens(b, r.conf, r.secret, nil)["access_token"].(string)
@@ -86,6 +87,7 @@ func TestUserinfo(t *testing.T) {
 // TestUserinfoRefusedTokens: a token that was good stops working when its
 // user is deactivated, when it expires, and when a refresh rotates it out.
 func TestUserinfoRefusedTokens(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		spoil func(r *rig, tok map[string]any)
@@ -118,6 +120,7 @@ func TestUserinfoRefusedTokens(t *testing.T) {
 // TestUserinfoQueryTokenSetting: OIDC_USERINFO_QUERY_TOKEN=false refuses
 // ?access_token= (RFC 6750 §2.3 discourages it); the header still works.
 func TestUserinfoQueryTokenSetting(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		setting    string
 		wantStatus int
@@ -144,6 +147,7 @@ func TestUserinfoQueryTokenSetting(t *testing.T) {
 // a token (PARITY §8, seed system issue #304), and the real request then
 // carries the CORS header.
 func TestUserinfoPreflight(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	const origin = "http://127.0.0.1:5173"
 	tests := []struct {
@@ -193,6 +197,7 @@ func TestUserinfoPreflight(t *testing.T) {
 // TestUserinfoClaims: each scope releases its claims (PARITY §5) and
 // empty claims are left out.
 func TestUserinfoClaims(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	client, secret := r.env.createClient(models.ClientConfidential, []string{cbURI}, func(c *models.Client) { c.RequireConsent = false })
 	r.keep(secret)

@@ -19,6 +19,7 @@ import (
 // so each is the sender's 4xx here, and nothing is saved or logged as an
 // error. Run on PostgreSQL with OIDC_TEST_DATABASE=postgres.
 func TestInvalidUTF8Refused(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	b, csrf := acAdmin(t, env)
 	alice := env.createUser("alice", "alice password 1")

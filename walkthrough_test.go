@@ -18,6 +18,7 @@ import (
 // token and userinfo calls are the HTTP requests its curl commands send,
 // to the same paths (/token/ and /userinfo/, with the trailing slash).
 func TestSeedWalkthrough(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "oidcd.db")
 	const issuer = "http://localhost:8000" // the default, as in `go run .`
 	server := startServe(t, nil, "--db", db)

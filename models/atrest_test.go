@@ -61,6 +61,7 @@ const fakePEM = "-----BEGIN PRIVATE KEY-----\nnot really a key\n-----END PRIVATE
 // TestStoreSealsSecrets: through the Store, settings, private keys and
 // sessions read back as written; in the table they are sealed or hashed.
 func TestStoreSealsSecrets(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := modelstest.New(t)
 	s := d.Open(t)
@@ -146,6 +147,7 @@ func TestStoreSealsSecrets(t *testing.T) {
 // reads give the same values, the old session id still finds its session,
 // and a third open changes nothing.
 func TestStoreMigratesPlaintext(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := modelstest.New(t)
 	now := time.Now()
@@ -211,6 +213,7 @@ func TestStoreMigratesPlaintext(t *testing.T) {
 // fails at once with ErrWrongSecretKey and writes nothing; it never makes
 // new cookie or signing keys.
 func TestStoreRefusesWrongKey(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := modelstest.New(t)
 	s := d.Open(t)
@@ -247,6 +250,7 @@ func TestStoreRefusesWrongKey(t *testing.T) {
 // TestStoreMovedCiphertext: a sealed value copied into another row does
 // not open there, so rows cannot be swapped to confuse the server.
 func TestStoreMovedCiphertext(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := modelstest.New(t)
 	s := d.Open(t)
@@ -266,6 +270,7 @@ func TestStoreMovedCiphertext(t *testing.T) {
 // every sealed value moves to the new key; afterwards the new key alone
 // opens the database and the old one alone does not.
 func TestStoreRotatesKey(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := modelstest.New(t)
 	s := d.Open(t)

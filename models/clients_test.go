@@ -9,6 +9,7 @@ import (
 // before its secret was rotated keeps the new secret (and the type and
 // client_id, which no edit changes) while saving the edited fields.
 func TestSaveClientKeepsRotatedSecret(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	stale, err := f.store.ClientByID(ctx, f.client.ID)

@@ -12,6 +12,7 @@ import (
 // TestRecordEventStoresAnyInput: an audit event with an over-long
 // username, an invalid-UTF-8 address or detail is stored, bounded.
 func TestRecordEventStoresAnyInput(t *testing.T) {
+	t.Parallel()
 	store := openStore(t)
 	e := &models.Event{
 		Kind: models.EventLoginFailed, Username: strings.Repeat("ü", 300) + "\xff",

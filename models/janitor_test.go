@@ -127,6 +127,7 @@ func wantKept(t *testing.T, f *fixture, keep map[string][]any) {
 // tokens until their refresh expiry, used codes while their tokens live),
 // and a second pass finds nothing.
 func TestCleanupRemovesExpiredRows(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	keep := janitorRows(t, f, 2500)
@@ -147,6 +148,7 @@ func TestCleanupRemovesExpiredRows(t *testing.T) {
 // TestCleanupConcurrent: passes run at once, as by several instances,
 // fail nowhere and remove each row once.
 func TestCleanupConcurrent(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	keep := janitorRows(t, f, 300)
 	const passes = 4

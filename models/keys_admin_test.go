@@ -12,6 +12,7 @@ import (
 )
 
 func TestDailyEventCountsBuckets(t *testing.T) {
+	t.Parallel()
 	s := openStore(t)
 	ctx := context.Background()
 	now := time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
@@ -38,6 +39,7 @@ func TestDailyEventCountsBuckets(t *testing.T) {
 }
 
 func TestRetireSigningKeyKeepsOneActive(t *testing.T) {
+	t.Parallel()
 	s := openStore(t)
 	ctx := context.Background()
 	var ids []uint

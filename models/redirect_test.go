@@ -9,6 +9,7 @@ import (
 )
 
 func TestCheckRedirectURI(t *testing.T) {
+	t.Parallel()
 	long := "https://rp.example/" + strings.Repeat("a", models.MaxRedirectURILength-len("https://rp.example/"))
 	tests := []struct {
 		uri        string

@@ -28,6 +28,7 @@ func testBox(t *testing.T, current []byte, previous ...[]byte) *secretBox {
 var envelopeRE = regexp.MustCompile(`^enc:v1:([0-9a-f]{16}):([A-Za-z0-9+/]+)$`)
 
 func TestSecretBoxRoundTrip(t *testing.T) {
+	t.Parallel()
 	key := testKey()
 	b := testBox(t, key)
 	const plain = "-----BEGIN PRIVATE KEY-----\nMIIE...\n-----END PRIVATE KEY-----\n"
@@ -66,6 +67,7 @@ func TestSecretBoxRoundTrip(t *testing.T) {
 }
 
 func TestSecretBoxWrongKey(t *testing.T) {
+	t.Parallel()
 	sealed, _ := testBox(t, testKey()).seal(settingAD("session_hash_key"), "cookie key")
 	_, _, err := testBox(t, testKey()).open(settingAD("session_hash_key"), sealed)
 	if !errors.Is(err, ErrWrongSecretKey) {
@@ -77,6 +79,7 @@ func TestSecretBoxWrongKey(t *testing.T) {
 }
 
 func TestSecretBoxWrongAdditionalData(t *testing.T) {
+	t.Parallel()
 	b := testBox(t, testKey())
 	sealed, _ := b.seal(settingAD("session_hash_key"), "cookie key")
 	for _, ad := range []string{settingAD("secret_cookie_key"), signingKeyAD("session_hash_key"), ""} {
@@ -87,6 +90,7 @@ func TestSecretBoxWrongAdditionalData(t *testing.T) {
 }
 
 func TestSecretBoxTampered(t *testing.T) {
+	t.Parallel()
 	b := testBox(t, testKey())
 	const ad = "setting:k"
 	sealed, _ := b.seal(ad, "a value worth keeping")
@@ -119,6 +123,7 @@ func TestSecretBoxTampered(t *testing.T) {
 }
 
 func TestSecretBoxRotation(t *testing.T) {
+	t.Parallel()
 	oldKey, newKey := testKey(), testKey()
 	const ad = "signing_key:kid-7"
 	old, _ := testBox(t, oldKey).seal(ad, "private key")
@@ -157,6 +162,7 @@ func TestSecretBoxRotation(t *testing.T) {
 }
 
 func TestSecretBoxKeys(t *testing.T) {
+	t.Parallel()
 	if _, err := newSecretBox(nil, nil); err == nil {
 		t.Errorf("newSecretBox without a key: want an error")
 	}

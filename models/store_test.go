@@ -141,6 +141,7 @@ func together(n int, fn func(i int)) {
 }
 
 func TestRedeemCodeConcurrentlyHasOneWinner(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	code := f.newCode(t)
 	const n = 20
@@ -191,6 +192,7 @@ func TestRedeemCodeConcurrentlyHasOneWinner(t *testing.T) {
 }
 
 func TestRedeemCodeRefusedLeavesCodeUnused(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	code := f.newCode(t)
 	ctx := context.Background()
@@ -233,6 +235,7 @@ func TestRedeemCodeRefusedLeavesCodeUnused(t *testing.T) {
 }
 
 func TestRedeemCodeUnknown(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	_, err := f.store.RedeemCode(context.Background(), "no-such-code", f.now, accept, f.mintFamily)
 	if !errors.Is(err, models.ErrNotFound) {
@@ -241,6 +244,7 @@ func TestRedeemCodeUnknown(t *testing.T) {
 }
 
 func TestRedeemCodeReuseRevokes(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	code := f.newCode(t)
 	other := f.redeem(t, f.newCode(t)) // another authorization, untouched by the reuse
@@ -266,6 +270,7 @@ func TestRedeemCodeReuseRevokes(t *testing.T) {
 // TestRedeemCodeReuseRevokesRefreshedTokens: the tokens a code issued
 // include those refreshed from its first token (RFC 6749 §4.1.2).
 func TestRedeemCodeReuseRevokesRefreshedTokens(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	code := f.newCode(t)
 	first := f.redeem(t, code)
@@ -283,6 +288,7 @@ func TestRedeemCodeReuseRevokesRefreshedTokens(t *testing.T) {
 }
 
 func TestRotateRefreshToken(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	first := f.redeem(t, f.newCode(t))
@@ -327,6 +333,7 @@ func TestRotateRefreshToken(t *testing.T) {
 }
 
 func TestRotateRefreshTokenConcurrentlyHasOneWinner(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	first := f.redeem(t, f.newCode(t))
 	const n = 20
@@ -352,6 +359,7 @@ func TestRotateRefreshTokenConcurrentlyHasOneWinner(t *testing.T) {
 }
 
 func TestGrantConsent(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	uid, cid := f.user.ID, f.client.ID
@@ -403,6 +411,7 @@ func TestGrantConsent(t *testing.T) {
 }
 
 func TestSettingIsGeneratedOnce(t *testing.T) {
+	t.Parallel()
 	store := openStore(t)
 	ctx := context.Background()
 	var calls int
@@ -432,6 +441,7 @@ func TestSettingIsGeneratedOnce(t *testing.T) {
 }
 
 func TestSettingConcurrentCallersAgree(t *testing.T) {
+	t.Parallel()
 	store := openStore(t)
 	const n = 10
 	got := make([]string, n)
@@ -451,6 +461,7 @@ func TestSettingConcurrentCallersAgree(t *testing.T) {
 // TestCreateStoresFalseFlags: false is stored as false for flags whose
 // usual value is true (an inactive user, a client without consent).
 func TestCreateStoresFalseFlags(t *testing.T) {
+	t.Parallel()
 	store := openStore(t)
 	ctx := context.Background()
 	u := &models.User{Username: "inactive", Active: false}

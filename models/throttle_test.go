@@ -31,6 +31,7 @@ func reserveOutcome(t *testing.T, store *models.Store, keys []models.ThrottleKey
 // limit of 5 allow exactly 5; a check made before counting (the old
 // CountFailedLogins) let them all through.
 func TestReserveAttemptConcurrent(t *testing.T) {
+	t.Parallel()
 	store := openStore(t)
 	now := time.Now()
 	key := models.ThrottleKey{Kind: models.ThrottleLogin, Subject: "alice", Address: "192.0.2.1", Limit: 5, Window: 15 * time.Minute, Growing: true}
@@ -72,6 +73,7 @@ func TestReserveAttemptConcurrent(t *testing.T) {
 // TestReserveAttemptRules walks one pair key and one address key through
 // a window: the limit, the lock, the growing lock, release on success.
 func TestReserveAttemptRules(t *testing.T) {
+	t.Parallel()
 	store := openStore(t)
 	ctx := context.Background()
 	w := 10 * time.Minute
@@ -136,6 +138,7 @@ func TestReserveAttemptRules(t *testing.T) {
 // key's limit locked it; when that attempt proves correct, the key is
 // unlocked again.
 func TestReleaseUnlocksCountingKey(t *testing.T) {
+	t.Parallel()
 	store := openStore(t)
 	now := time.Now()
 	user := models.ThrottleKey{Kind: models.ThrottleLoginUser, Subject: "alice", Limit: 2, Window: time.Hour}
@@ -160,6 +163,7 @@ func TestReleaseUnlocksCountingKey(t *testing.T) {
 // client_id (long, invalid UTF-8, NUL) is counted, bounded in storage,
 // and long inputs that share a prefix stay distinct keys.
 func TestThrottleStoresAnyInput(t *testing.T) {
+	t.Parallel()
 	store := openStore(t)
 	now := time.Now()
 	long := strings.Repeat("é", 5000)
@@ -185,6 +189,7 @@ func TestThrottleStoresAnyInput(t *testing.T) {
 
 // TestThrottleListClearExpire: the admin's view and the clean-up.
 func TestThrottleListClearExpire(t *testing.T) {
+	t.Parallel()
 	store := openStore(t)
 	ctx := context.Background()
 	now := time.Now()

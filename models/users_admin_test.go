@@ -33,6 +33,7 @@ func (f *fixture) otherClient(t *testing.T) *models.Client {
 }
 
 func TestListUsersSearch(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	for _, u := range []*models.User{
@@ -60,6 +61,7 @@ func TestListUsersSearch(t *testing.T) {
 }
 
 func TestRevokeConsentRevokesThePairOnly(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	other := f.otherClient(t)
@@ -98,6 +100,7 @@ func TestRevokeConsentRevokesThePairOnly(t *testing.T) {
 }
 
 func TestDeactivateAndDeleteUser(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	tok := f.addToken(t, f.client)
@@ -153,6 +156,7 @@ func TestDeactivateAndDeleteUser(t *testing.T) {
 }
 
 func TestRevokeTokensNeedsAFilter(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	tok := f.addToken(t, f.client)
@@ -172,6 +176,7 @@ func TestRevokeTokensNeedsAFilter(t *testing.T) {
 // or for a grant by its client), not only those made by an admin, and do
 // not mistake one for the other.
 func TestListEventsFindsAdminChanges(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	acme, zed := f.otherClient(t), f.otherClient(t)

@@ -15,6 +15,7 @@ import (
 // that SQLite's text comparison orders them; UTC values, NULLs and text
 // that is no time are left alone, and a second start changes nothing.
 func TestSQLiteTimesRewrittenToUTC(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "oidcd.db")
 	key := modelstest.NewKey()
 	open := func() *models.Store {
@@ -74,6 +75,7 @@ func TestSQLiteTimesRewrittenToUTC(t *testing.T) {
 // compared as the instants they are, on SQLite (where the driver binds
 // them as UTC text) and PostgreSQL alike.
 func TestTimesInAnyZone(t *testing.T) {
+	t.Parallel()
 	s := openStore(t)
 	ctx := context.Background()
 	behind, ahead := time.FixedZone("UTC-5", -5*3600), time.FixedZone("UTC+5", 5*3600)

@@ -25,6 +25,7 @@ func TestMain(m *testing.M) {
 // UTC, and a session saved before that change, with whole Unix seconds,
 // still reads.
 func TestAuthTimePrecision(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	store := modelstest.Open(t)
 	u := &models.User{Username: "alice", Active: true}
