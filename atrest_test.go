@@ -101,7 +101,9 @@ func TestDatabaseCopyOpensNothing(t *testing.T) {
 	hashKey, err1 := env.store.LookupSetting(ctx, "session_hash_key")
 	blockKey, err2 := env.store.LookupSetting(ctx, "secret_cookie_key")
 	key, err3 := env.store.ActiveSigningKey(ctx, "RS256")
-	if err := errors.Join(err1, err2, err3); err != nil {
+	csrfKey, err4 := env.store.LookupSetting(ctx, "csrf_key")
+	deviceKey, err5 := env.store.LookupSetting(ctx, "device_cookie_key")
+	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
 		t.Fatalf("the server's secrets: %v", err)
 	}
 
@@ -130,6 +132,8 @@ func TestDatabaseCopyOpensNothing(t *testing.T) {
 		"the admin's session id":           sessionID,
 		"the session cookie key":           hashKey,
 		"the secret cookie key":            blockKey,
+		"the CSRF key":                     csrfKey,
+		"the device cookie key":            deviceKey,
 		"a PEM private key":                "PRIVATE KEY",
 		"the signing key's first PEM line": pemBody(key.PrivateKeyPEM)[0],
 		"the signing key's PEM line 10":    pemBody(key.PrivateKeyPEM)[10],
