@@ -61,8 +61,14 @@ func (s *Store) SetUserPassword(ctx context.Context, id uint, password string, n
 	if err != nil {
 		return err
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&User{}).Where("id = ?", id).Update("password_hash", hash)
+	return s.updateUserEndingAccess(ctx, id, "password_hash", hash, now, "set user password")
+}
+
+// updateUserEndingAccess sets one column of the user and ends their
+// access (endUserAccess), in one transaction.
+func (s *Store) updateUserEndingAccess(ctx context.Context, id uint, column string, value any, now time.Time, what string) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&User{}).Where("id = ?", id).Update(column, value)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -72,7 +78,7 @@ func (s *Store) SetUserPassword(ctx context.Context, id uint, password string, n
 		return endUserAccess(tx, id, now)
 	})
 	if err != nil {
-		return notFound(err, "set user password")
+		return notFound(err, what)
 	}
 	return nil
 }
@@ -97,20 +103,7 @@ func endUserAccess(tx *gorm.DB, id uint, now time.Time) error {
 // turned back on while a code is still unexpired. Used codes stay, as
 // RevokeConsent leaves them, so that a replayed one is still recognised.
 func (s *Store) DeactivateUser(ctx context.Context, id uint, now time.Time) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&User{}).Where("id = ?", id).Update("active", false)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return gorm.ErrRecordNotFound
-		}
-		return endUserAccess(tx, id, now)
-	})
-	if err != nil {
-		return notFound(err, "deactivate user")
-	}
-	return nil
+	return s.updateUserEndingAccess(ctx, id, "active", false, now, "deactivate user")
 }
 
 // UserDependents counts the user's codes, tokens and consents.
