@@ -291,14 +291,19 @@ func sortedKeys(keys []ThrottleKey) []ThrottleKey {
 func lockThrottle(tx *gorm.DB, k ThrottleKey) (*Throttle, error) {
 	h := k.hash()
 	row := &Throttle{KeyHash: h, Kind: k.Kind, Subject: boundText(k.Subject, throttleSubjectSize), Address: boundText(k.Address, throttleAddressSize)}
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(row).Error; err != nil {
+	// One statement inserts the row or, when it exists, locks it (the
+	// no-op update takes the row lock) and returns it. An insert that
+	// did nothing followed by a locking read raced on PostgreSQL: a
+	// release clearing the key (ClearOnSuccess) could delete the row in
+	// between, and the read found nothing.
+	err := tx.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "key_hash"}},
+		DoUpdates: clause.Assignments(map[string]any{"key_hash": gorm.Expr("excluded.key_hash")}),
+	}, clause.Returning{}).Create(row).Error
+	if err != nil {
 		return nil, err
 	}
-	var got Throttle
-	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("key_hash = ?", h).Take(&got).Error; err != nil {
-		return nil, err
-	}
-	return &got, nil
+	return row, nil
 }
 
 func saveThrottle(tx *gorm.DB, t *Throttle) error {
