@@ -84,6 +84,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs, db := newFlagSet("serve", "[--addr ADDR] [--issuer URL] [--db PATH]", getenv, stderr)
 	addr := fs.String("addr", envOr(getenv, "OIDC_ADDR", ":8000"), "listen address (env OIDC_ADDR)")
 	issuer := fs.String("issuer", envOr(getenv, "OIDC_ISSUER", "http://localhost:8000"), "issuer URL (env OIDC_ISSUER)")
+	logFormat := fs.String("log-format", envOr(getenv, "OIDC_LOG_FORMAT", "text"), "log format: text or json (env OIDC_LOG_FORMAT)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -91,7 +92,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log, err := newLogger(*logFormat, stderr)
+	if err != nil {
+		return err
+	}
 	store, err := openDatabase(*db, getenv, log)
 	if err != nil {
 		return err

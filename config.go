@@ -68,6 +68,15 @@ var settings = []setting{
 		return err
 	}},
 	{"OIDC_EVENT_RETENTION_DAYS", "90", seconds(24*time.Hour, func(c *handlers.Config) *time.Duration { return &c.EventRetention })},
+	{"OIDC_METRICS_TOKEN", "", func(c *handlers.Config, v string) error {
+		// A guessable token would open the metrics to anyone: at least 16
+		// characters, no spaces (it travels in an Authorization header).
+		if v != "" && (len(v) < 16 || strings.ContainsFunc(v, unicode.IsSpace)) {
+			return fmt.Errorf("must be at least 16 characters without spaces")
+		}
+		c.MetricsToken = v
+		return nil
+	}},
 }
 
 // parseTrustedProxies reads a comma- or space-separated list of CIDRs (a

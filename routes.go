@@ -38,7 +38,11 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 	if err != nil {
 		return nil, err
 	}
-	h := handlers.New(store, sessions, cfg, log, now)
+	metrics, err := newAppMetrics(store)
+	if err != nil {
+		return nil, err
+	}
+	h := handlers.New(store, sessions, cfg, log, now, metrics)
 	adm := admin.New(store, sessions, admin.Config{Issuer: cfg.Issuer, IDTokenExpire: cfg.IDTokenExpire, Secure: cfg.SecureCookies()}, log, now)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -51,6 +55,7 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 	// uses /token/ and /userinfo/).
 	e.Pre(middleware.RemoveTrailingSlash())
 	e.Use(middleware.RequestID())
+	e.Use(metrics.middleware)
 	e.Use(requestLogger(log))
 	e.Use(clientGone)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
@@ -84,6 +89,14 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 	}))
 
 	e.StaticFS("/static", static.Files)
+
+	// Observability (README "Observability"): liveness, readiness, and
+	// Prometheus metrics for a holder of OIDC_METRICS_TOKEN only.
+	e.GET("/healthz", healthz)
+	e.GET("/readyz", readyz(store, log))
+	if cfg.MetricsToken != "" {
+		e.GET("/metrics", metrics.handler(cfg.MetricsToken))
+	}
 
 	// Relying parties.
 	e.GET("/.well-known/openid-configuration", h.Discovery)
@@ -242,7 +255,11 @@ func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true,
 		LogRequestID: true, LogRemoteIP: true, HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+			level := slog.LevelInfo
+			if quietPath(c.Path()) {
+				level = slog.LevelDebug
+			}
+			log.LogAttrs(c.Request().Context(), level, "request",
 				slog.String("method", v.Method), slog.String("path", v.URIPath),
 				slog.Int("status", v.Status), slog.Duration("latency", v.Latency),
 				slog.String("request_id", v.RequestID), slog.String("remote_ip", v.RemoteIP))
@@ -274,9 +291,11 @@ func errorHandler(h *handlers.Handler, log *slog.Logger) echo.HTTPErrorHandler {
 		case ctx.Err() != nil:
 			// The client went away (clientGone): its doing, not ours.
 			status, message = http.StatusBadRequest, "the request was canceled"
-			log.InfoContext(ctx, "request canceled by the client", "err", err, "path", c.Request().URL.Path)
+			log.InfoContext(ctx, "request canceled by the client", "err", err, "path", c.Request().URL.Path,
+				"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 		default:
-			log.ErrorContext(ctx, "unhandled error", "err", err, "path", c.Request().URL.Path)
+			log.ErrorContext(ctx, "unhandled error", "err", err, "path", c.Request().URL.Path,
+				"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 		}
 		var werr error
 		switch {

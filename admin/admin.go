@@ -159,11 +159,18 @@ func (a *Admin) notFound(c echo.Context, what string) error {
 // after the client went away (the request's context is canceled) is the
 // client's doing: logged at INFO, and a 400.
 func (a *Admin) serverError(c echo.Context, where string, err error) error {
+	reqID := c.Response().Header().Get(echo.HeaderXRequestID)
 	if ctx := c.Request().Context(); ctx.Err() != nil {
-		a.log.InfoContext(ctx, "request canceled by the client", "where", where, "err", err)
+		a.log.InfoContext(ctx, "request canceled by the client", "where", where, "err", err, "request_id", reqID)
 		return a.errorPage(c, http.StatusBadRequest, "Request canceled", "The request was canceled before it completed.")
 	}
-	a.log.ErrorContext(c.Request().Context(), where, "err", err)
+	if errors.Is(err, models.ErrBusy) {
+		// Every password-hashing slot stayed taken (a login storm): try
+		// again shortly, as the login page says too.
+		c.Response().Header().Set("Retry-After", "5")
+		return a.errorPage(c, http.StatusServiceUnavailable, "Server busy", "The server is handling many sign-ins right now. Try again in a few seconds.")
+	}
+	a.log.ErrorContext(c.Request().Context(), where, "err", err, "request_id", reqID)
 	return a.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not complete the request. Try again in a moment.")
 }
 

@@ -50,6 +50,9 @@ type Config struct {
 	// EventRetention is how long audit events are kept; the janitor
 	// (models.Store.Cleanup) deletes older ones. The handlers do not read it.
 	EventRetention time.Duration
+	// MetricsToken is the bearer token /metrics asks for; empty serves no
+	// /metrics (OIDC_METRICS_TOKEN). The handlers do not read it.
+	MetricsToken string
 }
 
 // SecureCookies reports whether cookies must carry the Secure flag: they do
@@ -66,11 +69,16 @@ type Handler struct {
 	now      func() time.Time
 	sessions *session.Manager
 	devices  *deviceCookies
+	metrics  Metrics
 }
 
-// New builds the handlers. now is the clock (time.Now outside tests).
-func New(store *models.Store, sessions *session.Manager, cfg Config, log *slog.Logger, now func() time.Time) *Handler {
-	return &Handler{store: store, keys: &jose.Keys{}, cfg: cfg, log: log, now: now, sessions: sessions, devices: &deviceCookies{}}
+// New builds the handlers. now is the clock (time.Now outside tests); m
+// counts for /metrics (nil counts nothing).
+func New(store *models.Store, sessions *session.Manager, cfg Config, log *slog.Logger, now func() time.Time, m Metrics) *Handler {
+	if m == nil {
+		m = noMetrics{}
+	}
+	return &Handler{store: store, keys: &jose.Keys{}, cfg: cfg, log: log, now: now, sessions: sessions, devices: &deviceCookies{}, metrics: m}
 }
 
 // render writes a templ component into a buffer first, so that a render

@@ -80,6 +80,7 @@ func (h *Handler) SubmitLogin(c echo.Context) error {
 	res, err := h.store.ReserveAttempt(ctx, h.loginKeys(username, ip, h.deviceFor(c, username)), now)
 	if te := (*models.ThrottledError)(nil); errors.As(err, &te) {
 		c.Response().Header().Set("Retry-After", retryAfter(te.RetryAfter))
+		h.metrics.Throttled("login")
 		return h.renderLogin(c, http.StatusTooManyRequests, reqID, next, username,
 			"Too many failed sign-in attempts. Wait a few minutes and try again.")
 	}
@@ -97,8 +98,23 @@ func (h *Handler) SubmitLogin(c echo.Context) error {
 		h.serverError(c, "login", err)
 		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not check your sign-in. Try again in a moment.")
 	}
-	if !h.store.CheckPassword(user, password) || !user.Active {
+	ok, err := h.store.VerifyPassword(ctx, user, password)
+	if err != nil {
+		// No password-hashing slot freed up in time (models.ErrBusy): a
+		// login storm is refused here rather than starving every other
+		// request of CPU. No password was checked, so the attempt is given
+		// back.
+		h.releaseAttempt(c, res)
+		if !errors.Is(err, models.ErrBusy) {
+			h.serverError(c, "check password", err)
+		}
+		c.Response().Header().Set("Retry-After", "5")
+		return h.errorPage(c, http.StatusServiceUnavailable, "Sign-in busy",
+			"The server is handling many sign-ins right now. Try again in a few seconds.")
+	}
+	if !ok || !user.Active {
 		h.recordEvent(c, &models.Event{Kind: models.EventLoginFailed, Username: username, RemoteIP: ip})
+		h.metrics.Login(false)
 		return h.renderLogin(c, http.StatusOK, reqID, next, username, genericLoginError)
 	}
 	h.releaseAttempt(c, res)
@@ -112,6 +128,7 @@ func (h *Handler) SubmitLogin(c echo.Context) error {
 		h.log.WarnContext(ctx, "record last login", "err", err)
 	}
 	h.recordEvent(c, &models.Event{Kind: models.EventLoginSucceeded, Username: user.Username, UserID: &user.ID, RemoteIP: ip})
+	h.metrics.Login(true)
 	if reqID != "" {
 		return c.Redirect(http.StatusFound, "/authorize/resume?req="+url.QueryEscape(reqID))
 	}

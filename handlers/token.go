@@ -120,6 +120,7 @@ func (h *Handler) authenticateClient(c echo.Context, p params) (*models.Client, 
 		// RFC 6749 §5.2: still invalid_client (401); Retry-After says when
 		// to come back.
 		c.Response().Header().Set("Retry-After", retryAfter(wait))
+		h.metrics.Throttled("client")
 		return nil, oauth.Errorf(oauth.InvalidClient, "too many failed client authentication attempts; try again later")
 	}
 	client, err := h.store.ClientByClientID(ctx, id)

@@ -66,5 +66,6 @@ func (h *Handler) exchangeCode(c echo.Context, p params, client *models.Client) 
 		return nil, h.serverError(c, "redeem code", err)
 	}
 	h.recordEvent(c, &models.Event{Kind: models.EventTokenIssued, UserID: tok.UserID, ClientID: &client.ID, Detail: "authorization_code"})
+	h.metrics.TokenIssued("authorization_code")
 	return h.tokenResponse(c, key, client, &user, tok, access, refresh, nonce)
 }

@@ -70,6 +70,7 @@ func (h *Handler) refreshToken(c echo.Context, p params, client *models.Client) 
 		return nil, h.serverError(c, "rotate refresh token", err)
 	}
 	h.recordEvent(c, &models.Event{Kind: models.EventTokenIssued, UserID: tok.UserID, ClientID: &client.ID, Detail: "refresh_token"})
+	h.metrics.TokenIssued("refresh_token")
 	// OpenID Connect Core §12.2: the refreshed ID token keeps the original
 	// auth_time and carries no nonce.
 	return h.tokenResponse(c, key, client, &user, tok, access, nextRefresh, "")

@@ -17,7 +17,7 @@ import (
 func (s *Store) CreateFirstAdmin(ctx context.Context, name, tokenHash string, u *User, password string) error {
 	// Hash before the transaction: bcrypt is slow, and SQLite holds the
 	// write lock from BEGIN.
-	hash, err := s.HashPassword(password)
+	hash, err := s.HashPassword(ctx, password)
 	if err != nil {
 		return err
 	}

@@ -22,9 +22,11 @@ type Store struct {
 	db  *gorm.DB
 	box *secretBox
 	// passwordCost is the bcrypt cost of new password hashes; dummyHash
-	// is a hash at that cost, compared against for unknown usernames.
+	// is a hash at that cost, compared against for unknown usernames;
+	// passwords bounds how many bcrypt evaluations run at once.
 	passwordCost int
 	dummyHash    []byte
+	passwords    *passwordLimiter
 }
 
 // Options configure Open.
@@ -41,6 +43,12 @@ type Options struct {
 	// bcrypt.DefaultCost. Tests lower it to bcrypt.MinCost: a stored
 	// hash carries its own cost, so only new hashes are affected.
 	PasswordCost int
+	// PasswordSlots is how many bcrypt evaluations may run at once; zero
+	// means half the cores (at least one). PasswordWait is how long a
+	// password check waits for a slot before ErrBusy; zero means
+	// DefaultPasswordWait.
+	PasswordSlots int
+	PasswordWait  time.Duration
 }
 
 // Open connects to dsn and migrates the schema. A dsn that starts with
@@ -90,12 +98,12 @@ func Open(dsn string, opts Options) (*Store, error) {
 	if cost == 0 {
 		cost = bcrypt.DefaultCost
 	}
-	dummy, err := bcrypt.GenerateFromPassword([]byte("not a password"), cost)
-	if err != nil {
+	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
 		_ = sqlClose(db)
-		return nil, fmt.Errorf("models: password cost %d: %w", cost, err)
+		return nil, fmt.Errorf("models: password cost %d is outside %d..%d", cost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
-	s := &Store{db: db, box: box, passwordCost: cost, dummyHash: dummy}
+	s := &Store{db: db, box: box, passwordCost: cost, dummyHash: dummyHash(cost),
+		passwords: newPasswordLimiter(opts.PasswordSlots, opts.PasswordWait)}
 	if err := s.migrate(); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -153,27 +161,6 @@ func notFound(err error, what string) error {
 
 // NewID returns a random, URL-safe identifier with 130 bits of entropy.
 func NewID() string { return rand.Text() }
-
-// HashPassword hashes a password with bcrypt at the store's cost.
-// Passwords over 72 bytes are refused rather than silently truncated.
-func (s *Store) HashPassword(password string) (string, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(password), s.passwordCost)
-	if err != nil {
-		return "", fmt.Errorf("models: hash password: %w", err)
-	}
-	return string(h), nil
-}
-
-// CheckPassword reports whether password matches the user's hash. A nil
-// user still costs one bcrypt comparison at the store's cost, so that a
-// failed login takes as long whether or not the username exists.
-func (s *Store) CheckPassword(u *User, password string) bool {
-	if u == nil {
-		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
-		return false
-	}
-	return bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) == nil
-}
 
 // DB is the underlying connection, for tests that count or prepare rows
 // beside the server; application code goes through the Store's methods.

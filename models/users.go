@@ -7,7 +7,7 @@ import (
 
 // CreateUser stores u with password hashed. Subject is assigned when empty.
 func (s *Store) CreateUser(ctx context.Context, u *User, password string) error {
-	hash, err := s.HashPassword(password)
+	hash, err := s.HashPassword(ctx, password)
 	if err != nil {
 		return err
 	}

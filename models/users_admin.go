@@ -57,7 +57,7 @@ func (s *Store) UpdateUserClaims(ctx context.Context, u *User) error {
 func (s *Store) SetUserPassword(ctx context.Context, id uint, password string, now time.Time) error {
 	// Hashed before the transaction: bcrypt is slow, and SQLite holds
 	// its write lock for the transaction's whole length.
-	hash, err := s.HashPassword(password)
+	hash, err := s.HashPassword(ctx, password)
 	if err != nil {
 		return err
 	}
