@@ -81,7 +81,7 @@ func required(fs *flag.FlagSet, names ...string) error {
 }
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs, db := newFlagSet("serve", "[--addr ADDR] [--issuer URL] [--db PATH]", getenv, stderr)
+	fs, db := newFlagSet("serve", "[--addr ADDR] [--issuer URL] [--db PATH] [--log-format text|json]", getenv, stderr)
 	addr := fs.String("addr", envOr(getenv, "OIDC_ADDR", ":8000"), "listen address (env OIDC_ADDR)")
 	issuer := fs.String("issuer", envOr(getenv, "OIDC_ISSUER", "http://localhost:8000"), "issuer URL (env OIDC_ISSUER)")
 	logFormat := fs.String("log-format", envOr(getenv, "OIDC_LOG_FORMAT", "text"), "log format: text or json (env OIDC_LOG_FORMAT)")

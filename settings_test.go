@@ -46,6 +46,8 @@ func TestLoadHandlerConfig(t *testing.T) {
 			900 * time.Second, "60", time.Minute, []string{"abc", "-1", "0"}},
 		{"OIDC_TRUSTED_PROXIES", func(c handlers.Config) any { return fmt.Sprint(c.TrustedProxies) },
 			"[]", "10.0.0.0/8, ::1", "[10.0.0.0/8 ::1/128]", []string{"10.0.0.0/33", "proxy.example", "10.0.0.0/8;"}},
+		{"OIDC_METRICS_TOKEN", func(c handlers.Config) any { return c.MetricsToken },
+			"", "0123456789abcdef0123", "0123456789abcdef0123", []string{"short", "0123456789 abcdef0123"}},
 	}
 	const issuer = "https://id.example.org"
 	load := func(vars map[string]string) (handlers.Config, error) {
