@@ -74,7 +74,14 @@ type Handler struct {
 
 // New builds the handlers. now is the clock (time.Now outside tests).
 func New(store *models.Store, sessions *session.Manager, cfg Config, log *slog.Logger, now func() time.Time) *Handler {
-	keys := jose.NewCache(func(ctx context.Context, retiredSince time.Time) ([]jose.KeyMaterial, error) {
+	keys := NewKeyCache(store, cfg, now)
+	return &Handler{store: store, keys: keys, cfg: cfg, log: log, now: now, sessions: sessions, devices: &deviceCookies{}}
+}
+
+// NewKeyCache is the signing key cache over the store: the keys /jwks
+// publishes, reloaded at most every cfg.KeyCacheTTL.
+func NewKeyCache(store *models.Store, cfg Config, now func() time.Time) *jose.Cache {
+	return jose.NewCache(func(ctx context.Context, retiredSince time.Time) ([]jose.KeyMaterial, error) {
 		stored, err := store.PublishedSigningKeys(ctx, retiredSince)
 		if err != nil {
 			return nil, err
@@ -85,7 +92,6 @@ func New(store *models.Store, sessions *session.Manager, cfg Config, log *slog.L
 		}
 		return out, nil
 	}, cfg.KeyCacheTTL, cfg.IDTokenExpire, now)
-	return &Handler{store: store, keys: keys, cfg: cfg, log: log, now: now, sessions: sessions, devices: &deviceCookies{}}
 }
 
 // SigningKeys is the key cache, shared with the admin site so a key it
