@@ -326,6 +326,21 @@ func TestAdminClientFormSigningAlg(t *testing.T) {
 	if c, _ := env.store.ClientByID(context.Background(), pubClient.ID); c.JWTAlg != jose.RS256 {
 		t.Errorf("public client alg = %q after a refused edit, want RS256", c.JWTAlg)
 	}
+	// A confidential client whose secret predates kept secrets switches to
+	// HS256 only after a rotation.
+	old, _ := env.createClient(models.ClientConfidential, []string{acRedirect})
+	form = acClientFields("Old RP", acRedirect)
+	form.Set("_csrf", csrf)
+	form.Set("jwt_alg", jose.HS256)
+	edit := fmt.Sprintf("/admin/clients/%d", old.ID)
+	if p := acPostMultipart(b, edit, form, nil); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "rotate the secret first") {
+		t.Errorf("switch a client without a kept secret to HS256: got %d, want 422 asking for a rotation", p.status)
+	}
+	b.post(edit+"/secret", url.Values{"_csrf": {csrf}})
+	acPostMultipart(b, edit, form, nil)
+	if c, _ := env.store.ClientByID(context.Background(), old.ID); c.JWTAlg != jose.HS256 || c.SecretSealed == "" {
+		t.Errorf("after a rotation the switch to HS256: alg %q, kept secret %t; want HS256 and a kept secret", c.JWTAlg, c.SecretSealed != "")
+	}
 }
 
 // TestAdminKeysCreatePerAlgorithm: the keys page creates a key of the
