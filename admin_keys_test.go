@@ -132,10 +132,11 @@ func TestAdminKeysCreateSigns(t *testing.T) {
 	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="keys-page"`) {
 		t.Fatalf("GET /admin/keys: got %d, want 200 and the keys page", p.status)
 	}
-	if got := countRows(p.body, "key-row"); got != 1 {
-		t.Errorf("key rows = %d, want 1", got)
+	// One key per server-key algorithm (RS256, ES256, EdDSA) from the start.
+	if got := countRows(p.body, "key-row"); got != 3 {
+		t.Errorf("key rows = %d, want 3", got)
 	}
-	if !strings.Contains(p.body, oldKID) || countRows(p.body, "key-jwk") != 1 || !strings.Contains(p.body, `&#34;kty&#34;: &#34;RSA&#34;`) {
+	if !strings.Contains(p.body, oldKID) || countRows(p.body, "key-jwk") != 3 || !strings.Contains(p.body, `&#34;kty&#34;: &#34;RSA&#34;`) {
 		t.Errorf("keys page lacks the key's kid and public JWK:\n%s", p.body)
 	}
 
@@ -147,11 +148,11 @@ func TestAdminKeysCreateSigns(t *testing.T) {
 	if newKID == oldKID {
 		t.Fatalf("active kid = %s after creating a key, want a new one", newKID)
 	}
-	if got := countRows(p.body, "key-row"); got != 2 {
-		t.Errorf("key rows = %d, want 2", got)
+	if got := countRows(p.body, "key-row"); got != 4 {
+		t.Errorf("key rows = %d, want 4", got)
 	}
-	if got := countRows(p.body, "key-signing"); got != 1 || !strings.Contains(p.body, newKID) {
-		t.Errorf("signing badges = %d, want 1, with the new key %s listed", got, newKID)
+	if got := countRows(p.body, "key-signing"); got != 3 || !strings.Contains(p.body, newKID) {
+		t.Errorf("signing badges = %d, want 3 (one per algorithm), with the new key %s listed", got, newKID)
 	}
 	if kids := jwksKIDs(t, env); !slices.Contains(kids, newKID) || !slices.Contains(kids, oldKID) {
 		t.Errorf("/jwks kids = %v, want both %s and %s", kids, newKID, oldKID)
@@ -189,8 +190,8 @@ func TestAdminKeysRetire(t *testing.T) {
 	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-success"`) {
 		t.Fatalf("retire: got %d at %s, want the keys page with a success flash:\n%s", p.status, p.url, p.body)
 	}
-	if got := countRows(p.body, "retire-key"); got != 1 {
-		t.Errorf("retire buttons = %d, want 1 (only the active key)", got)
+	if got := countRows(p.body, "retire-key"); got != 3 {
+		t.Errorf("retire buttons = %d, want 3 (only the active keys, one per algorithm)", got)
 	}
 	if !strings.Contains(p.body, "in /jwks until") {
 		t.Errorf("keys page does not say until when the retired key stays published")
@@ -236,8 +237,8 @@ func TestAdminKeysRefuseLastActiveKey(t *testing.T) {
 	if got := activeKID(t, env); got != only.KID {
 		t.Errorf("active kid = %s, want %s still active", got, only.KID)
 	}
-	if got := countRows(b.get("/admin/keys").body, "retire-key"); got != 1 {
-		t.Errorf("retire buttons = %d, want 1", got)
+	if got := countRows(b.get("/admin/keys").body, "retire-key"); got != 3 {
+		t.Errorf("retire buttons = %d, want 3 (one active key per algorithm)", got)
 	}
 	kadCodeFlow(t, env, "alice") // still signs
 
@@ -257,8 +258,8 @@ func TestAdminKeysPageHasNoPrivateKey(t *testing.T) {
 	b := kadAdmin(t, env, "root")
 	kadPost(t, b, "/admin/keys", "/admin/keys", nil)
 	p := b.get("/admin/keys")
-	if countRows(p.body, "key-jwk") != 2 {
-		t.Fatalf("JWKs shown = %d, want 2", countRows(p.body, "key-jwk"))
+	if countRows(p.body, "key-jwk") != 4 {
+		t.Fatalf("JWKs shown = %d, want 4", countRows(p.body, "key-jwk"))
 	}
 	for _, s := range []string{"PRIVATE KEY", "&#34;d&#34;", "&#34;p&#34;", "&#34;q&#34;", "&#34;dp&#34;"} {
 		if strings.Contains(p.body, s) {
@@ -317,7 +318,7 @@ func TestAdminKADForbidden(t *testing.T) {
 		t.Errorf("admin POST /admin/keys with a wrong _csrf: got %d, want 403", p.status)
 	}
 	keys, err := env.store.ListSigningKeys(context.Background())
-	if err != nil || len(keys) != 1 || keys[0].RetiredAt != nil {
-		t.Errorf("keys after refused posts = %d (%v), want the 1 original, active", len(keys), err)
+	if err != nil || len(keys) != 3 || keys[0].RetiredAt != nil || keys[1].RetiredAt != nil || keys[2].RetiredAt != nil {
+		t.Errorf("keys after refused posts = %d (%v), want the 3 original, active", len(keys), err)
 	}
 }

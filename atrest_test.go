@@ -107,6 +107,13 @@ func TestDatabaseCopyOpensNothing(t *testing.T) {
 		t.Fatalf("the server's secrets: %v", err)
 	}
 
+	// An HS256 client: its secret is kept, sealed, to sign its ID tokens.
+	env.createUser("hugo", "hugo password 123")
+	hsClient, hsSecret := sgClient(t, env, models.ClientConfidential, "HS256", "http://127.0.0.1/hs/cb")
+	if idToken, _ := sgFlow(t, env, hsClient, hsSecret, "hugo", "hugo password 123"); jwsHeader(t, idToken)["alg"] != "HS256" {
+		t.Fatalf("no HS256 ID token for the HS256 client")
+	}
+
 	d := modelstest.DatabaseOf(t, env.store)
 	dump := restDump(t, env.store.DB())
 	copyDSN, copyText := d.DSN, dump
@@ -138,6 +145,10 @@ func TestDatabaseCopyOpensNothing(t *testing.T) {
 		"the signing key's first PEM line": pemBody(key.PrivateKeyPEM)[0],
 		"the signing key's PEM line 10":    pemBody(key.PrivateKeyPEM)[10],
 		"the signing key's last PEM line":  pemBody(key.PrivateKeyPEM)[len(pemBody(key.PrivateKeyPEM))-1],
+		"an HS256 client's secret":         hsSecret,
+	}
+	if !strings.Contains(dump, hsClient.SecretSealed) {
+		t.Errorf("the clients table lacks the HS256 client's sealed secret; the search below would prove nothing")
 	}
 	for what, s := range secrets {
 		if strings.Contains(copyText, s) {
@@ -181,6 +192,11 @@ func TestDatabaseCopyOpensNothing(t *testing.T) {
 	}
 	if k, err := s.ActiveSigningKey(ctx, "RS256"); err != nil || k.PrivateKeyPEM != key.PrivateKeyPEM {
 		t.Errorf("the signing key in the copy opened with its key: %v", err)
+	}
+	if c, err := s.ClientByClientID(ctx, hsClient.ClientID); err != nil {
+		t.Errorf("the HS256 client in the copy: %v", err)
+	} else if secret, err := s.ClientSecret(c); err != nil || secret != hsSecret {
+		t.Errorf("the HS256 client's secret in the copy opened with its key: %v", err)
 	}
 }
 

@@ -437,8 +437,10 @@ func TestCLICreateClientRefusals(t *testing.T) {
 			"oidcd: createclient: redirect URI \"data:text/html,hi\" must not use the data: scheme\n"},
 		{"unserved response type", append(slices.Clone(base), "--redirect-uri", "https://rp.example/cb", "--response-type", "id_token"), 1,
 			"oidcd: createclient: response type \"id_token\" is not served yet; use code\n"},
-		{"unserved alg", append(slices.Clone(base), "--redirect-uri", "https://rp.example/cb", "--jwt-alg", "HS256"), 1,
-			"oidcd: createclient: signing algorithm \"HS256\" is not served yet; use RS256\n"},
+		{"unserved alg", append(slices.Clone(base), "--redirect-uri", "https://rp.example/cb", "--jwt-alg", "HS512"), 1,
+			"oidcd: createclient: signing algorithm \"HS512\" is not served; use one of [RS256 ES256 EdDSA HS256]\n"},
+		{"HS256 for a public client", []string{"--name", "RP", "--type", "public", "--redirect-uri", "https://rp.example/cb", "--jwt-alg", "HS256"}, 1,
+			"oidcd: createclient: a public client has no secret, so it cannot use HS256\n"},
 		{"empty scope", append(slices.Clone(base), "--redirect-uri", "https://rp.example/cb", "--scope", " "), 1,
 			"oidcd: createclient: --scope must name at least one scope\n"},
 	}
@@ -712,8 +714,8 @@ func TestCLIServeStartsAndShutsDown(t *testing.T) {
 		t.Fatalf("second serve returned %v, want nil", err)
 	}
 	keys, err := store.PublishedSigningKeys(context.Background(), time.Time{})
-	if err != nil || len(keys) != 1 {
-		t.Errorf("keys after two starts: %d (err %v), want 1", len(keys), err)
+	if err != nil || len(keys) != 3 {
+		t.Errorf("keys after two starts: %d (err %v), want 3 (RS256, ES256, EdDSA)", len(keys), err)
 	}
 }
 

@@ -33,7 +33,7 @@ func TestClientEditKeepsRotatedSecret(t *testing.T) {
 			return
 		}
 		secret := oauth.NewToken()
-		if err := env.store.SetClientSecret(context.Background(), clientID, oauth.HashToken(secret)); err != nil {
+		if err := env.store.SetClientSecret(context.Background(), clientID, oauth.HashToken(secret), ""); err != nil {
 			t.Errorf("rotate meanwhile: %v", err)
 		}
 		meanwhile <- secret

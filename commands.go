@@ -169,21 +169,24 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 // is stopped; a request takes milliseconds.
 const shutdownGrace = 5 * time.Second
 
-// ensureSigningKey creates an RS256 key when there is no active one, so a
-// fresh database serves signed ID tokens at once.
+// ensureSigningKey creates a key for each server-key algorithm (RS256,
+// ES256, EdDSA) that has no active one, so a fresh database serves signed
+// ID tokens of every algorithm at once.
 func ensureSigningKey(ctx context.Context, store *models.Store, log *slog.Logger) error {
-	_, err := store.ActiveSigningKey(ctx, jose.RS256)
-	if err == nil {
-		return nil
+	for _, alg := range jose.KeyAlgorithms {
+		_, err := store.ActiveSigningKey(ctx, alg)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+		kid, err := addKey(ctx, store, alg)
+		if err != nil {
+			return err
+		}
+		log.Info("created signing key", "kid", kid, "alg", alg)
 	}
-	if !errors.Is(err, models.ErrNotFound) {
-		return err
-	}
-	kid, err := addKey(ctx, store, jose.RS256)
-	if err != nil {
-		return err
-	}
-	log.Info("created signing key", "kid", kid, "alg", jose.RS256)
 	return nil
 }
 
@@ -209,6 +212,30 @@ func cmdCreateRSAKey(ctx context.Context, args []string, getenv func(string) str
 	}
 	defer store.Close()
 	kid, err := addKey(ctx, store, jose.RS256)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, kid)
+	return nil
+}
+
+func cmdCreateKey(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs, db := newFlagSet("createkey", "[--alg RS256|ES256|EdDSA] [--db PATH]", getenv, stderr)
+	alg := fs.String("alg", jose.RS256, "key algorithm: RS256, ES256 or EdDSA")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if !slices.Contains(jose.KeyAlgorithms, *alg) {
+		fmt.Fprintf(stderr, "flag --alg must be one of %s, not %q\n", strings.Join(jose.KeyAlgorithms, ", "), *alg)
+		fs.Usage()
+		return usageError{"bad --alg"}
+	}
+	store, err := openDatabase(*db, getenv, warnings(stderr))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	kid, err := addKey(ctx, store, *alg)
 	if err != nil {
 		return err
 	}
@@ -267,7 +294,7 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 	scope := fs.String("scope", "openid profile email", "scopes the client may ask for")
 	requireConsent := fs.Bool("require-consent", true, "ask the user for consent")
 	reuseConsent := fs.Bool("reuse-consent", true, "skip consent the user already gave")
-	jwtAlg := fs.String("jwt-alg", jose.RS256, "ID token signing algorithm")
+	jwtAlg := fs.String("jwt-alg", jose.RS256, "ID token signing algorithm: "+strings.Join(jose.Algorithms, ", "))
 	issuer := fs.String("issuer", envOr(getenv, "OIDC_ISSUER", "http://localhost:8000"), "issuer URL, for the discovery URL printed (env OIDC_ISSUER)")
 	asJSON := fs.Bool("json", false, `print {"client_id": ..., "client_secret": ...} only`)
 	if err := parse(fs, args); err != nil {
@@ -294,8 +321,8 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 			return fmt.Errorf("createclient: response type %q is not served yet; use code", rt)
 		}
 	}
-	if *jwtAlg != jose.RS256 {
-		return fmt.Errorf("createclient: signing algorithm %q is not served yet; use RS256", *jwtAlg)
+	if err := jose.CheckClientAlg(*jwtAlg, *clientType == models.ClientPublic); err != nil {
+		return fmt.Errorf("createclient: %w", err)
 	}
 	scopes := oauth.ParseScope(*scope)
 	if len(scopes) == 0 {
@@ -327,6 +354,9 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 	if !c.IsPublic() {
 		secret = oauth.NewToken()
 		c.SecretHash = oauth.HashToken(secret)
+		if c.SecretSealed, err = store.SealClientSecret(c.ClientID, secret); err != nil {
+			return err
+		}
 	}
 	if err := store.CreateClient(ctx, c); err != nil {
 		return err

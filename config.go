@@ -67,6 +67,7 @@ var settings = []setting{
 		c.TrustedProxies, err = parseTrustedProxies(v)
 		return err
 	}},
+	{"OIDC_KEY_CACHE_SECONDS", "30", seconds(time.Second, func(c *handlers.Config) *time.Duration { return &c.KeyCacheTTL })},
 	{"OIDC_EVENT_RETENTION_DAYS", "90", seconds(24*time.Hour, func(c *handlers.Config) *time.Duration { return &c.EventRetention })},
 	{"OIDC_METRICS_TOKEN", "", func(c *handlers.Config, v string) error {
 		// A guessable token would open the metrics to anyone: at least 16

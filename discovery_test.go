@@ -73,7 +73,7 @@ func TestDiscoveryDocument(t *testing.T) {
 		{"response_modes_supported", true, []string{"query"}},
 		{"subject_types_supported", false, []string{"public"}},
 		// §3: RS256 MUST be included; it is the only algorithm served.
-		{"id_token_signing_alg_values_supported", true, []string{"RS256"}},
+		{"id_token_signing_alg_values_supported", true, []string{"RS256", "ES256", "EdDSA", "HS256"}},
 		{"scopes_supported", false, []string{"openid", "profile", "email", "phone", "address"}},
 		{"claims_supported", false, []string{
 			"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce",
@@ -120,8 +120,8 @@ func TestDiscoveryDocument(t *testing.T) {
 	}
 }
 
-// TestJWKSDocument checks /jwks (RFC 7517, RFC 7518 §6.3): public RSA
-// keys only, each with kid, alg and use, cacheable, and holding the key
+// TestJWKSDocument checks /jwks (RFC 7517, RFC 7518 §6, RFC 8037): public
+// RSA, EC and OKP keys only, each with kid, alg and use, cacheable, and holding the key
 // that signs the ID tokens the server issues.
 func TestJWKSDocument(t *testing.T) {
 	t.Parallel()
@@ -153,11 +153,32 @@ func TestJWKSDocument(t *testing.T) {
 		t.Fatalf("/jwks has no keys, want the signing key")
 	}
 	var kids []string
+	// One key per server-key algorithm, each with its own public members
+	// (RFC 7518 §6.2, §6.3; RFC 8037 §2); HS256 has no key here.
+	public := map[string]struct {
+		kty, crv string
+		members  []string
+	}{
+		"RS256": {"RSA", "", []string{"n", "e"}},
+		"ES256": {"EC", "P-256", []string{"x", "y"}},
+		"EdDSA": {"OKP", "Ed25519", []string{"x"}},
+	}
+	perAlg := map[string]int{}
 	for i, k := range set.Keys {
-		for field, want := range map[string]string{"kty": "RSA", "alg": "RS256", "use": "sig"} {
-			if got := k[field]; got != want {
-				t.Errorf("key %d: %s = %v, want %s", i, field, got, want)
+		alg, _ := k["alg"].(string)
+		want, ok := public[alg]
+		if !ok {
+			t.Errorf("key %d: alg = %v, want RS256, ES256 or EdDSA", i, k["alg"])
+			continue
+		}
+		perAlg[alg]++
+		for field, w := range map[string]string{"kty": want.kty, "use": "sig"} {
+			if got := k[field]; got != w {
+				t.Errorf("key %d: %s = %v, want %s", i, field, got, w)
 			}
+		}
+		if want.crv != "" && k["crv"] != want.crv {
+			t.Errorf("key %d: crv = %v, want %s", i, k["crv"], want.crv)
 		}
 		kid, _ := k["kid"].(string)
 		if kid == "" {
@@ -167,7 +188,7 @@ func TestJWKSDocument(t *testing.T) {
 			t.Errorf("key %d: kid %q is not unique", i, kid)
 		}
 		kids = append(kids, kid)
-		for _, member := range []string{"n", "e"} {
+		for _, member := range want.members {
 			s, _ := k[member].(string)
 			if b, err := base64.RawURLEncoding.DecodeString(s); s == "" || err != nil || len(b) == 0 {
 				t.Errorf("key %d: %s = %v, want base64url", i, member, k[member])
@@ -179,6 +200,10 @@ func TestJWKSDocument(t *testing.T) {
 				t.Errorf("key %d publishes the private member %q", i, member)
 			}
 		}
+	}
+
+	if perAlg["RS256"] != 1 || perAlg["ES256"] != 1 || perAlg["EdDSA"] != 1 {
+		t.Errorf("keys per algorithm = %v, want one RS256, one ES256, one EdDSA", perAlg)
 	}
 
 	body := r.tokens(r.env.browser(), r.conf, r.secret, nil)

@@ -55,6 +55,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdCreateClient(ctx, args, getenv, stdout, stderr)
 	case "creatersakey":
 		return cmdCreateRSAKey(ctx, args, getenv, stdout, stderr)
+	case "createkey":
+		return cmdCreateKey(ctx, args, getenv, stdout, stderr)
 	case "cleanup":
 		return cmdCleanup(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
@@ -72,6 +74,7 @@ commands:
   createuser     add a user
   createclient   register a relying party
   creatersakey   add an RSA signing key
+  createkey      add a signing key: --alg RS256, ES256 or EdDSA
   cleanup        delete expired requests, sessions, codes, tokens and old events
 
 Run 'oidcd COMMAND -h' for a command's flags.

@@ -46,7 +46,7 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 		return nil, err
 	}
 	h := handlers.New(store, sessions, cfg, log, now, metrics)
-	adm := admin.New(store, sessions, admin.Config{Issuer: cfg.Issuer, IDTokenExpire: cfg.IDTokenExpire, Secure: cfg.SecureCookies()}, log, now)
+	adm := admin.New(store, sessions, admin.Config{Issuer: cfg.Issuer, IDTokenExpire: cfg.IDTokenExpire, Secure: cfg.SecureCookies(), Keys: h.SigningKeys()}, log, now)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// c.RealIP(): one client address for throttling, audit and the

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,8 +54,9 @@ func TestSecretKeyFileInDefaultDataDir(t *testing.T) {
 	if strings.Contains(p.logs.String(), "created the secret key file") {
 		t.Errorf("serve created another key file:\n%s", p.logs)
 	}
-	if kids := restJWKS(t, p.base); len(kids) != 1 || kids[0] != kid {
-		t.Errorf("/jwks = %v, want the key creatersakey made (%s)", kids, kid)
+	// serve adds the ES256 and EdDSA keys; the RS256 key is creatersakey's.
+	if kids := restJWKS(t, p.base); len(kids) != 3 || !slices.Contains(kids, kid) {
+		t.Errorf("/jwks = %v, want the key creatersakey made (%s) and one ES256 and one EdDSA key", kids, kid)
 	}
 	if err := p.stop(t); err != nil {
 		t.Fatalf("serve: %v", err)

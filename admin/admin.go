@@ -34,13 +34,16 @@ type Config struct {
 	// IDTokenExpire is how long a retired key must stay published.
 	IDTokenExpire time.Duration
 	Secure        bool
+	// Keys is the server's signing key cache: a key created or retired
+	// here is honoured by this instance at once. Nil: a cache of its own.
+	Keys *jose.Cache
 }
 
 // Admin serves the admin site.
 type Admin struct {
 	store    *models.Store
 	sessions *session.Manager
-	keys     *jose.Keys
+	keys     *jose.Cache
 	cfg      Config
 	log      *slog.Logger
 	now      func() time.Time
@@ -48,7 +51,11 @@ type Admin struct {
 
 // New builds the admin site. now is the clock (time.Now outside tests).
 func New(store *models.Store, sessions *session.Manager, cfg Config, log *slog.Logger, now func() time.Time) *Admin {
-	return &Admin{store: store, sessions: sessions, keys: &jose.Keys{}, cfg: cfg, log: log, now: now}
+	keys := cfg.Keys
+	if keys == nil {
+		keys = jose.NewCache(func(context.Context, time.Time) ([]jose.KeyMaterial, error) { return nil, nil }, 0, 0, now)
+	}
+	return &Admin{store: store, sessions: sessions, keys: keys, cfg: cfg, log: log, now: now}
 }
 
 const ctxAdminKey = "oidcd.admin_user"

@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"oidcd/handlers/jose"
 	"oidcd/handlers/oauth"
 	"oidcd/handlers/session"
 	"oidcd/models"
@@ -23,7 +24,7 @@ import (
 // serves is offered.
 var (
 	responseTypeChoices = []string{"code"}
-	jwtAlgChoices       = []string{"RS256"}
+	jwtAlgChoices       = jose.Algorithms
 )
 
 // maxLogoBytes bounds an uploaded logo.
@@ -94,9 +95,11 @@ func (a *Admin) renderClientForm(c echo.Context, status int, v views.ClientFormV
 	return a.render(c, status, views.ClientFormPage(v))
 }
 
-// clientForm reads and checks the client form. It returns the values to
-// show again and the errors by field; nothing is saved when there are any.
-func (a *Admin) clientForm(c echo.Context, isNew bool) (views.ClientFormValues, views.FieldErrors) {
+// clientForm reads and checks the client form for a new client (existing
+// nil) or an edit. It returns the values to show again and the errors by
+// field; nothing is saved when there are any.
+func (a *Admin) clientForm(c echo.Context, existing *models.Client) (views.ClientFormValues, views.FieldErrors) {
+	isNew := existing == nil
 	f := views.ClientFormValues{
 		Name:                   strings.TrimSpace(c.FormValue("name")),
 		ClientType:             c.FormValue("client_type"),
@@ -109,6 +112,9 @@ func (a *Admin) clientForm(c echo.Context, isNew bool) (views.ClientFormValues, 
 		ContactEmail:           strings.TrimSpace(c.FormValue("contact_email")),
 		RequireConsent:         c.FormValue("require_consent") == "on",
 		ReuseConsent:           c.FormValue("reuse_consent") == "on",
+	}
+	if !isNew {
+		f.ClientType = existing.ClientType // the type is fixed once created
 	}
 	if params, err := c.FormParams(); err == nil {
 		f.ResponseTypes = params["response_types"]
@@ -142,8 +148,14 @@ func (a *Admin) clientForm(c echo.Context, isNew bool) (views.ClientFormValues, 
 	if f.Scopes == "" {
 		errs["scopes"] = "Enter at least one scope, such as openid."
 	}
-	if !slices.Contains(jwtAlgChoices, f.JWTAlg) {
+	switch {
+	case !slices.Contains(jwtAlgChoices, f.JWTAlg):
 		errs["jwt_alg"] = "Choose a signing algorithm."
+	case jose.CheckClientAlg(f.JWTAlg, f.ClientType == models.ClientPublic) != nil:
+		errs["jwt_alg"] = "A public client has no secret, so it cannot use HS256: choose RS256, ES256 or EdDSA."
+	case !isNew && f.JWTAlg == jose.HS256 && existing.JWTAlg != jose.HS256 && existing.SecretSealed == "":
+		// A secret made before secrets were kept cannot key HS256.
+		errs["jwt_alg"] = "This client's secret was made before secrets were kept for HS256: rotate the secret first."
 	}
 	for field, value := range map[string]string{"website_url": f.WebsiteURL, "terms_url": f.TermsURL} {
 		if value != "" && !webURL(value) {
@@ -205,7 +217,7 @@ func apply(cl *models.Client, f views.ClientFormValues) {
 // CreateClient serves POST /admin/clients. A confidential client's secret
 // is generated here and shown once, on the next page.
 func (a *Admin) CreateClient(c echo.Context) error {
-	f, errs := a.clientForm(c, true)
+	f, errs := a.clientForm(c, nil)
 	logo, logoMsg := readLogo(c)
 	if logoMsg != "" {
 		errs["logo"] = logoMsg
@@ -217,10 +229,14 @@ func (a *Admin) CreateClient(c echo.Context) error {
 	}
 	cl := &models.Client{ClientID: models.NewID(), ClientType: f.ClientType}
 	apply(cl, f)
+	var err error
 	var secret string
 	if !cl.IsPublic() {
 		secret = oauth.NewToken()
 		cl.SecretHash = oauth.HashToken(secret)
+		if cl.SecretSealed, err = a.store.SealClientSecret(cl.ClientID, secret); err != nil {
+			return a.serverError(c, "seal client secret", err)
+		}
 	}
 	ctx := c.Request().Context()
 	// The client and its logo are stored together or not at all, so a
@@ -393,8 +409,7 @@ func (a *Admin) UpdateClient(c echo.Context) error {
 	if err != nil {
 		return a.serverError(c, "update client", err)
 	}
-	f, errs := a.clientForm(c, false)
-	f.ClientType = cl.ClientType
+	f, errs := a.clientForm(c, cl)
 	logo, logoMsg := readLogo(c)
 	if logoMsg != "" {
 		errs["logo"] = logoMsg
@@ -543,11 +558,17 @@ func (a *Admin) RotateClientSecret(c echo.Context) error {
 		return a.redirectWith(c, to, "error", "A public client has no secret.")
 	}
 	secret := oauth.NewToken()
-	if err := a.store.SetClientSecret(c.Request().Context(), cl.ID, oauth.HashToken(secret)); err != nil {
+	sealed, err := a.store.SealClientSecret(cl.ClientID, secret)
+	if err != nil {
+		return a.serverError(c, "rotate secret", err)
+	}
+	if err := a.store.SetClientSecret(c.Request().Context(), cl.ID, oauth.HashToken(secret), sealed); err != nil {
 		return a.serverError(c, "rotate secret", err)
 	}
 	// The old secret stays in force if the new one cannot be shown.
-	undo := func(ctx context.Context) error { return a.store.SetClientSecret(ctx, cl.ID, cl.SecretHash) }
+	undo := func(ctx context.Context) error {
+		return a.store.SetClientSecret(ctx, cl.ID, cl.SecretHash, cl.SecretSealed)
+	}
 	if err := a.queueSecret(c, "New client secret (the old one no longer works):", secret, undo); err != nil {
 		return a.serverError(c, "queue secret", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -27,17 +28,17 @@ func (a *Admin) ListKeys(c echo.Context) error {
 		return a.serverError(c, "list signing keys", err)
 	}
 	now := a.now()
-	v := views.KeyListView{AdminChrome: a.chrome(c, "keys", "Signing keys"), PublishFor: a.cfg.IDTokenExpire.String()}
+	v := views.KeyListView{AdminChrome: a.chrome(c, "keys", "Signing keys"), PublishFor: a.cfg.IDTokenExpire.String(), Algs: jose.KeyAlgorithms}
 	signing := map[string]bool{} // alg -> its signing key was seen
 	for _, k := range keys {
 		row := views.KeyRow{ID: k.ID, KID: k.KID, Alg: k.Alg, Created: formatTime(&k.CreatedAt)}
 		// The public half only, rendered by the JOSE package: the private
 		// key never reaches a page.
-		pub, err := a.keys.PublicJWK(jose.KeyMaterial{KID: k.KID, Alg: k.Alg, PEM: k.PrivateKeyPEM})
+		parsed, err := a.keys.Parsed(jose.KeyMaterial{KID: k.KID, Alg: k.Alg, PEM: k.PrivateKeyPEM})
 		if err != nil {
 			return a.serverError(c, "public jwk", err)
 		}
-		b, err := json.MarshalIndent(pub, "", "  ")
+		b, err := json.MarshalIndent(parsed.PublicJWK(), "", "  ")
 		if err != nil {
 			return a.serverError(c, "encode jwk", err)
 		}
@@ -59,10 +60,18 @@ func (a *Admin) ListKeys(c echo.Context) error {
 	return a.render(c, http.StatusOK, views.KeyListPage(v))
 }
 
-// CreateKey serves POST /admin/keys: a new RS256 key, as `oidcd
-// creatersakey` makes; being the newest active key, it signs from now on.
+// CreateKey serves POST /admin/keys: a new key of the algorithm chosen
+// (RS256 when none is), as `oidcd createkey --alg` makes; being the newest
+// active key of its algorithm, it signs from now on.
 func (a *Admin) CreateKey(c echo.Context) error {
-	m, err := jose.NewKey(jose.RS256)
+	alg := c.FormValue("alg")
+	if alg == "" {
+		alg = jose.RS256
+	}
+	if !slices.Contains(jose.KeyAlgorithms, alg) {
+		return a.redirectWith(c, "/admin/keys", "error", "Choose RS256, ES256 or EdDSA.")
+	}
+	m, err := jose.NewKey(alg)
 	if err != nil {
 		return a.serverError(c, "new signing key", err)
 	}
@@ -70,6 +79,7 @@ func (a *Admin) CreateKey(c echo.Context) error {
 	if err := a.store.AddSigningKey(c.Request().Context(), k); err != nil {
 		return a.serverError(c, "add signing key", err)
 	}
+	a.keys.Invalidate()
 	a.audit(c, "create signing key", "signing key "+k.KID, nil, keyState{KID: k.KID, Alg: k.Alg})
 	return a.redirectWith(c, "/admin/keys", "success", fmt.Sprintf("Key %s created; it signs new ID tokens from now on.", k.KID))
 }
@@ -95,6 +105,7 @@ func (a *Admin) RetireKey(c echo.Context) error {
 	case err != nil:
 		return a.serverError(c, "retire signing key", err)
 	}
+	a.keys.Invalidate()
 	a.audit(c, "retire signing key", "signing key "+k.KID, keyState{KID: k.KID, Alg: k.Alg}, nil)
 	return a.redirectWith(c, "/admin/keys", "success",
 		fmt.Sprintf("Key %s retired. It stays published in /jwks for %s, until the ID tokens it signed have expired.", k.KID, a.cfg.IDTokenExpire))

@@ -50,7 +50,7 @@ func (h *Handler) Discovery(c echo.Context) error {
 		ResponseModesSupported:            []string{"query"},
 		GrantTypesSupported:               []string{"authorization_code", "refresh_token"},
 		SubjectTypesSupported:             []string{"public"},
-		IDTokenSigningAlgValuesSupported:  []string{jose.RS256},
+		IDTokenSigningAlgValuesSupported:  jose.Algorithms,
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
 		ClaimsSupported:                   oauth.ClaimsSupported(),
 		CodeChallengeMethodsSupported:     []string{oauth.PKCES256},
@@ -65,16 +65,7 @@ func (h *Handler) Discovery(c echo.Context) error {
 // JWKS serves GET /jwks: the public halves of every key a verifier may
 // still meet, never a private part.
 func (h *Handler) JWKS(c echo.Context) error {
-	keys, err := h.store.PublishedSigningKeys(c.Request().Context(), h.now().Add(-h.cfg.IDTokenExpire))
-	if err != nil {
-		oe := h.serverError(c, "jwks", err)
-		return c.JSON(oe.Status, map[string]string{"error": oe.Code, "error_description": oe.Description})
-	}
-	material := make([]jose.KeyMaterial, len(keys))
-	for i, k := range keys {
-		material[i] = jose.KeyMaterial{KID: k.KID, Alg: k.Alg, PEM: k.PrivateKeyPEM}
-	}
-	body, err := h.keys.PublicJWKS(material)
+	body, err := h.keys.JWKS(c.Request().Context())
 	if err != nil {
 		oe := h.serverError(c, "jwks", err)
 		return c.JSON(oe.Status, map[string]string{"error": oe.Code, "error_description": oe.Description})

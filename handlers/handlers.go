@@ -53,6 +53,10 @@ type Config struct {
 	// MetricsToken is the bearer token /metrics asks for; empty serves no
 	// /metrics (OIDC_METRICS_TOKEN). The handlers do not read it.
 	MetricsToken string
+	// KeyCacheTTL bounds how long parsed signing keys and the JWK Set are
+	// kept in memory: a key created or retired through another instance
+	// is honoured here within it (OIDC_KEY_CACHE_SECONDS).
+	KeyCacheTTL time.Duration
 }
 
 // SecureCookies reports whether cookies must carry the Secure flag: they do
@@ -63,7 +67,7 @@ func (c Config) SecureCookies() bool { return strings.HasPrefix(c.Issuer, "https
 // that two instances could disagree on: everything lives in the Store.
 type Handler struct {
 	store    *models.Store
-	keys     *jose.Keys
+	keys     *jose.Cache
 	cfg      Config
 	log      *slog.Logger
 	now      func() time.Time
@@ -78,8 +82,29 @@ func New(store *models.Store, sessions *session.Manager, cfg Config, log *slog.L
 	if m == nil {
 		m = noMetrics{}
 	}
-	return &Handler{store: store, keys: &jose.Keys{}, cfg: cfg, log: log, now: now, sessions: sessions, devices: &deviceCookies{}, metrics: m}
+	keys := NewKeyCache(store, cfg, now)
+	return &Handler{store: store, keys: keys, cfg: cfg, log: log, now: now, sessions: sessions, devices: &deviceCookies{}, metrics: m}
 }
+
+// NewKeyCache is the signing key cache over the store: the keys /jwks
+// publishes, reloaded at most every cfg.KeyCacheTTL.
+func NewKeyCache(store *models.Store, cfg Config, now func() time.Time) *jose.Cache {
+	return jose.NewCache(func(ctx context.Context, retiredSince time.Time) ([]jose.KeyMaterial, error) {
+		stored, err := store.PublishedSigningKeys(ctx, retiredSince)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]jose.KeyMaterial, len(stored))
+		for i, k := range stored {
+			out[i] = jose.KeyMaterial{KID: k.KID, Alg: k.Alg, PEM: k.PrivateKeyPEM, Retired: k.RetiredAt != nil}
+		}
+		return out, nil
+	}, cfg.KeyCacheTTL, cfg.IDTokenExpire, now)
+}
+
+// SigningKeys is the key cache, shared with the admin site so a key it
+// creates or retires is honoured by this instance at once.
+func (h *Handler) SigningKeys() *jose.Cache { return h.keys }
 
 // render writes a templ component into a buffer first, so that a render
 // failure still becomes a clean error response. The page is rendered even

@@ -33,7 +33,7 @@ func (h *Handler) newToken(client *models.Client, userID uint, scope string, aut
 
 // tokenResponse builds the JSON answer, with an ID token when openid was
 // granted.
-func (h *Handler) tokenResponse(c echo.Context, key jose.KeyMaterial, client *models.Client, user *models.User,
+func (h *Handler) tokenResponse(c echo.Context, sign idTokenSigner, client *models.Client, user *models.User,
 	tok *models.Token, access, refresh, nonce string) (*tokenResponse, *oauth.Error) {
 	resp := &tokenResponse{
 		AccessToken:  access,
@@ -61,7 +61,7 @@ func (h *Handler) tokenResponse(c echo.Context, key jose.KeyMaterial, client *mo
 	if nonce != "" {
 		claims["nonce"] = nonce
 	}
-	idt, err := h.keys.Sign(key, claims)
+	idt, err := sign(claims)
 	if err != nil {
 		return nil, h.serverError(c, "sign id token", err)
 	}
@@ -69,17 +69,30 @@ func (h *Handler) tokenResponse(c echo.Context, key jose.KeyMaterial, client *mo
 	return resp, nil
 }
 
-// signingKey returns the key that signs the client's ID tokens: the newest
-// active key of the client's algorithm.
-func (h *Handler) signingKey(c echo.Context, client *models.Client) (jose.KeyMaterial, *oauth.Error) {
-	k, err := h.store.ActiveSigningKey(c.Request().Context(), client.JWTAlg)
-	if errors.Is(err, models.ErrNotFound) {
-		return jose.KeyMaterial{}, h.serverError(c, "signing key", errors.New("no active signing key for "+client.JWTAlg))
+// idTokenSigner signs an ID token's claims for one client.
+type idTokenSigner func(claims map[string]any) (string, error)
+
+// signingKey returns what signs the client's ID tokens: the newest active
+// server key of the client's algorithm, from the key cache, or for HS256
+// the client's own secret, kept sealed for this (OpenID Connect Core
+// §10.1). It is found before anything is written, so a client that cannot
+// be signed for fails without side effects.
+func (h *Handler) signingKey(c echo.Context, client *models.Client) (idTokenSigner, *oauth.Error) {
+	if client.JWTAlg == jose.HS256 {
+		secret, err := h.store.ClientSecret(client)
+		if err != nil {
+			return nil, h.serverError(c, "signing key", err)
+		}
+		if secret == "" {
+			return nil, h.serverError(c, "signing key", errors.New("HS256 client "+client.ClientID+" has no kept secret; rotate it"))
+		}
+		return func(claims map[string]any) (string, error) { return jose.SignHS256(secret, claims) }, nil
 	}
+	k, err := h.keys.Signer(c.Request().Context(), client.JWTAlg)
 	if err != nil {
-		return jose.KeyMaterial{}, h.serverError(c, "signing key", err)
+		return nil, h.serverError(c, "signing key", err)
 	}
-	return jose.KeyMaterial{KID: k.KID, Alg: k.Alg, PEM: k.PrivateKeyPEM}, nil
+	return k.Sign, nil
 }
 
 // userClaims lists every standard claim of a user (OpenID Connect Core

@@ -26,7 +26,7 @@ func SessionKey(id string) string {
 
 // sealAtRest checks the secret key against the database and brings rows
 // written before sealing, or under a previous key, up to date: settings
-// and private signing keys sealed under the current key, session ids
+// private signing keys and kept client secrets sealed under the current key, session ids
 // hashed. It runs in one transaction, so a wrong key writes nothing, and
 // it is idempotent: a second run finds nothing to change. Each update
 // compares the old value, so an instance starting beside another never
@@ -83,6 +83,22 @@ func (s *Store) sealAtRest() error {
 			}
 			if changed {
 				if err := tx.Exec("UPDATE signing_keys SET private_key_pem = ? WHERE id = ? AND private_key_pem = ?", value, k.ID, k.PrivateKeyPEM).Error; err != nil {
+					return err
+				}
+			}
+		}
+
+		var clients []Client
+		if err := tx.Select("id", "client_id", "secret_sealed").Where("secret_sealed <> ''").Order("id").Find(&clients).Error; err != nil {
+			return err
+		}
+		for _, c := range clients {
+			value, changed, err := s.box.upgrade(clientSecretAD(c.ClientID), c.SecretSealed)
+			if err != nil {
+				return err
+			}
+			if changed {
+				if err := tx.Exec("UPDATE clients SET secret_sealed = ? WHERE id = ? AND secret_sealed = ?", value, c.ID, c.SecretSealed).Error; err != nil {
 					return err
 				}
 			}

@@ -278,6 +278,20 @@ func TestStoreRotatesKey(t *testing.T) {
 	if err := s.AddSigningKey(ctx, &models.SigningKey{KID: "k", Alg: "RS256", PrivateKeyPEM: fakePEM}); err != nil {
 		t.Fatal(err)
 	}
+	client := &models.Client{ClientID: "hs-client", Name: "HS", ClientType: models.ClientConfidential, JWTAlg: "HS256",
+		ResponseTypes: []string{"code"}, RedirectURIs: []string{"https://rp.example/cb"}, PostLogoutRedirectURIs: []string{}, Scopes: []string{"openid"}}
+	sealed, err := s.SealClientSecret(client.ClientID, "the client secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.SecretSealed = sealed
+	if err := s.CreateClient(ctx, client); err != nil {
+		t.Fatal(err)
+	}
+	// Sealed for one client_id, the value does not open as another's.
+	if _, err := s.ClientSecret(&models.Client{ClientID: "other", SecretSealed: sealed}); err == nil {
+		t.Errorf("a client secret moved to another client opened")
+	}
 	_ = s.Close()
 
 	newKey := modelstest.NewKey()
@@ -307,6 +321,16 @@ func TestStoreRotatesKey(t *testing.T) {
 	}
 	if k, err := s3.ActiveSigningKey(ctx, "RS256"); err != nil || k.PrivateKeyPEM != fakePEM {
 		t.Errorf("after rotation, signing key: %v", err)
+	}
+	c, err := s3.ClientByClientID(ctx, "hs-client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(c.SecretSealed, prefix) {
+		t.Errorf("client secret not re-sealed under the new key")
+	}
+	if secret, err := s3.ClientSecret(c); err != nil || secret != "the client secret" {
+		t.Errorf("after rotation, client secret: %q, %v", secret, err)
 	}
 	if _, err := models.Open(d.DSN, models.Options{SecretKey: d.Key}); !errors.Is(err, models.ErrWrongSecretKey) {
 		t.Errorf("Open with the old key after rotation: %v; want ErrWrongSecretKey", err)

@@ -7,7 +7,8 @@ import (
 	"gorm.io/gorm"
 )
 
-// CreateClient stores c. The caller has set ClientID and SecretHash.
+// CreateClient stores c. The caller has set ClientID, SecretHash and
+// SecretSealed (SealClientSecret).
 func (s *Store) CreateClient(ctx context.Context, c *Client) error {
 	if err := s.db.WithContext(ctx).Create(c).Error; err != nil {
 		return notFound(err, "create client")
@@ -110,10 +111,11 @@ var editedClientFields = []string{
 	"RequireConsent", "ReuseConsent", "WebsiteURL", "TermsURL", "ContactEmail", "Logo", "UpdatedAt",
 }
 
-// SetClientSecret replaces the client's secret hash: the old secret stops
-// working at once.
-func (s *Store) SetClientSecret(ctx context.Context, id uint, secretHash string) error {
-	res := s.db.WithContext(ctx).Model(&Client{}).Where("id = ?", id).Update("secret_hash", secretHash)
+// SetClientSecret replaces the client's secret hash and sealed secret
+// (SealClientSecret): the old secret stops working at once.
+func (s *Store) SetClientSecret(ctx context.Context, id uint, secretHash, secretSealed string) error {
+	res := s.db.WithContext(ctx).Model(&Client{}).Where("id = ?", id).
+		Updates(map[string]any{"secret_hash": secretHash, "secret_sealed": secretSealed})
 	if res.Error != nil {
 		return notFound(res.Error, "set client secret")
 	}
@@ -121,6 +123,25 @@ func (s *Store) SetClientSecret(ctx context.Context, id uint, secretHash string)
 		return ErrNotFound
 	}
 	return nil
+}
+
+// SealClientSecret seals a confidential client's secret for
+// Client.SecretSealed, bound to its client_id so a sealed value copied to
+// another client's row does not open. Every confidential client's secret
+// is kept, not only an HS256 client's, so that an admin can switch a
+// client to HS256 without a rotation; a copy of the database opens none of
+// them without the secret key, which also opens the signing keys.
+func (s *Store) SealClientSecret(clientID, secret string) (string, error) {
+	return s.box.seal(clientSecretAD(clientID), secret)
+}
+
+// ClientSecret opens c's kept secret; "" when none is kept.
+func (s *Store) ClientSecret(c *Client) (string, error) {
+	if c.SecretSealed == "" {
+		return "", nil
+	}
+	secret, _, err := s.box.open(clientSecretAD(c.ClientID), c.SecretSealed)
+	return secret, err
 }
 
 // Dependents counts what goes with a client or user when it is deleted.

@@ -16,7 +16,7 @@ func TestSaveClientKeepsRotatedSecret(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load client: %v", err)
 	}
-	if err := f.store.SetClientSecret(ctx, f.client.ID, "rotated"); err != nil {
+	if err := f.store.SetClientSecret(ctx, f.client.ID, "rotated", ""); err != nil {
 		t.Fatalf("rotate: %v", err)
 	}
 	stale.Name, stale.Scopes, stale.RequireConsent = "Renamed", []string{"openid"}, false

@@ -69,12 +69,16 @@ type User struct {
 // kept only as a SHA-256 hash: it is a 256-bit random value, so a fast hash
 // is as strong as a slow one and keeps /token quick.
 type Client struct {
-	ID                     uint   `gorm:"primaryKey"`
-	ClientID               string `gorm:"size:64;uniqueIndex;not null"`
-	Name                   string `gorm:"size:200;not null"`
-	Owner                  string
-	ClientType             string   `gorm:"size:20;not null"`
-	SecretHash             string   `gorm:"size:64"`
+	ID         uint   `gorm:"primaryKey"`
+	ClientID   string `gorm:"size:64;uniqueIndex;not null"`
+	Name       string `gorm:"size:200;not null"`
+	Owner      string
+	ClientType string `gorm:"size:20;not null"`
+	SecretHash string `gorm:"size:64"`
+	// SecretSealed is the client secret itself, sealed at rest (secretBox,
+	// bound to the client_id): HS256 ID tokens are signed with it. Empty
+	// for public clients and for secrets made before it was kept.
+	SecretSealed           string   `gorm:"type:text;not null;default:''"`
 	ResponseTypes          []string `gorm:"serializer:json;not null"`
 	RedirectURIs           []string `gorm:"serializer:json;not null"`
 	PostLogoutRedirectURIs []string `gorm:"serializer:json;not null"`

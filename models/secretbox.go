@@ -157,5 +157,6 @@ func (b *secretBox) upgrade(ad, value string) (string, bool, error) {
 }
 
 // The additional data that binds each sealed value to its row.
-func settingAD(name string) string   { return "setting:" + name }
-func signingKeyAD(kid string) string { return "signing_key:" + kid }
+func settingAD(name string) string          { return "setting:" + name }
+func signingKeyAD(kid string) string        { return "signing_key:" + kid }
+func clientSecretAD(clientID string) string { return "client_secret:" + clientID }

@@ -6,6 +6,7 @@ package jose
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -13,29 +14,57 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
-	"sync"
+	"slices"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
-// Algorithms oidcd can sign with.
+// Algorithms oidcd can sign ID tokens with (RFC 7518 §3.1, RFC 8037 §3.1).
 const (
 	RS256 = "RS256"
 	ES256 = "ES256"
+	EdDSA = "EdDSA"
+	HS256 = "HS256"
 )
+
+// Algorithms is every ID token signing algorithm served, RS256 first (the
+// default, OpenID Connect Core §15.1). Discovery, the CLI and the admin form
+// all offer this one list.
+var Algorithms = []string{RS256, ES256, EdDSA, HS256}
+
+// KeyAlgorithms are the algorithms signed with a server key, one key of
+// each created on first start; HS256 signs with the client's secret.
+var KeyAlgorithms = []string{RS256, ES256, EdDSA}
+
+// CheckClientAlg is the one rule on a client's signing algorithm, used by
+// the admin form and `oidcd createclient`: it must be served, and a public
+// client cannot use HS256, whose key is the client secret it does not have
+// (OpenID Connect Core §10.1).
+func CheckClientAlg(alg string, public bool) error {
+	if !slices.Contains(Algorithms, alg) {
+		return fmt.Errorf("signing algorithm %q is not served; use one of %v", alg, Algorithms)
+	}
+	if alg == HS256 && public {
+		return errors.New("a public client has no secret, so it cannot use HS256")
+	}
+	return nil
+}
 
 // KeyMaterial is a stored private key as the database holds it.
 type KeyMaterial struct {
-	KID string
-	Alg string
-	PEM string
+	KID     string
+	Alg     string
+	PEM     string
+	Retired bool
 }
 
-// NewKey makes a private key for alg: RSA-2048 for RS256, P-256 for ES256.
-// The kid is the key's RFC 7638 thumbprint, so it is stable and unique.
+// NewKey makes a private key for alg: RSA-2048 for RS256, P-256 for ES256,
+// Ed25519 for EdDSA. The kid is the key's RFC 7638 thumbprint, so it is
+// stable and unique.
 func NewKey(alg string) (KeyMaterial, error) {
 	var priv crypto.Signer
 	var err error
@@ -44,8 +73,10 @@ func NewKey(alg string) (KeyMaterial, error) {
 		priv, err = rsa.GenerateKey(rand.Reader, 2048)
 	case ES256:
 		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case EdDSA:
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
 	default:
-		return KeyMaterial{}, fmt.Errorf("jose: unsupported algorithm %q", alg)
+		return KeyMaterial{}, fmt.Errorf("jose: unsupported key algorithm %q", alg)
 	}
 	if err != nil {
 		return KeyMaterial{}, fmt.Errorf("jose: generate key: %w", err)
@@ -54,7 +85,7 @@ func NewKey(alg string) (KeyMaterial, error) {
 	if err != nil {
 		return KeyMaterial{}, fmt.Errorf("jose: encode key: %w", err)
 	}
-	k, err := jwk.FromRaw(priv)
+	k, err := jwk.FromRaw(priv.Public())
 	if err != nil {
 		return KeyMaterial{}, fmt.Errorf("jose: jwk from key: %w", err)
 	}
@@ -69,51 +100,86 @@ func NewKey(alg string) (KeyMaterial, error) {
 	}, nil
 }
 
-// Keys parses stored keys once and signs with them. The cache is keyed by
-// kid; a kid's key material never changes, so instances sharing a database
-// cannot disagree about it.
-type Keys struct {
-	parsed sync.Map // kid -> jwk.Key (private)
+// Key is a parsed signing key: parsed once, then used for every signature.
+type Key struct {
+	KID string
+	Alg string
+	// priv is the raw Go key handed to jwx. Handing it a jwk.Key instead
+	// makes jwx rebuild an rsa.PrivateKey, and redo its precomputation, on
+	// every signature (see BenchmarkSignRS256JWKKey).
+	priv crypto.Signer
+	pub  jwk.Key // public half with kid, alg and use=sig
+	sig  jwa.SignatureAlgorithm
 }
 
-func (ks *Keys) private(m KeyMaterial) (jwk.Key, error) {
-	if k, ok := ks.parsed.Load(m.KID); ok {
-		return k.(jwk.Key), nil
+// Parse reads a stored key. An RSA key has its CRT values precomputed here,
+// once.
+func Parse(m KeyMaterial) (*Key, error) {
+	block, _ := pem.Decode([]byte(m.PEM))
+	if block == nil {
+		return nil, fmt.Errorf("jose: key %s is not PEM", m.KID)
 	}
-	k, err := jwk.ParseKey([]byte(m.PEM), jwk.WithPEM(true))
+	var raw any
+	var err error
+	switch block.Type {
+	case "RSA PRIVATE KEY":
+		raw, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		raw, err = x509.ParseECPrivateKey(block.Bytes)
+	default:
+		raw, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("jose: parse key %s: %w", m.KID, err)
 	}
-	alg, err := signatureAlg(m.Alg)
-	if err != nil {
-		return nil, err
+	var priv crypto.Signer
+	var sig jwa.SignatureAlgorithm
+	switch k := raw.(type) {
+	case *rsa.PrivateKey:
+		k.Precompute()
+		priv, sig = k, jwa.RS256
+	case *ecdsa.PrivateKey:
+		priv, sig = k, jwa.ES256
+	case ed25519.PrivateKey:
+		priv, sig = k, jwa.EdDSA
+	default:
+		return nil, fmt.Errorf("jose: key %s: unsupported key type %T", m.KID, raw)
 	}
-	for name, v := range map[string]any{jwk.KeyIDKey: m.KID, jwk.AlgorithmKey: alg, jwk.KeyUsageKey: "sig"} {
-		if err := k.Set(name, v); err != nil {
+	if sig.String() != m.Alg {
+		return nil, fmt.Errorf("jose: key %s is stored as %s but is a %s key", m.KID, m.Alg, sig)
+	}
+	pub, err := jwk.FromRaw(priv.Public())
+	if err != nil {
+		return nil, fmt.Errorf("jose: public key of %s: %w", m.KID, err)
+	}
+	for name, v := range map[string]any{jwk.KeyIDKey: m.KID, jwk.AlgorithmKey: sig, jwk.KeyUsageKey: "sig"} {
+		if err := pub.Set(name, v); err != nil {
 			return nil, fmt.Errorf("jose: set %s: %w", name, err)
 		}
 	}
-	ks.parsed.Store(m.KID, k)
-	return k, nil
+	return &Key{KID: m.KID, Alg: m.Alg, priv: priv, pub: pub, sig: sig}, nil
 }
 
-func signatureAlg(alg string) (jwa.SignatureAlgorithm, error) {
-	switch alg {
-	case RS256:
-		return jwa.RS256, nil
-	case ES256:
-		return jwa.ES256, nil
-	}
-	return "", fmt.Errorf("jose: unsupported algorithm %q", alg)
+// PublicJWK is the public half of the key, with kid, alg and use.
+func (k *Key) PublicJWK() jwk.Key { return k.pub }
+
+// Sign serialises claims as a compact JWS signed by the key, with typ JWT
+// and the key's kid in the protected header.
+func (k *Key) Sign(claims map[string]any) (string, error) {
+	return sign(claims, k.sig, k.priv, k.KID)
 }
 
-// Sign serialises claims as a compact JWS signed by key, with typ JWT and
-// the key's kid in the protected header.
-func (ks *Keys) Sign(key KeyMaterial, claims map[string]any) (string, error) {
-	k, err := ks.private(key)
-	if err != nil {
-		return "", err
+// SignHS256 signs claims with HMAC SHA-256 keyed by a client secret: the
+// octets of its UTF-8 form (OpenID Connect Core §10.1). No kid: the
+// client knows its own secret.
+func SignHS256(secret string, claims map[string]any) (string, error) {
+	if secret == "" {
+		return "", errors.New("jose: HS256 needs the client secret")
 	}
+	return sign(claims, jwa.HS256, []byte(secret), "")
+}
+
+func sign(claims map[string]any, alg jwa.SignatureAlgorithm, key any, kid string) (string, error) {
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", fmt.Errorf("jose: encode claims: %w", err)
@@ -122,23 +188,23 @@ func (ks *Keys) Sign(key KeyMaterial, claims map[string]any) (string, error) {
 	if err := hdrs.Set(jws.TypeKey, "JWT"); err != nil {
 		return "", fmt.Errorf("jose: set typ: %w", err)
 	}
-	alg, _ := signatureAlg(key.Alg)
-	signed, err := jws.Sign(payload, jws.WithKey(alg, k, jws.WithProtectedHeaders(hdrs)))
+	if kid != "" {
+		if err := hdrs.Set(jws.KeyIDKey, kid); err != nil {
+			return "", fmt.Errorf("jose: set kid: %w", err)
+		}
+	}
+	signed, err := jws.Sign(payload, jws.WithKey(alg, key, jws.WithProtectedHeaders(hdrs)))
 	if err != nil {
 		return "", fmt.Errorf("jose: sign: %w", err)
 	}
 	return string(signed), nil
 }
 
-// PublicJWKS renders the public halves of keys as a JWK Set (RFC 7517 §5).
-func (ks *Keys) PublicJWKS(keys []KeyMaterial) ([]byte, error) {
+// publicJWKS renders the public halves of keys as a JWK Set (RFC 7517 §5).
+func publicJWKS(keys []*Key) ([]byte, error) {
 	set := jwk.NewSet()
-	for _, m := range keys {
-		pub, err := ks.PublicJWK(m)
-		if err != nil {
-			return nil, err
-		}
-		if err := set.AddKey(pub); err != nil {
+	for _, k := range keys {
+		if err := set.AddKey(k.pub); err != nil {
 			return nil, fmt.Errorf("jose: add key: %w", err)
 		}
 	}
@@ -147,17 +213,4 @@ func (ks *Keys) PublicJWKS(keys []KeyMaterial) ([]byte, error) {
 		return nil, fmt.Errorf("jose: encode jwks: %w", err)
 	}
 	return b, nil
-}
-
-// PublicJWK returns the public half of a stored key, with kid, alg and use.
-func (ks *Keys) PublicJWK(m KeyMaterial) (jwk.Key, error) {
-	k, err := ks.private(m)
-	if err != nil {
-		return nil, err
-	}
-	pub, err := jwk.PublicKeyOf(k)
-	if err != nil {
-		return nil, fmt.Errorf("jose: public key of %s: %w", m.KID, err)
-	}
-	return pub, nil
 }

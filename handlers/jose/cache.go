@@ -1,0 +1,128 @@
+package jose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrNoKey is returned when no active key of an algorithm exists.
+var ErrNoKey = errors.New("jose: no active signing key")
+
+// Loader reads the keys a verifier may still meet: every active key and
+// every key retired after retiredSince, newest first.
+type Loader func(ctx context.Context, retiredSince time.Time) ([]KeyMaterial, error)
+
+// Cache holds the signing keys parsed, and the JWK Set rendered, for at most
+// TTL: a key created or retired through another instance sharing the
+// database is honoured here within TTL. Changes made through this instance
+// call Invalidate and are honoured at once.
+type Cache struct {
+	load       Loader
+	ttl        time.Duration
+	publishFor time.Duration
+	now        func() time.Time
+
+	reload sync.Mutex // one reload at a time
+	snap   atomic.Pointer[snapshot]
+	gen    atomic.Uint64 // bumped by Invalidate
+	parsed sync.Map      // kid -> *Key; a kid's key material never changes
+}
+
+type snapshot struct {
+	at     time.Time
+	active map[string]*Key // alg -> newest active key
+	jwks   []byte
+}
+
+// NewCache builds a key cache. Retired keys stay in the JWK Set for
+// publishFor (the ID token lifetime), so tokens they signed still verify.
+func NewCache(load Loader, ttl, publishFor time.Duration, now func() time.Time) *Cache {
+	return &Cache{load: load, ttl: ttl, publishFor: publishFor, now: now}
+}
+
+// Invalidate makes the next use reload from the database.
+func (c *Cache) Invalidate() {
+	c.gen.Add(1)
+	c.snap.Store(nil)
+}
+
+// Signer returns the newest active key of alg.
+func (c *Cache) Signer(ctx context.Context, alg string) (*Key, error) {
+	s, err := c.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k, ok := s.active[alg]
+	if !ok {
+		return nil, fmt.Errorf("%w for %s", ErrNoKey, alg)
+	}
+	return k, nil
+}
+
+// JWKS returns the public JWK Set as JSON.
+func (c *Cache) JWKS(ctx context.Context) ([]byte, error) {
+	s, err := c.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.jwks, nil
+}
+
+// Parsed returns m parsed, from the cache when its kid was parsed before.
+func (c *Cache) Parsed(m KeyMaterial) (*Key, error) {
+	if k, ok := c.parsed.Load(m.KID); ok {
+		return k.(*Key), nil
+	}
+	k, err := Parse(m)
+	if err != nil {
+		return nil, err
+	}
+	c.parsed.Store(m.KID, k)
+	return k, nil
+}
+
+func (c *Cache) fresh(s *snapshot, now time.Time) bool {
+	return s != nil && !now.Before(s.at) && now.Sub(s.at) < c.ttl
+}
+
+func (c *Cache) current(ctx context.Context) (*snapshot, error) {
+	if s := c.snap.Load(); c.fresh(s, c.now()) {
+		return s, nil
+	}
+	c.reload.Lock()
+	defer c.reload.Unlock()
+	now := c.now()
+	if s := c.snap.Load(); c.fresh(s, now) {
+		return s, nil
+	}
+	gen := c.gen.Load()
+	stored, err := c.load(ctx, now.Add(-c.publishFor))
+	if err != nil {
+		return nil, err
+	}
+	s := &snapshot{at: now, active: map[string]*Key{}}
+	keys := make([]*Key, 0, len(stored))
+	for _, m := range stored {
+		k, err := c.Parsed(m)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+		if _, ok := s.active[m.Alg]; !ok && !m.Retired {
+			s.active[m.Alg] = k
+		}
+	}
+	if s.jwks, err = publicJWKS(keys); err != nil {
+		return nil, err
+	}
+	// A change made through this instance during the load may be missing
+	// from it: answer with it this once, but do not keep it.
+	if c.gen.Load() == gen {
+		c.snap.Store(s)
+	}
+	return s, nil
+}
