@@ -57,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdCreateRSAKey(ctx, args, getenv, stdout, stderr)
 	case "cleanup":
 		return cmdCleanup(ctx, args, getenv, stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, topUsage)
 		return nil
@@ -73,6 +75,7 @@ commands:
   createclient   register a relying party
   creatersakey   add an RSA signing key
   cleanup        delete expired requests, sessions, codes, tokens and old events
+  bench          load a running provider over HTTP; report ops/s, latency, errors
 
 Run 'oidcd COMMAND -h' for a command's flags.
 `
