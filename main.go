@@ -59,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdCreateKey(ctx, args, getenv, stdout, stderr)
 	case "cleanup":
 		return cmdCleanup(ctx, args, getenv, stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, topUsage)
 		return nil
@@ -76,6 +78,7 @@ commands:
   creatersakey   add an RSA signing key
   createkey      add a signing key: --alg RS256, ES256 or EdDSA
   cleanup        delete expired requests, sessions, codes, tokens and old events
+  bench          load a running provider over HTTP; report ops/s, latency, errors
 
 Run 'oidcd COMMAND -h' for a command's flags.
 `
