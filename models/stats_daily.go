@@ -18,7 +18,7 @@ func (s *Store) DailyEventCounts(ctx context.Context, kind string, days int, now
 	start := today.AddDate(0, 0, -(days - 1))
 	end := today.AddDate(0, 0, 1)
 	var times []time.Time
-	err := s.db.WithContext(ctx).Model(&Event{}).
+	err := s.rd.WithContext(ctx).Model(&Event{}).
 		Where("kind = ? AND created_at >= ? AND created_at < ?", kind, start, end).
 		Pluck("created_at", &times).Error
 	if err != nil {

@@ -25,7 +25,7 @@ func (s *Store) CreateToken(ctx context.Context, t *Token) error {
 // revoked, with its User loaded (nil for client tokens).
 func (s *Store) ActiveAccessToken(ctx context.Context, accessHash string, now time.Time) (*Token, error) {
 	var t Token
-	err := s.db.WithContext(ctx).Preload("User").
+	err := s.rd.WithContext(ctx).Preload("User").
 		Where("access_token_hash = ? AND revoked_at IS NULL AND expires_at > ?", accessHash, now).
 		Take(&t).Error
 	if err != nil {
@@ -110,7 +110,7 @@ func (s *Store) revokeWhere(ctx context.Context, now time.Time, cond string, arg
 // one, revoked or not, oldest first.
 func (s *Store) TokensByCode(ctx context.Context, codeID uint) ([]Token, error) {
 	var out []Token
-	if err := s.db.WithContext(ctx).Where("code_id = ?", codeID).Order("id").Find(&out).Error; err != nil {
+	if err := s.rd.WithContext(ctx).Where("code_id = ?", codeID).Order("id").Find(&out).Error; err != nil {
 		return nil, notFound(err, "tokens by code")
 	}
 	return out, nil
