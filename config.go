@@ -68,6 +68,14 @@ var settings = []setting{
 		return err
 	}},
 	{"OIDC_EVENT_RETENTION_DAYS", "90", seconds(24*time.Hour, func(c *handlers.Config) *time.Duration { return &c.EventRetention })},
+	{"OIDC_CLIENT_CACHE_TTL", "5", func(c *handlers.Config, v string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 0 || n > 3600 {
+			return fmt.Errorf("must be a whole number of seconds from 0 (no cache) to 3600")
+		}
+		c.ClientCacheTTL = time.Duration(n) * time.Second
+		return nil
+	}},
 }
 
 // parseTrustedProxies reads a comma- or space-separated list of CIDRs (a

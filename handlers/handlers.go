@@ -50,6 +50,11 @@ type Config struct {
 	// EventRetention is how long audit events are kept; the janitor
 	// (models.Store.Cleanup) deletes older ones. The handlers do not read it.
 	EventRetention time.Duration
+	// ClientCacheTTL bounds how stale a client may be at /authorize,
+	// /token and /userinfo: a client changed or deleted through another
+	// instance is honoured within it (models.ClientCache); zero reads the
+	// database every time (OIDC_CLIENT_CACHE_TTL).
+	ClientCacheTTL time.Duration
 }
 
 // SecureCookies reports whether cookies must carry the Secure flag: they do
@@ -57,7 +62,8 @@ type Config struct {
 func (c Config) SecureCookies() bool { return strings.HasPrefix(c.Issuer, "https://") }
 
 // Handler carries what every endpoint needs. It holds no per-process state
-// that two instances could disagree on: everything lives in the Store.
+// that two instances could disagree on for long: everything lives in the
+// Store, and the client cache is stale by at most Config.ClientCacheTTL.
 type Handler struct {
 	store    *models.Store
 	keys     *jose.Keys
@@ -66,11 +72,13 @@ type Handler struct {
 	now      func() time.Time
 	sessions *session.Manager
 	devices  *deviceCookies
+	clients  *models.ClientCache
 }
 
 // New builds the handlers. now is the clock (time.Now outside tests).
 func New(store *models.Store, sessions *session.Manager, cfg Config, log *slog.Logger, now func() time.Time) *Handler {
-	return &Handler{store: store, keys: &jose.Keys{}, cfg: cfg, log: log, now: now, sessions: sessions, devices: &deviceCookies{}}
+	return &Handler{store: store, keys: &jose.Keys{}, cfg: cfg, log: log, now: now, sessions: sessions, devices: &deviceCookies{},
+		clients: store.NewClientCache(cfg.ClientCacheTTL, now)}
 }
 
 // render writes a templ component into a buffer first, so that a render

@@ -122,7 +122,7 @@ func (h *Handler) authenticateClient(c echo.Context, p params) (*models.Client, 
 		c.Response().Header().Set("Retry-After", retryAfter(wait))
 		return nil, oauth.Errorf(oauth.InvalidClient, "too many failed client authentication attempts; try again later")
 	}
-	client, err := h.store.ClientByClientID(ctx, id)
+	client, err := h.clients.ByClientID(ctx, id)
 	if errors.Is(err, models.ErrNotFound) {
 		h.clientAuthFailed(c, address)
 		return nil, oauth.Errorf(oauth.InvalidClient, "client authentication failed")

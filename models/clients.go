@@ -9,6 +9,7 @@ import (
 
 // CreateClient stores c. The caller has set ClientID and SecretHash.
 func (s *Store) CreateClient(ctx context.Context, c *Client) error {
+	defer s.clientsChanged()
 	if err := s.db.WithContext(ctx).Create(c).Error; err != nil {
 		return notFound(err, "create client")
 	}
@@ -73,6 +74,7 @@ func (s *Store) ListClients(ctx context.Context, q string, p Page) ([]Client, in
 // When c.Logo is "" any stored logo is deleted, so that GET
 // /logos/:client_id stops serving a logo the client no longer has.
 func (s *Store) SaveClient(ctx context.Context, c *Client, logo *ClientLogo) error {
+	defer s.clientsChanged()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if c.ID == 0 {
 			if err := tx.Create(c).Error; err != nil {
@@ -113,6 +115,7 @@ var editedClientFields = []string{
 // SetClientSecret replaces the client's secret hash: the old secret stops
 // working at once.
 func (s *Store) SetClientSecret(ctx context.Context, id uint, secretHash string) error {
+	defer s.clientsChanged()
 	res := s.db.WithContext(ctx).Model(&Client{}).Where("id = ?", id).Update("secret_hash", secretHash)
 	if res.Error != nil {
 		return notFound(res.Error, "set client secret")
@@ -147,6 +150,7 @@ func (s *Store) dependents(ctx context.Context, column string, id uint) (Depende
 // DeleteClient removes a client and, by cascade, its codes, tokens,
 // consents, parked requests and logo.
 func (s *Store) DeleteClient(ctx context.Context, id uint) error {
+	defer s.clientsChanged()
 	res := s.db.WithContext(ctx).Delete(&Client{}, id)
 	if res.Error != nil {
 		return notFound(res.Error, "delete client")

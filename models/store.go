@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -31,6 +32,8 @@ type Store struct {
 	// sqlDBs are the pools to close (one on PostgreSQL, two on SQLite).
 	sqlDBs []*sql.DB
 	box    *secretBox
+	// clientGen counts client writes through this Store (ClientCache).
+	clientGen atomic.Uint64
 	// passwordCost is the bcrypt cost of new password hashes; dummyHash
 	// is a hash at that cost, compared against for unknown usernames.
 	passwordCost int
