@@ -262,6 +262,17 @@ type Event struct {
 	CreatedAt time.Time `gorm:"index:idx_event_kind_time"`
 }
 
+// EventDay counts the events of one kind recorded on one UTC day, so that
+// the dashboard's charts read a row per day instead of every event. It is
+// kept in the transaction that records the event (recordEvent) and is not
+// touched by the janitor: deleting old events leaves the charts as they
+// were.
+type EventDay struct {
+	Day  string `gorm:"size:10;primaryKey"` // UTC, 2006-01-02
+	Kind string `gorm:"size:40;primaryKey"`
+	N    int64  `gorm:"not null"`
+}
+
 // ClientLogo is an uploaded logo, kept in the database so that every
 // instance can serve it.
 type ClientLogo struct {
@@ -276,6 +287,6 @@ func allModels() []any {
 	return []any{
 		&User{}, &Client{}, &AuthRequest{}, &Code{}, &Token{}, &UserConsent{},
 		&SigningKey{}, &Session{}, &Setting{}, &Event{}, &ClientLogo{},
-		&Throttle{},
+		&Throttle{}, &EventDay{},
 	}
 }

@@ -183,7 +183,10 @@ func (s *Store) migrate() error {
 	if err := s.db.AutoMigrate(allModels()...); err != nil {
 		return fmt.Errorf("models: migrate: %w", err)
 	}
-	return s.utcTimes()
+	if err := s.utcTimes(); err != nil {
+		return err
+	}
+	return s.backfillEventDays()
 }
 
 // Close releases the database connections.
