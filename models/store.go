@@ -172,6 +172,10 @@ func openGorm(d gorm.Dialector) (*gorm.DB, error) {
 		// UTC, not GORM's local time: see utcTimes.
 		NowFunc:            func() time.Time { return time.Now().UTC() },
 		PrepareStmtMaxSize: 512,
+		// A single INSERT, UPDATE or DELETE is atomic by itself: without
+		// gorm's default transaction around it, it costs no BEGIN and
+		// COMMIT. Writes of more than one statement use Transaction.
+		SkipDefaultTransaction: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("models: open database: %w", err)
