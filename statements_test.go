@@ -13,7 +13,7 @@ import (
 
 // statementCounter counts the SQL statements the store runs, on every
 // pool it has, through gorm's callbacks (BEGIN and COMMIT are not
-// statements here; the transactions a flow opens are counted apart).
+// counted).
 type statementCounter struct {
 	n atomic.Int64
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -73,6 +74,10 @@ type Handler struct {
 	sessions *session.Manager
 	devices  *deviceCookies
 	clients  *models.ClientCache
+	// The discovery document, encoded on first use (Discovery).
+	discoveryOnce sync.Once
+	discoveryJSON []byte
+	discoveryErr  error
 }
 
 // New builds the handlers. now is the clock (time.Now outside tests).

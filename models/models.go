@@ -136,7 +136,7 @@ type Code struct {
 	CodeChallenge       string
 	CodeChallengeMethod string
 	AuthTime            time.Time `gorm:"not null"`
-	ExpiresAt           time.Time `gorm:"not null"`
+	ExpiresAt           time.Time `gorm:"not null;index"` // the janitor's lookup
 	UsedAt              *time.Time
 	CreatedAt           time.Time
 }
@@ -156,7 +156,7 @@ type Token struct {
 	FamilyID         string  `gorm:"size:64;not null;index"`
 	Scope            string  `gorm:"not null"`
 	AuthTime         time.Time
-	ExpiresAt        time.Time `gorm:"not null"`
+	ExpiresAt        time.Time `gorm:"not null;index"` // the janitor's lookup
 	RefreshExpiresAt *time.Time
 	RotatedAt        *time.Time
 	RevokedAt        *time.Time
@@ -256,10 +256,11 @@ type Event struct {
 	Detail   string
 	// Target, Before and After describe an admin change: what was changed
 	// ("client 7") and its state before and after, as JSON without secrets.
-	Target    string
-	Before    string    `gorm:"type:text"`
-	After     string    `gorm:"type:text"`
-	CreatedAt time.Time `gorm:"index:idx_event_kind_time"`
+	Target string
+	Before string `gorm:"type:text"`
+	After  string `gorm:"type:text"`
+	// Also indexed alone for the janitor's retention (created_at < ?).
+	CreatedAt time.Time `gorm:"index:idx_event_kind_time;index"`
 }
 
 // EventDay counts the events of one kind recorded on one UTC day, so that
