@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"oidcd/handlers/oauth"
 	"oidcd/models"
@@ -164,6 +166,55 @@ func TestClientCacheSettingZero(t *testing.T) {
 			return ""
 		}); err == nil || !strings.Contains(err.Error(), "OIDC_CLIENT_CACHE_TTL") {
 			t.Errorf("OIDC_CLIENT_CACHE_TTL=%s: %v, want refused", bad, err)
+		}
+	}
+}
+
+// TestClientCacheTwoProcesses: two real oidcd processes on one SQLite
+// file, each caching clients for OIDC_CLIENT_CACHE_TTL=1 s. A secret
+// rotated by a third (a CLI-like store on the same file) stops working on
+// both once the bound has passed; the test polls a bounded number of
+// times and asserts only the outcome, never how long it took.
+func TestClientCacheTwoProcesses(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "oidcd.db")
+	creds := clientJSON(t, mustRunCLI(t, nil, "createclient", "--db", db, "--name", "Cache RP", "--type", "confidential",
+		"--redirect-uri", "http://127.0.0.1/cb", "--json").stdout)
+	env := []string{"OIDC_CLIENT_CACHE_TTL=1"}
+	procs := []*oidcdProcess{
+		startProcess(t, env, "serve", "--addr", "127.0.0.1:0", "--db", db),
+		startProcess(t, env, "serve", "--addr", "127.0.0.1:0", "--db", db),
+	}
+	id, secret := creds["client_id"], creds["client_secret"]
+	for i, p := range procs {
+		if got := tokenAuthStatus(t, p.base, id, secret); got != http.StatusBadRequest {
+			t.Fatalf("process %d before the rotation: %d, want the client to authenticate", i, got)
+		}
+	}
+	store := openStore(t, db)
+	client, err := store.ClientByClientID(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := oauth.NewToken()
+	if err := store.SetClientSecret(context.Background(), client.ID, oauth.HashToken(next)); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range procs {
+		refused := false
+		// Up to 10 s for a 1 s bound: generous on a loaded machine.
+		for range 200 {
+			if tokenAuthStatus(t, p.base, id, secret) == http.StatusUnauthorized {
+				refused = true
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if !refused {
+			t.Fatalf("process %d still accepts the old secret", i)
+		}
+		if got := tokenAuthStatus(t, p.base, id, next); got != http.StatusBadRequest {
+			t.Errorf("process %d, new secret: %d, want accepted", i, got)
 		}
 	}
 }
