@@ -256,3 +256,11 @@ func (s *Store) DB() *gorm.DB { return s.db }
 // ReadDB is the connection plain reads go to (the same as DB on
 // PostgreSQL), for tests that watch the statements the store runs.
 func (s *Store) ReadDB() *gorm.DB { return s.rd }
+
+// PoolStats reports the writer's pool and the readers' (the same pool on
+// PostgreSQL). The writer's WaitCount and WaitDuration are its queue:
+// writes waiting in Go for SQLite's one writer connection.
+func (s *Store) PoolStats() (writer, reader sql.DBStats) {
+	writer = s.sqlDBs[0].Stats()
+	return writer, s.sqlDBs[len(s.sqlDBs)-1].Stats()
+}
