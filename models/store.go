@@ -204,12 +204,11 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers. It asks the read pool, which
+// reaches the same database without queueing behind SQLite's writer.
 func (s *Store) Ping(ctx context.Context) error {
-	for _, p := range s.sqlDBs {
-		if err := p.PingContext(ctx); err != nil {
-			return fmt.Errorf("models: ping: %w", err)
-		}
+	if err := s.sqlDBs[len(s.sqlDBs)-1].PingContext(ctx); err != nil {
+		return fmt.Errorf("models: ping: %w", err)
 	}
 	return nil
 }
