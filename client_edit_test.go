@@ -28,7 +28,8 @@ func TestClientEditKeepsRotatedSecret(t *testing.T) {
 	var armed atomic.Bool
 	meanwhile := make(chan string, 1)
 	var clientID uint
-	err := testDB(t).Callback().Query().After("gorm:query").Register("test:rotate_meanwhile", func(tx *gorm.DB) {
+	// Reads go to the store's read pool (on SQLite, apart from DB's writer).
+	rotateMeanwhile := func(tx *gorm.DB) {
 		if tx.Statement.Table != "clients" || !armed.CompareAndSwap(true, false) {
 			return
 		}
@@ -37,9 +38,11 @@ func TestClientEditKeepsRotatedSecret(t *testing.T) {
 			t.Errorf("rotate meanwhile: %v", err)
 		}
 		meanwhile <- secret
-	})
-	if err != nil {
-		t.Fatalf("register callback: %v", err)
+	}
+	for _, db := range []*gorm.DB{testDB(t), env.store.ReadDB()} {
+		if err := db.Callback().Query().After("gorm:query").Register("test:rotate_meanwhile", rotateMeanwhile); err != nil {
+			t.Fatalf("register callback: %v", err)
+		}
 	}
 	b, csrf := acAdmin(t, env)
 	client, first := env.createClient(models.ClientConfidential, []string{acRedirect})

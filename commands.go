@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"oidcd/admin"
@@ -113,7 +114,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	janitorDone := make(chan struct{})
 	go func() {
 		defer close(janitorDone)
+		var wg sync.WaitGroup
+		wg.Go(func() { runCheckpoints(janitorCtx, store, log, checkpointEvery) })
 		runJanitor(janitorCtx, store, cfg.EventRetention, log, time.Now, janitorFirst, janitorEvery)
+		wg.Wait()
 	}()
 	defer func() { stopJanitor(); <-janitorDone }()
 	ln, err := net.Listen("tcp", *addr)

@@ -78,6 +78,14 @@ var settings = []setting{
 		c.MetricsToken = v
 		return nil
 	}},
+	{"OIDC_CLIENT_CACHE_SECONDS", "5", func(c *handlers.Config, v string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 0 || n > 3600 {
+			return fmt.Errorf("must be a whole number of seconds from 0 (no cache) to 3600")
+		}
+		c.ClientCacheTTL = time.Duration(n) * time.Second
+		return nil
+	}},
 }
 
 // parseTrustedProxies reads a comma- or space-separated list of CIDRs (a

@@ -43,6 +43,29 @@ func runJanitor(ctx context.Context, store *models.Store, retention time.Duratio
 	}
 }
 
+// checkpointEvery is how often serve checkpoints SQLite's write-ahead log
+// (models.Store.Checkpoint), which bounds the log to what is written in
+// that time.
+const checkpointEvery = 30 * time.Second
+
+// runCheckpoints checkpoints the write-ahead log every every until ctx
+// ends. A checkpoint that readers keep from finishing is retried next
+// time; a failure is logged.
+func runCheckpoints(ctx context.Context, store *models.Store, log *slog.Logger, every time.Duration) {
+	ticker := time.NewTicker(every)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		if err := store.Checkpoint(ctx); err != nil && ctx.Err() == nil {
+			log.WarnContext(ctx, "checkpoint", "err", err)
+		}
+	}
+}
+
 func removedAttrs(r models.Removed) []any {
 	return []any{"auth_requests", r.AuthRequests, "sessions", r.Sessions, "codes", r.Codes,
 		"tokens", r.Tokens, "events", r.Events, "throttles", r.Throttles}

@@ -86,10 +86,19 @@ func newAppMetrics(store *models.Store) (*appMetrics, error) {
 			Help: "Password checks refused (503) because no hashing slot freed up in time.",
 		}, func() float64 { return float64(store.PasswordStats().Busy) }),
 	}
-	// The database pool (sql.DBStats: open, in use, idle, waits), read
-	// when scraped. Metric names go_sql_*, label db_name.
-	if sqlDB, err := store.DB().DB(); err == nil {
-		cs = append(cs, collectors.NewDBStatsCollector(sqlDB, "oidcd"))
+	// The database pools (sql.DBStats: open, in use, idle, waits), read
+	// when scraped: metric names go_sql_*, label db_name. On SQLite the
+	// writer is one connection, and its waits (go_sql_wait_count_total,
+	// go_sql_wait_duration_seconds_total{db_name="writer"}) are the writer
+	// queue; the readers are a pool of their own. On PostgreSQL both are
+	// one pool.
+	writer, werr := store.DB().DB()
+	reader, rerr := store.ReadDB().DB()
+	if werr == nil {
+		cs = append(cs, collectors.NewDBStatsCollector(writer, "writer"))
+	}
+	if rerr == nil && reader != writer {
+		cs = append(cs, collectors.NewDBStatsCollector(reader, "reader"))
 	}
 	for _, c := range cs {
 		if err := m.reg.Register(c); err != nil {
@@ -97,18 +106,6 @@ func newAppMetrics(store *models.Store) (*appMetrics, error) {
 		}
 	}
 	return m, nil
-}
-
-// WriterQueue registers the gauge of writes waiting for the database's
-// writer, read from queued when scraped. It is the hook for the storage
-// layer's serialised writer: newApp passes its queue length here.
-func (m *appMetrics) WriterQueue(queued func() int) error {
-	return m.reg.Register(queueCollector("oidcd_db_writer_queue", "Writes waiting for the database writer.", queued))
-}
-
-// queueCollector is a gauge read from queued at each scrape.
-func queueCollector(name, help string, queued func() int) prometheus.Collector {
-	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return float64(queued()) })
 }
 
 // The handlers' counters (handlers.Metrics).

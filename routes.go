@@ -38,9 +38,7 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 	if err != nil {
 		return nil, err
 	}
-	// The app's own metrics registry (observability.go). The storage
-	// layer's writer queue, once it has one, is published with
-	// metrics.WriterQueue(func() int { ... }).
+	// The app's own metrics registry (observability.go).
 	metrics, err := newAppMetrics(store)
 	if err != nil {
 		return nil, err

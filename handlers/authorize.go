@@ -52,7 +52,7 @@ func (h *Handler) Authorize(c echo.Context) error {
 	if clientID == "" {
 		return h.errorPage(c, http.StatusBadRequest, "Unknown application", "The request does not name an application (client_id is missing).")
 	}
-	client, err := h.store.ClientByClientID(ctx, clientID)
+	client, err := h.clients.ByClientID(ctx, clientID)
 	if errors.Is(err, models.ErrNotFound) {
 		return h.errorPage(c, http.StatusBadRequest, "Unknown application", "No application is registered with this client_id.")
 	}
@@ -329,7 +329,7 @@ func (h *Handler) parkedRequest(c echo.Context, id string) (*models.AuthRequest,
 	if err != nil {
 		return nil, nil, func() error { return h.authorizeServerError(c, err) }
 	}
-	client, err := h.store.ClientByID(ctx, req.ClientID)
+	client, err := h.clients.ByID(ctx, req.ClientID)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, nil, expired
 	}

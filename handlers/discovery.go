@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -36,8 +37,20 @@ type discoveryDocument struct {
 	ClaimTypesSupported               []string `json:"claim_types_supported"`
 }
 
-// Discovery serves GET /.well-known/openid-configuration.
+// Discovery serves GET /.well-known/openid-configuration. The document
+// depends on the configuration only, so it is encoded once per process
+// and never stale.
 func (h *Handler) Discovery(c echo.Context) error {
+	h.discoveryOnce.Do(func() { h.discoveryJSON, h.discoveryErr = json.Marshal(h.discoveryDocument()) })
+	if h.discoveryErr != nil {
+		oe := h.serverError(c, "discovery", h.discoveryErr)
+		return c.JSON(oe.Status, map[string]string{"error": oe.Code, "error_description": oe.Description})
+	}
+	c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=3600")
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, h.discoveryJSON)
+}
+
+func (h *Handler) discoveryDocument() discoveryDocument {
 	iss := h.cfg.Issuer
 	doc := discoveryDocument{
 		Issuer:                            iss,
@@ -58,8 +71,7 @@ func (h *Handler) Discovery(c echo.Context) error {
 		AuthorizationResponseISSParameter: true,
 		ClaimTypesSupported:               []string{"normal"},
 	}
-	c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=3600")
-	return c.JSON(http.StatusOK, doc)
+	return doc
 }
 
 // JWKS serves GET /jwks: the public halves of every key a verifier may

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -57,6 +58,11 @@ type Config struct {
 	// kept in memory: a key created or retired through another instance
 	// is honoured here within it (OIDC_KEY_CACHE_SECONDS).
 	KeyCacheTTL time.Duration
+	// ClientCacheTTL bounds how stale a client may be at /authorize,
+	// /token and /userinfo: a client changed or deleted through another
+	// instance is honoured within it (models.ClientCache); zero reads the
+	// database every time (OIDC_CLIENT_CACHE_SECONDS).
+	ClientCacheTTL time.Duration
 }
 
 // SecureCookies reports whether cookies must carry the Secure flag: they do
@@ -64,7 +70,8 @@ type Config struct {
 func (c Config) SecureCookies() bool { return strings.HasPrefix(c.Issuer, "https://") }
 
 // Handler carries what every endpoint needs. It holds no per-process state
-// that two instances could disagree on: everything lives in the Store.
+// that two instances could disagree on for long: everything lives in the
+// Store, and the client cache is stale by at most Config.ClientCacheTTL.
 type Handler struct {
 	store    *models.Store
 	keys     *jose.Cache
@@ -74,6 +81,11 @@ type Handler struct {
 	sessions *session.Manager
 	devices  *deviceCookies
 	metrics  Metrics
+	clients  *models.ClientCache
+	// The discovery document, encoded on first use (Discovery).
+	discoveryOnce sync.Once
+	discoveryJSON []byte
+	discoveryErr  error
 }
 
 // New builds the handlers. now is the clock (time.Now outside tests); m
@@ -83,7 +95,8 @@ func New(store *models.Store, sessions *session.Manager, cfg Config, log *slog.L
 		m = noMetrics{}
 	}
 	keys := NewKeyCache(store, cfg, now)
-	return &Handler{store: store, keys: keys, cfg: cfg, log: log, now: now, sessions: sessions, devices: &deviceCookies{}, metrics: m}
+	return &Handler{store: store, keys: keys, cfg: cfg, log: log, now: now, sessions: sessions, devices: &deviceCookies{}, metrics: m,
+		clients: store.NewClientCache(cfg.ClientCacheTTL, now)}
 }
 
 // NewKeyCache is the signing key cache over the store: the keys /jwks

@@ -43,7 +43,7 @@ func (h *Handler) renderLogin(c echo.Context, status int, reqID, next, username,
 	v := views.LoginView{CSRF: session.CSRFToken(c), RequestID: reqID, Next: next, Username: username, Error: message}
 	if reqID != "" {
 		if req, err := h.store.AuthRequestByID(c.Request().Context(), reqID, h.now()); err == nil {
-			if client, err := h.store.ClientByID(c.Request().Context(), req.ClientID); err == nil {
+			if client, err := h.clients.ByID(c.Request().Context(), req.ClientID); err == nil {
 				v.ClientName = client.Name
 			}
 		}

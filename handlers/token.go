@@ -123,7 +123,7 @@ func (h *Handler) authenticateClient(c echo.Context, p params) (*models.Client, 
 		h.metrics.Throttled("client")
 		return nil, oauth.Errorf(oauth.InvalidClient, "too many failed client authentication attempts; try again later")
 	}
-	client, err := h.store.ClientByClientID(ctx, id)
+	client, err := h.clients.ByClientID(ctx, id)
 	if errors.Is(err, models.ErrNotFound) {
 		h.clientAuthFailed(c, address)
 		return nil, oauth.Errorf(oauth.InvalidClient, "client authentication failed")

@@ -29,6 +29,8 @@ func (h *Handler) exchangeCode(c echo.Context, p params, client *models.Client) 
 	now := h.now()
 	var access, refresh, nonce string
 	var user models.User
+	// Recorded in the redemption's transaction.
+	issued := &models.Event{Kind: models.EventTokenIssued, ClientID: &client.ID, Detail: "authorization_code", RemoteIP: c.RealIP()}
 	tok, err := h.store.RedeemCode(ctx, oauth.HashToken(code), now,
 		func(cd *models.Code) error {
 			switch {
@@ -52,8 +54,9 @@ func (h *Handler) exchangeCode(c echo.Context, p params, client *models.Client) 
 			t, access, refresh = h.newToken(client, cd.UserID, cd.Scope, cd.AuthTime, now)
 			t.FamilyID = models.NewID()
 			nonce, user = cd.Nonce, cd.User
+			issued.UserID = &cd.UserID
 			return t, nil
-		})
+		}, issued)
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		return nil, oauth.Errorf(oauth.InvalidGrant, "the code is invalid")
@@ -65,7 +68,6 @@ func (h *Handler) exchangeCode(c echo.Context, p params, client *models.Client) 
 		}
 		return nil, h.serverError(c, "redeem code", err)
 	}
-	h.recordEvent(c, &models.Event{Kind: models.EventTokenIssued, UserID: tok.UserID, ClientID: &client.ID, Detail: "authorization_code"})
 	h.metrics.TokenIssued("authorization_code")
 	return h.tokenResponse(c, key, client, &user, tok, access, refresh, nonce)
 }

@@ -31,6 +31,8 @@ func (h *Handler) refreshToken(c echo.Context, p params, client *models.Client) 
 	// longer have since an admin narrowed it (RFC 6749 §6: never more than
 	// the original grant, and here never more than the client's own).
 	var granted []string
+	// Recorded in the rotation's transaction.
+	issued := &models.Event{Kind: models.EventTokenIssued, ClientID: &client.ID, Detail: "refresh_token", RemoteIP: c.RealIP()}
 	tok, err := h.store.RotateRefreshToken(c.Request().Context(), oauth.HashToken(refresh), now,
 		func(old *models.Token) error {
 			switch {
@@ -56,8 +58,9 @@ func (h *Handler) refreshToken(c echo.Context, p params, client *models.Client) 
 			var t *models.Token
 			t, access, nextRefresh = h.newToken(client, *old.UserID, joinScopes(granted), old.AuthTime, now)
 			user = *old.User
+			issued.UserID = old.UserID
 			return t, nil
-		})
+		}, issued)
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		return nil, oauth.Errorf(oauth.InvalidGrant, "the refresh token is invalid or revoked")
@@ -69,7 +72,6 @@ func (h *Handler) refreshToken(c echo.Context, p params, client *models.Client) 
 		}
 		return nil, h.serverError(c, "rotate refresh token", err)
 	}
-	h.recordEvent(c, &models.Event{Kind: models.EventTokenIssued, UserID: tok.UserID, ClientID: &client.ID, Detail: "refresh_token"})
 	h.metrics.TokenIssued("refresh_token")
 	// OpenID Connect Core §12.2: the refreshed ID token keeps the original
 	// auth_time and carries no nonce.

@@ -41,7 +41,7 @@ func (h *Handler) Userinfo(c echo.Context) error {
 	// Claims are released only for scopes the client still has: an admin
 	// who narrows a client takes effect at once, not when its access
 	// tokens expire.
-	client, err := h.store.ClientByID(c.Request().Context(), tok.ClientID)
+	client, err := h.clients.ByID(c.Request().Context(), tok.ClientID)
 	if errors.Is(err, models.ErrNotFound) {
 		return h.bearerError(c, oauth.Errorf(oauth.InvalidToken, "the access token is invalid, expired or revoked"))
 	}

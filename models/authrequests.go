@@ -20,7 +20,7 @@ func (s *Store) SaveAuthRequest(ctx context.Context, r *AuthRequest) error {
 // AuthRequestByID finds an unexpired parked request.
 func (s *Store) AuthRequestByID(ctx context.Context, id string, now time.Time) (*AuthRequest, error) {
 	var r AuthRequest
-	err := s.db.WithContext(ctx).Where("id = ? AND expires_at > ?", id, now).Take(&r).Error
+	err := s.rd.WithContext(ctx).Where("id = ? AND expires_at > ?", id, now).Take(&r).Error
 	if err != nil {
 		return nil, notFound(err, "auth request by id")
 	}

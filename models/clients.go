@@ -10,6 +10,7 @@ import (
 // CreateClient stores c. The caller has set ClientID, SecretHash and
 // SecretSealed (SealClientSecret).
 func (s *Store) CreateClient(ctx context.Context, c *Client) error {
+	defer s.clientsChanged()
 	if err := s.db.WithContext(ctx).Create(c).Error; err != nil {
 		return notFound(err, "create client")
 	}
@@ -19,7 +20,7 @@ func (s *Store) CreateClient(ctx context.Context, c *Client) error {
 // ClientByClientID finds a client by its public client_id.
 func (s *Store) ClientByClientID(ctx context.Context, clientID string) (*Client, error) {
 	var c Client
-	if err := s.db.WithContext(ctx).Where("client_id = ?", clientID).Take(&c).Error; err != nil {
+	if err := s.rd.WithContext(ctx).Where("client_id = ?", clientID).Take(&c).Error; err != nil {
 		return nil, notFound(err, "client by client_id")
 	}
 	return &c, nil
@@ -28,7 +29,7 @@ func (s *Store) ClientByClientID(ctx context.Context, clientID string) (*Client,
 // ClientByID finds a client by primary key.
 func (s *Store) ClientByID(ctx context.Context, id uint) (*Client, error) {
 	var c Client
-	if err := s.db.WithContext(ctx).Take(&c, id).Error; err != nil {
+	if err := s.rd.WithContext(ctx).Take(&c, id).Error; err != nil {
 		return nil, notFound(err, "client by id")
 	}
 	return &c, nil
@@ -49,7 +50,7 @@ func like(q string) string {
 // ListClients returns a page of clients whose name or client_id contains
 // q, newest first, and how many match in all.
 func (s *Store) ListClients(ctx context.Context, q string, p Page) ([]Client, int64, error) {
-	db := s.db.WithContext(ctx).Model(&Client{})
+	db := s.rd.WithContext(ctx).Model(&Client{})
 	if q != "" {
 		pat := like(q)
 		db = db.Where(`LOWER(name) LIKE ? ESCAPE '\' OR LOWER(client_id) LIKE ? ESCAPE '\'`, pat, pat)
@@ -74,6 +75,7 @@ func (s *Store) ListClients(ctx context.Context, q string, p Page) ([]Client, in
 // When c.Logo is "" any stored logo is deleted, so that GET
 // /logos/:client_id stops serving a logo the client no longer has.
 func (s *Store) SaveClient(ctx context.Context, c *Client, logo *ClientLogo) error {
+	defer s.clientsChanged()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if c.ID == 0 {
 			if err := tx.Create(c).Error; err != nil {
@@ -114,6 +116,7 @@ var editedClientFields = []string{
 // SetClientSecret replaces the client's secret hash and sealed secret
 // (SealClientSecret): the old secret stops working at once.
 func (s *Store) SetClientSecret(ctx context.Context, id uint, secretHash, secretSealed string) error {
+	defer s.clientsChanged()
 	res := s.db.WithContext(ctx).Model(&Client{}).Where("id = ?", id).
 		Updates(map[string]any{"secret_hash": secretHash, "secret_sealed": secretSealed})
 	if res.Error != nil {
@@ -156,7 +159,7 @@ func (s *Store) ClientDependents(ctx context.Context, id uint) (Dependents, erro
 
 func (s *Store) dependents(ctx context.Context, column string, id uint) (Dependents, error) {
 	var d Dependents
-	db := s.db.WithContext(ctx)
+	db := s.rd.WithContext(ctx)
 	for model, n := range map[any]*int64{&Code{}: &d.Codes, &Token{}: &d.Tokens, &UserConsent{}: &d.Consents} {
 		if err := db.Model(model).Where(column+" = ?", id).Count(n).Error; err != nil {
 			return d, notFound(err, "count dependents")
@@ -168,6 +171,7 @@ func (s *Store) dependents(ctx context.Context, column string, id uint) (Depende
 // DeleteClient removes a client and, by cascade, its codes, tokens,
 // consents, parked requests and logo.
 func (s *Store) DeleteClient(ctx context.Context, id uint) error {
+	defer s.clientsChanged()
 	res := s.db.WithContext(ctx).Delete(&Client{}, id)
 	if res.Error != nil {
 		return notFound(res.Error, "delete client")
@@ -182,7 +186,7 @@ func (s *Store) DeleteClient(ctx context.Context, id uint) error {
 // only while the client has one (its Logo is set).
 func (s *Store) ClientLogoByClientID(ctx context.Context, clientID string) (*ClientLogo, error) {
 	var l ClientLogo
-	err := s.db.WithContext(ctx).Joins("JOIN clients ON clients.id = client_logos.client_id").
+	err := s.rd.WithContext(ctx).Joins("JOIN clients ON clients.id = client_logos.client_id").
 		Where("clients.client_id = ? AND clients.logo <> ''", clientID).Take(&l).Error
 	if err != nil {
 		return nil, notFound(err, "client logo")

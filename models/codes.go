@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // ErrCodeReused is returned when a code that was already exchanged is
@@ -27,14 +28,17 @@ func (s *Store) CreateCode(ctx context.Context, c *Code) error {
 // and the token stored in one transaction, and the mark is a conditional
 // UPDATE, so of many concurrent redemptions exactly one wins on SQLite and
 // PostgreSQL alike. A second use returns ErrCodeReused and revokes every
-// token the code issued (RFC 6749 §4.1.2).
+// token the code issued (RFC 6749 §4.1.2). The audit events, which mint
+// may fill in, are recorded in the same transaction: a token is issued
+// with its audit row or not at all, in one write transaction.
 func (s *Store) RedeemCode(ctx context.Context, codeHash string, now time.Time,
-	check func(*Code) error, mint func(*Code) (*Token, error)) (*Token, error) {
+	check func(*Code) error, mint func(*Code) (*Token, error), audit ...*Event) (*Token, error) {
 	var tok *Token
 	var reused *Code
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var c Code
-		if err := tx.Preload("Client").Preload("User").Where("code_hash = ?", codeHash).Take(&c).Error; err != nil {
+		// One statement: the client and user come by JOIN.
+		if err := tx.Joins("Client").Joins("User").Where("codes.code_hash = ?", codeHash).Take(&c).Error; err != nil {
 			return err
 		}
 		if c.UsedAt != nil {
@@ -57,8 +61,13 @@ func (s *Store) RedeemCode(ctx context.Context, codeHash string, now time.Time,
 			return err
 		}
 		t.CodeID = &c.ID
-		if err := tx.Create(t).Error; err != nil {
+		if err := tx.Omit(clause.Associations).Create(t).Error; err != nil {
 			return err
+		}
+		for _, e := range audit {
+			if err := recordEvent(tx, e); err != nil {
+				return err
+			}
 		}
 		tok = t
 		return nil

@@ -13,7 +13,7 @@ import (
 // ConsentFor finds the consent a user gave a client.
 func (s *Store) ConsentFor(ctx context.Context, userID, clientID uint) (*UserConsent, error) {
 	var c UserConsent
-	err := s.db.WithContext(ctx).Where("user_id = ? AND client_id = ?", userID, clientID).Take(&c).Error
+	err := s.rd.WithContext(ctx).Where("user_id = ? AND client_id = ?", userID, clientID).Take(&c).Error
 	if err != nil {
 		return nil, notFound(err, "consent")
 	}

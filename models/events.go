@@ -4,6 +4,9 @@ import (
 	"context"
 	"strings"
 	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Column sizes of Event's bounded fields.
@@ -18,15 +21,34 @@ const (
 // detail can come straight from a client: nothing a client sends may make
 // the audit write fail.
 func (s *Store) RecordEvent(ctx context.Context, e *Event) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return recordEvent(tx, e) })
+	if err != nil {
+		return notFound(err, "record event")
+	}
+	return nil
+}
+
+// recordEvent inserts e within tx, the transaction of the change it
+// describes where there is one, and counts it in its day (EventDay).
+func recordEvent(tx *gorm.DB, e *Event) error {
 	e.Kind = boundText(e.Kind, eventKindSize)
 	e.Username = boundText(e.Username, eventUsernameSize)
 	e.RemoteIP = boundText(e.RemoteIP, eventRemoteIPSize)
 	e.Detail, e.Target = cleanText(e.Detail), cleanText(e.Target)
 	e.Before, e.After = cleanText(e.Before), cleanText(e.After)
-	if err := s.db.WithContext(ctx).Create(e).Error; err != nil {
-		return notFound(err, "record event")
+	if err := tx.Create(e).Error; err != nil {
+		return err
 	}
-	return nil
+	return countEvents(tx, eventDay(e.CreatedAt), e.Kind, 1)
+}
+
+// countEvents adds n to the count of kind on day. INSERT … ON CONFLICT DO
+// UPDATE runs on SQLite (3.24 and later) and PostgreSQL alike.
+func countEvents(tx *gorm.DB, day, kind string, n int64) error {
+	return tx.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "day"}, {Name: "kind"}},
+		DoUpdates: clause.Assignments(map[string]any{"n": gorm.Expr("event_days.n + ?", n)}),
+	}).Create(&EventDay{Day: day, Kind: kind, N: n}).Error
 }
 
 // boundText makes s storable in a column of size bytes (and characters)

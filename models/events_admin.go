@@ -34,7 +34,7 @@ type EventRow struct {
 // changes matched by their target too, with plain LEFT JOIN, LIKE and ||
 // that SQLite and PostgreSQL both run.
 func (s *Store) ListEvents(ctx context.Context, f EventFilter, p Page) ([]EventRow, int64, error) {
-	db := s.db.WithContext(ctx).Table("events").
+	db := s.rd.WithContext(ctx).Table("events").
 		Joins("LEFT JOIN users ON users.id = events.user_id").
 		Joins("LEFT JOIN clients ON clients.id = events.client_id")
 	if f.Kind != "" {

@@ -30,7 +30,7 @@ func (f GrantFilter) apply(db *gorm.DB) *gorm.DB {
 // ListConsents returns a page of consents, newest first, with User and
 // Client loaded, and how many match in all.
 func (s *Store) ListConsents(ctx context.Context, f GrantFilter, p Page) ([]UserConsent, int64, error) {
-	db := f.apply(s.db.WithContext(ctx).Model(&UserConsent{}))
+	db := f.apply(s.rd.WithContext(ctx).Model(&UserConsent{}))
 	var total int64
 	if err := db.Count(&total).Error; err != nil {
 		return nil, 0, notFound(err, "count consents")
@@ -76,7 +76,7 @@ func (s *Store) RevokeConsent(ctx context.Context, id uint, now time.Time) (*Use
 // (unrevoked, with the access or the refresh token unexpired), newest
 // first, with User and Client loaded, and how many match in all.
 func (s *Store) ListActiveTokens(ctx context.Context, f GrantFilter, now time.Time, p Page) ([]Token, int64, error) {
-	db := f.apply(s.db.WithContext(ctx).Model(&Token{})).
+	db := f.apply(s.rd.WithContext(ctx).Model(&Token{})).
 		Where("revoked_at IS NULL AND (expires_at > ? OR refresh_expires_at > ?)", now, now)
 	var total int64
 	if err := db.Count(&total).Error; err != nil {
@@ -121,7 +121,7 @@ func (s *Store) RevokeTokens(ctx context.Context, f GrantFilter, now time.Time) 
 // ListCodes returns a page of authorization codes, newest first, with User
 // and Client loaded, and how many match in all.
 func (s *Store) ListCodes(ctx context.Context, f GrantFilter, p Page) ([]Code, int64, error) {
-	db := f.apply(s.db.WithContext(ctx).Model(&Code{}))
+	db := f.apply(s.rd.WithContext(ctx).Model(&Code{}))
 	var total int64
 	if err := db.Count(&total).Error; err != nil {
 		return nil, 0, notFound(err, "count codes")

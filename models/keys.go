@@ -25,7 +25,7 @@ func (s *Store) AddSigningKey(ctx context.Context, k *SigningKey) error {
 // ActiveSigningKey returns the newest unretired key for alg.
 func (s *Store) ActiveSigningKey(ctx context.Context, alg string) (*SigningKey, error) {
 	var k SigningKey
-	err := s.db.WithContext(ctx).Where("alg = ? AND retired_at IS NULL", alg).
+	err := s.rd.WithContext(ctx).Where("alg = ? AND retired_at IS NULL", alg).
 		Order("created_at DESC, id DESC").Take(&k).Error
 	if err != nil {
 		return nil, notFound(err, "active signing key")
@@ -40,7 +40,7 @@ func (s *Store) ActiveSigningKey(ctx context.Context, alg string) (*SigningKey, 
 // active key and every key retired after retiredSince.
 func (s *Store) PublishedSigningKeys(ctx context.Context, retiredSince time.Time) ([]SigningKey, error) {
 	var keys []SigningKey
-	err := s.db.WithContext(ctx).Where("retired_at IS NULL OR retired_at > ?", retiredSince).
+	err := s.rd.WithContext(ctx).Where("retired_at IS NULL OR retired_at > ?", retiredSince).
 		Order("created_at DESC, id DESC").Find(&keys).Error
 	if err != nil {
 		return nil, notFound(err, "published signing keys")

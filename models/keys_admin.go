@@ -18,7 +18,7 @@ var ErrLastSigningKey = errors.New("models: last active signing key")
 // which ActiveSigningKey picks the one that signs.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]SigningKey, error) {
 	var keys []SigningKey
-	if err := s.db.WithContext(ctx).Order("created_at DESC, id DESC").Find(&keys).Error; err != nil {
+	if err := s.rd.WithContext(ctx).Order("created_at DESC, id DESC").Find(&keys).Error; err != nil {
 		return nil, notFound(err, "list signing keys")
 	}
 	for i := range keys {
@@ -32,7 +32,7 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]SigningKey, error) {
 // SigningKeyByID returns one signing key.
 func (s *Store) SigningKeyByID(ctx context.Context, id uint) (*SigningKey, error) {
 	var k SigningKey
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&k).Error; err != nil {
+	if err := s.rd.WithContext(ctx).Where("id = ?", id).Take(&k).Error; err != nil {
 		return nil, notFound(err, "signing key by id")
 	}
 	if err := s.openKey(&k); err != nil {

@@ -140,7 +140,7 @@ type Code struct {
 	CodeChallenge       string
 	CodeChallengeMethod string
 	AuthTime            time.Time `gorm:"not null"`
-	ExpiresAt           time.Time `gorm:"not null"`
+	ExpiresAt           time.Time `gorm:"not null;index"` // the janitor's lookup
 	UsedAt              *time.Time
 	CreatedAt           time.Time
 }
@@ -160,7 +160,7 @@ type Token struct {
 	FamilyID         string  `gorm:"size:64;not null;index"`
 	Scope            string  `gorm:"not null"`
 	AuthTime         time.Time
-	ExpiresAt        time.Time `gorm:"not null"`
+	ExpiresAt        time.Time `gorm:"not null;index"` // the janitor's lookup
 	RefreshExpiresAt *time.Time
 	RotatedAt        *time.Time
 	RevokedAt        *time.Time
@@ -260,10 +260,22 @@ type Event struct {
 	Detail   string
 	// Target, Before and After describe an admin change: what was changed
 	// ("client 7") and its state before and after, as JSON without secrets.
-	Target    string
-	Before    string    `gorm:"type:text"`
-	After     string    `gorm:"type:text"`
-	CreatedAt time.Time `gorm:"index:idx_event_kind_time"`
+	Target string
+	Before string `gorm:"type:text"`
+	After  string `gorm:"type:text"`
+	// Also indexed alone for the janitor's retention (created_at < ?).
+	CreatedAt time.Time `gorm:"index:idx_event_kind_time;index"`
+}
+
+// EventDay counts the events of one kind recorded on one UTC day, so that
+// the dashboard's charts read a row per day instead of every event. It is
+// kept in the transaction that records the event (recordEvent) and is not
+// touched by the janitor: deleting old events leaves the charts as they
+// were.
+type EventDay struct {
+	Day  string `gorm:"size:10;primaryKey"` // UTC, 2006-01-02
+	Kind string `gorm:"size:40;primaryKey"`
+	N    int64  `gorm:"not null"`
 }
 
 // ClientLogo is an uploaded logo, kept in the database so that every
@@ -280,6 +292,6 @@ func allModels() []any {
 	return []any{
 		&User{}, &Client{}, &AuthRequest{}, &Code{}, &Token{}, &UserConsent{},
 		&SigningKey{}, &Session{}, &Setting{}, &Event{}, &ClientLogo{},
-		&Throttle{},
+		&Throttle{}, &EventDay{},
 	}
 }

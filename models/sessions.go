@@ -15,7 +15,7 @@ import (
 // the id it was asked for, not the stored hash.
 func (s *Store) SessionByID(ctx context.Context, id string, now time.Time) (*Session, error) {
 	var sess Session
-	err := s.db.WithContext(ctx).Where("id = ? AND expires_at > ?", SessionKey(id), now).Take(&sess).Error
+	err := s.rd.WithContext(ctx).Where("id = ? AND expires_at > ?", SessionKey(id), now).Take(&sess).Error
 	if err != nil {
 		return nil, notFound(err, "session by id")
 	}

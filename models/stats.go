@@ -14,7 +14,7 @@ type Counts struct {
 // unrevoked and its access token or refresh token is unexpired.
 func (s *Store) CountAll(ctx context.Context, now time.Time) (Counts, error) {
 	var c Counts
-	db := s.db.WithContext(ctx)
+	db := s.rd.WithContext(ctx)
 	if err := db.Model(&Client{}).Count(&c.Clients).Error; err != nil {
 		return c, notFound(err, "count clients")
 	}

@@ -2,13 +2,27 @@ package models
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"gorm.io/gorm"
 )
+
+// dayLayout is how EventDay.Day writes a UTC day; it sorts as text in
+// time order.
+const dayLayout = "2006-01-02"
+
+// eventDay is the EventDay.Day of an event created at t.
+func eventDay(t time.Time) string { return t.UTC().Format(dayLayout) }
+
+// eventDaysDone is the EventDay row (with an empty kind) that says the
+// events recorded before the counts existed have been counted.
+const eventDaysDone = "backfilled"
 
 // DailyEventCounts counts the events of kind on each of the last days UTC
 // days, today (the UTC day of now) included, oldest first. It reads the
-// times of the matching events and buckets them here, so the SQL is the
-// same on SQLite and PostgreSQL (no strftime or date()).
+// day counts (EventDay), at most one row a day, however many events there
+// are.
 func (s *Store) DailyEventCounts(ctx context.Context, kind string, days int, now time.Time) ([]int64, error) {
 	if days < 1 {
 		return nil, nil
@@ -16,24 +30,70 @@ func (s *Store) DailyEventCounts(ctx context.Context, kind string, days int, now
 	now = now.UTC()
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	start := today.AddDate(0, 0, -(days - 1))
-	end := today.AddDate(0, 0, 1)
-	var times []time.Time
-	err := s.db.WithContext(ctx).Model(&Event{}).
-		Where("kind = ? AND created_at >= ? AND created_at < ?", kind, start, end).
-		Pluck("created_at", &times).Error
+	var rows []EventDay
+	err := s.rd.WithContext(ctx).Where("kind = ? AND day >= ? AND day <= ?", kind, start.Format(dayLayout), today.Format(dayLayout)).
+		Find(&rows).Error
 	if err != nil {
 		return nil, notFound(err, "daily event counts")
 	}
 	counts := make([]int64, days)
-	for _, t := range times {
-		t = t.UTC()
-		day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-		// Whole days between start and day; AddDate-safe since UTC has no
-		// daylight saving.
-		i := int(day.Sub(start) / (24 * time.Hour))
-		if i >= 0 && i < days {
-			counts[i]++
+	for _, r := range rows {
+		day, err := time.Parse(dayLayout, r.Day)
+		if err != nil {
+			continue
+		}
+		// Whole days between start and day; UTC has no daylight saving.
+		if i := int(day.Sub(start) / (24 * time.Hour)); i >= 0 && i < days {
+			counts[i] += r.N
 		}
 	}
 	return counts, nil
+}
+
+// backfillBatch bounds the events one step of backfillEventDays reads.
+const backfillBatch = 5000
+
+// backfillEventDays counts, once per database, the events recorded before
+// the day counts existed. The marker row and the counts are written in
+// one transaction, so instances starting together count once: on
+// PostgreSQL a second insert of the marker waits for the first
+// transaction and then finds the row.
+func (s *Store) backfillEventDays() error {
+	err := s.db.Transaction(func(tx *gorm.DB) error {
+		res := tx.Exec("INSERT INTO event_days (day, kind, n) VALUES (?, '', 0) ON CONFLICT DO NOTHING", eventDaysDone)
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		type key struct{ day, kind string }
+		counts := map[key]int64{}
+		var last uint
+		for {
+			var rows []struct {
+				ID        uint
+				Kind      string
+				CreatedAt time.Time
+			}
+			if err := tx.Model(&Event{}).Select("id, kind, created_at").Where("id > ?", last).
+				Order("id").Limit(backfillBatch).Scan(&rows).Error; err != nil {
+				return err
+			}
+			for _, r := range rows {
+				counts[key{eventDay(r.CreatedAt), r.Kind}]++
+				last = r.ID
+			}
+			if len(rows) < backfillBatch {
+				break
+			}
+		}
+		for k, n := range counts {
+			if err := countEvents(tx, k.day, k.kind, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return notFound(err, "count existing events by day")
+	}
+	return nil
 }

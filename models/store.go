@@ -3,11 +3,14 @@ package models
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -19,8 +22,18 @@ import (
 
 // Store is the one way handlers reach the database.
 type Store struct {
-	db  *gorm.DB
-	box *secretBox
+	// db is the writer: every write and every transaction. On SQLite it is
+	// a pool of one connection, so writers queue in Go (database/sql's
+	// pool) rather than sleeping in SQLite's busy handler, which retries
+	// on a fixed back-off however soon the lock frees. rd serves plain
+	// reads: on SQLite a pool of its own on the same file (WAL lets it
+	// read beside the writer), on PostgreSQL the same pool as db.
+	db, rd *gorm.DB
+	// sqlDBs are the pools to close (one on PostgreSQL, two on SQLite).
+	sqlDBs []*sql.DB
+	box    *secretBox
+	// clientGen counts client writes through this Store (ClientCache).
+	clientGen atomic.Uint64
 	// passwordCost is the bcrypt cost of new password hashes; dummyHash
 	// is a hash at that cost, compared against for unknown usernames;
 	// passwords bounds how many bcrypt evaluations run at once.
@@ -63,46 +76,68 @@ func Open(dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	var dialector gorm.Dialector
 	isPostgres := strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+	var db, rd *gorm.DB
+	var pools []*sql.DB
 	if isPostgres {
-		dialector = postgres.Open(dsn)
+		db, err = openGorm(postgres.Open(dsn))
+		if err != nil {
+			return nil, err
+		}
+		rd = db
+		sqlDB, _ := db.DB()
+		pools = []*sql.DB{sqlDB}
+		// Idle connections kept as many as the readers that use them, so
+		// a burst does not close and reopen connections.
+		sqlDB.SetMaxIdleConns(readerConns())
 	} else {
 		if dir := filepath.Dir(dsn); dir != "" {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return nil, fmt.Errorf("models: create database folder: %w", err)
 			}
 		}
-		dialector = sqlite.New(sqlite.Config{DriverName: utcSQLiteDriver(), DSN: "file:" + dsn + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=immediate&_synchronous=NORMAL"})
-	}
-	db, err := gorm.Open(dialector, &gorm.Config{
-		Logger:                                   logger.Discard,
-		TranslateError:                           true,
-		DisableForeignKeyConstraintWhenMigrating: false,
-		// UTC, not GORM's local time: see utcTimes.
-		NowFunc: func() time.Time { return time.Now().UTC() },
-	})
-	if err != nil {
-		return nil, fmt.Errorf("models: open database: %w", err)
-	}
-	if !isPostgres {
-		sqlDB, err := db.DB()
+		// The writer first: it sets WAL mode, which is kept in the file.
+		db, err = openGorm(sqlite.New(sqlite.Config{DriverName: utcSQLiteDriver(),
+			DSN: "file:" + dsn + "?" + sqliteParams + "&_journal_mode=WAL&_txlock=immediate"}))
 		if err != nil {
-			return nil, fmt.Errorf("models: open database: %w", err)
+			return nil, err
 		}
-		// One writer at a time is all SQLite allows; a small pool keeps
-		// readers concurrent under WAL without piling up waiting writers.
-		sqlDB.SetMaxOpenConns(8)
+		writer, _ := db.DB()
+		writer.SetMaxOpenConns(1)
+		writer.SetMaxIdleConns(1)
+		writer.SetConnMaxIdleTime(0)
+		writer.SetConnMaxLifetime(0)
+		pools = append(pools, writer)
+		// query_only: a write sent to the reader by mistake fails at once
+		// instead of racing the writer for the lock.
+		rd, err = openGorm(sqlite.New(sqlite.Config{DriverName: utcSQLiteDriver(),
+			DSN: "file:" + dsn + "?" + sqliteParams + "&_query_only=1"}))
+		if err != nil {
+			_ = writer.Close()
+			return nil, err
+		}
+		reader, _ := rd.DB()
+		n := readerConns()
+		reader.SetMaxOpenConns(n)
+		reader.SetMaxIdleConns(n)
+		reader.SetConnMaxIdleTime(0)
+		reader.SetConnMaxLifetime(0)
+		pools = append(pools, reader)
+	}
+	closeAll := func() {
+		for _, p := range pools {
+			_ = p.Close()
+		}
 	}
 	cost := opts.PasswordCost
 	if cost == 0 {
 		cost = bcrypt.DefaultCost
 	}
 	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
-		_ = sqlClose(db)
+		closeAll()
 		return nil, fmt.Errorf("models: password cost %d is outside %d..%d", cost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
-	s := &Store{db: db, box: box, passwordCost: cost, dummyHash: dummyHash(cost),
+	s := &Store{db: db, rd: rd, sqlDBs: pools, box: box, passwordCost: cost, dummyHash: dummyHash(cost),
 		passwords: newPasswordLimiter(opts.PasswordSlots, opts.PasswordWait)}
 	if err := s.migrate(); err != nil {
 		_ = s.Close()
@@ -112,40 +147,78 @@ func Open(dsn string, opts Options) (*Store, error) {
 		_ = s.Close()
 		return nil, err
 	}
+	// Prepared statements from here on, not during the migration: a
+	// statement PostgreSQL prepared before an ALTER TABLE would fail with
+	// "cached plan must not change result type". gorm keeps one per SQL
+	// text and connection (PrepareStmtMaxSize bounds them).
+	s.db = s.db.Session(&gorm.Session{PrepareStmt: true})
+	if isPostgres {
+		s.rd = s.db
+	} else {
+		s.rd = s.rd.Session(&gorm.Session{PrepareStmt: true})
+	}
 	return s, nil
+}
+
+// sqliteParams are the PRAGMAs every SQLite connection gets once, when it
+// opens (mattn/go-sqlite3 runs them; sqliteConnectHook adds the rest):
+// foreign keys enforced, a busy timeout for what still contends (another
+// process on the file, a checkpoint), and synchronous=NORMAL, which in WAL
+// mode stays consistent after a crash and loses at most the last
+// transactions on power loss. cache_size is negative KiB: 16 MiB.
+const sqliteParams = "_foreign_keys=on&_busy_timeout=10000&_synchronous=NORMAL&_cache_size=-16000"
+
+// readerConns is the size of the read pool: open and idle alike, so that
+// connections (and their PRAGMAs and prepared statements) are kept.
+func readerConns() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+
+func openGorm(d gorm.Dialector) (*gorm.DB, error) {
+	db, err := gorm.Open(d, &gorm.Config{
+		Logger:                                   logger.Discard,
+		TranslateError:                           true,
+		DisableForeignKeyConstraintWhenMigrating: false,
+		// UTC, not GORM's local time: see utcTimes.
+		NowFunc:            func() time.Time { return time.Now().UTC() },
+		PrepareStmtMaxSize: 512,
+		// A single INSERT, UPDATE or DELETE is atomic by itself: without
+		// gorm's default transaction around it, it costs no BEGIN and
+		// COMMIT. Writes of more than one statement use Transaction.
+		SkipDefaultTransaction: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("models: open database: %w", err)
+	}
+	return db, nil
 }
 
 func (s *Store) migrate() error {
 	if err := s.db.AutoMigrate(allModels()...); err != nil {
 		return fmt.Errorf("models: migrate: %w", err)
 	}
-	return s.utcTimes()
-}
-
-func sqlClose(db *gorm.DB) error {
-	sqlDB, err := db.DB()
-	if err != nil {
+	if err := s.utcTimes(); err != nil {
 		return err
 	}
-	return sqlDB.Close()
+	return s.backfillEventDays()
 }
 
 // Close releases the database connections.
 func (s *Store) Close() error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return fmt.Errorf("models: close: %w", err)
+	var errs []error
+	for _, p := range s.sqlDBs {
+		if err := p.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("models: close: %w", err))
+		}
 	}
-	return sqlDB.Close()
+	return errors.Join(errs...)
 }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers. It asks the read pool, which
+// reaches the same database without queueing behind SQLite's writer.
 func (s *Store) Ping(ctx context.Context) error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
+	if err := s.sqlDBs[len(s.sqlDBs)-1].PingContext(ctx); err != nil {
 		return fmt.Errorf("models: ping: %w", err)
 	}
-	return sqlDB.PingContext(ctx)
+	return nil
 }
 
 // notFound turns gorm's record-not-found into ErrNotFound.
@@ -162,6 +235,18 @@ func notFound(err error, what string) error {
 // NewID returns a random, URL-safe identifier with 130 bits of entropy.
 func NewID() string { return rand.Text() }
 
-// DB is the underlying connection, for tests that count or prepare rows
+// DB is the underlying connection (the writer), for tests that count or prepare rows
 // beside the server; application code goes through the Store's methods.
 func (s *Store) DB() *gorm.DB { return s.db }
+
+// ReadDB is the connection plain reads go to (the same as DB on
+// PostgreSQL), for tests that watch the statements the store runs.
+func (s *Store) ReadDB() *gorm.DB { return s.rd }
+
+// PoolStats reports the writer's pool and the readers' (the same pool on
+// PostgreSQL). The writer's WaitCount and WaitDuration are its queue:
+// writes waiting in Go for SQLite's one writer connection.
+func (s *Store) PoolStats() (writer, reader sql.DBStats) {
+	writer = s.sqlDBs[0].Stats()
+	return writer, s.sqlDBs[len(s.sqlDBs)-1].Stats()
+}

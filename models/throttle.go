@@ -233,7 +233,7 @@ func (s *Store) ThrottleWait(ctx context.Context, keys []ThrottleKey, now time.T
 		hashes[i] = k.hash()
 	}
 	var until int64
-	err := s.db.WithContext(ctx).Model(&Throttle{}).Where("key_hash IN ?", hashes).
+	err := s.rd.WithContext(ctx).Model(&Throttle{}).Where("key_hash IN ?", hashes).
 		Select("COALESCE(MAX(locked_until), 0)").Scan(&until).Error
 	if err != nil {
 		return 0, fmt.Errorf("models: read throttle: %w", err)
@@ -248,7 +248,7 @@ func (s *Store) ThrottleWait(ctx context.Context, keys []ThrottleKey, now time.T
 // in an open window, or a lock), locked ones first, and how many there are.
 func (s *Store) ListThrottles(ctx context.Context, now time.Time, p Page) ([]Throttle, int64, error) {
 	ms := now.UnixMilli()
-	q := s.db.WithContext(ctx).Model(&Throttle{}).
+	q := s.rd.WithContext(ctx).Model(&Throttle{}).
 		Where("locked_until > ? OR (failures > 0 AND window_end > ?)", ms, ms)
 	var total int64
 	if err := q.Count(&total).Error; err != nil {

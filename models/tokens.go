@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // ErrRefreshReused is returned when a refresh token that was already
@@ -25,8 +26,9 @@ func (s *Store) CreateToken(ctx context.Context, t *Token) error {
 // revoked, with its User loaded (nil for client tokens).
 func (s *Store) ActiveAccessToken(ctx context.Context, accessHash string, now time.Time) (*Token, error) {
 	var t Token
-	err := s.db.WithContext(ctx).Preload("User").
-		Where("access_token_hash = ? AND revoked_at IS NULL AND expires_at > ?", accessHash, now).
+	// The user comes by JOIN, in the same statement.
+	err := s.rd.WithContext(ctx).Joins("User").
+		Where("tokens.access_token_hash = ? AND tokens.revoked_at IS NULL AND tokens.expires_at > ?", accessHash, now).
 		Take(&t).Error
 	if err != nil {
 		return nil, notFound(err, "active access token")
@@ -39,14 +41,17 @@ func (s *Store) ActiveAccessToken(ctx context.Context, accessHash string, now ti
 // usable; mint builds the successor. The old pair is revoked and the new one
 // stored in one transaction. A refresh token that was rotated out before is
 // reuse (RFC 9700 §4.14.2): every token of its family is revoked and
-// ErrRefreshReused returned. A revoked or unknown one is ErrNotFound.
+// ErrRefreshReused returned. A revoked or unknown one is ErrNotFound. The
+// audit events, which mint may fill in, are recorded in the same
+// transaction.
 func (s *Store) RotateRefreshToken(ctx context.Context, refreshHash string, now time.Time,
-	check func(*Token) error, mint func(*Token) (*Token, error)) (*Token, error) {
+	check func(*Token) error, mint func(*Token) (*Token, error), audit ...*Event) (*Token, error) {
 	var next *Token
 	var reusedFamily string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var old Token
-		if err := tx.Preload("Client").Preload("User").Where("refresh_token_hash = ?", refreshHash).Take(&old).Error; err != nil {
+		// One statement: the client and user come by JOIN.
+		if err := tx.Joins("Client").Joins("User").Where("tokens.refresh_token_hash = ?", refreshHash).Take(&old).Error; err != nil {
 			return err
 		}
 		if old.RotatedAt != nil {
@@ -75,8 +80,13 @@ func (s *Store) RotateRefreshToken(ctx context.Context, refreshHash string, now 
 		// The successor keeps the code it descends from, so that reuse of
 		// that code revokes it too (RFC 6749 §4.1.2).
 		t.FamilyID, t.CodeID = old.FamilyID, old.CodeID
-		if err := tx.Create(t).Error; err != nil {
+		if err := tx.Omit(clause.Associations).Create(t).Error; err != nil {
 			return err
+		}
+		for _, e := range audit {
+			if err := recordEvent(tx, e); err != nil {
+				return err
+			}
 		}
 		next = t
 		return nil
@@ -110,7 +120,7 @@ func (s *Store) revokeWhere(ctx context.Context, now time.Time, cond string, arg
 // one, revoked or not, oldest first.
 func (s *Store) TokensByCode(ctx context.Context, codeID uint) ([]Token, error) {
 	var out []Token
-	if err := s.db.WithContext(ctx).Where("code_id = ?", codeID).Order("id").Find(&out).Error; err != nil {
+	if err := s.rd.WithContext(ctx).Where("code_id = ?", codeID).Order("id").Find(&out).Error; err != nil {
 		return nil, notFound(err, "tokens by code")
 	}
 	return out, nil

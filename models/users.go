@@ -24,7 +24,7 @@ func (s *Store) CreateUser(ctx context.Context, u *User, password string) error 
 // UserByUsername finds a user by exact username.
 func (s *Store) UserByUsername(ctx context.Context, username string) (*User, error) {
 	var u User
-	if err := s.db.WithContext(ctx).Where("username = ?", username).Take(&u).Error; err != nil {
+	if err := s.rd.WithContext(ctx).Where("username = ?", username).Take(&u).Error; err != nil {
 		return nil, notFound(err, "user by username")
 	}
 	return &u, nil
@@ -33,7 +33,7 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*User, err
 // UserByID finds a user by primary key.
 func (s *Store) UserByID(ctx context.Context, id uint) (*User, error) {
 	var u User
-	if err := s.db.WithContext(ctx).Take(&u, id).Error; err != nil {
+	if err := s.rd.WithContext(ctx).Take(&u, id).Error; err != nil {
 		return nil, notFound(err, "user by id")
 	}
 	return &u, nil
@@ -50,7 +50,7 @@ func (s *Store) RecordLogin(ctx context.Context, userID uint, at time.Time) erro
 // HasSuperuser reports whether any active superuser exists.
 func (s *Store) HasSuperuser(ctx context.Context) (bool, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&User{}).Where("superuser = ? AND active = ?", true, true).Count(&n).Error
+	err := s.rd.WithContext(ctx).Model(&User{}).Where("superuser = ? AND active = ?", true, true).Count(&n).Error
 	if err != nil {
 		return false, notFound(err, "has superuser")
 	}

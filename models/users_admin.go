@@ -10,7 +10,7 @@ import (
 // ListUsers returns a page of users whose username, email or name contains
 // q, newest first, and how many match in all.
 func (s *Store) ListUsers(ctx context.Context, q string, p Page) ([]User, int64, error) {
-	db := s.db.WithContext(ctx).Model(&User{})
+	db := s.rd.WithContext(ctx).Model(&User{})
 	if q != "" {
 		pat := like(q)
 		db = db.Where(`LOWER(username) LIKE ? ESCAPE '\' OR LOWER(email) LIKE ? ESCAPE '\' OR LOWER(name) LIKE ? ESCAPE '\'`, pat, pat, pat)

@@ -28,7 +28,9 @@ import (
 // time a query stores or compares is then UTC text, whichever zone the
 // caller's time.Time carries.
 func utcSQLiteDriver() string {
-	registerUTCSQLite.Do(func() { sql.Register(utcSQLiteName, utcDriver{}) })
+	registerUTCSQLite.Do(func() {
+		sql.Register(utcSQLiteName, utcDriver{sqlite3.SQLiteDriver{ConnectHook: sqliteConnectHook}})
+	})
 	return utcSQLiteName
 }
 

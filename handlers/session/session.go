@@ -27,6 +27,7 @@ const (
 	keyUserID      = "uid"
 	keyAuthTime    = "auth_time"
 	ctxSessionKey  = "oidcd.session"
+	ctxUserKey     = "oidcd.session.user"
 	ctxCSRFKey     = "csrf"
 	settingHashKey = "session_hash_key"
 	// secretCookie carries a one-time secret to the next page, encrypted
@@ -236,6 +237,11 @@ func (m *Manager) User(c echo.Context) (*models.User, time.Time, error) {
 	} else if sec, ok := s.Values[keyAuthTime].(int64); ok {
 		authTime = time.Unix(sec, 0).UTC()
 	}
+	// Read once per request (a resumed authorization asks twice); a
+	// user signed in during the request is another uid, read afresh.
+	if got, ok := c.Get(ctxUserKey).(*models.User); ok && got.ID == uid {
+		return got, authTime, nil
+	}
 	u, err := m.store.UserByID(c.Request().Context(), uid)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, time.Time{}, nil
@@ -246,6 +252,7 @@ func (m *Manager) User(c echo.Context) (*models.User, time.Time, error) {
 	if !u.Active {
 		return nil, time.Time{}, nil
 	}
+	c.Set(ctxUserKey, u)
 	return u, authTime, nil
 }
 
