@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"oidcd/models"
@@ -36,6 +37,9 @@ func openDatabase(dsn string, getenv func(string) string, log *slog.Logger) (*mo
 	if err != nil {
 		return nil, err
 	}
+	if opts.PasswordSlots, err = passwordSlots(getenv); err != nil {
+		return nil, err
+	}
 	store, err := models.Open(dsn, opts)
 	if errors.Is(err, models.ErrWrongSecretKey) {
 		if created != "" {
@@ -51,6 +55,21 @@ func openDatabase(dsn string, getenv func(string) string, log *slog.Logger) (*mo
 		log.Info("created the secret key file; back it up apart from the database", "path", created)
 	}
 	return store, nil
+}
+
+// passwordSlots reads OIDC_PASSWORD_SLOTS, how many bcrypt evaluations
+// may run at once (models.Options.PasswordSlots); unset is the store's
+// default, half the cores and at least one.
+func passwordSlots(getenv func(string) string) (int, error) {
+	v := strings.TrimSpace(getenv("OIDC_PASSWORD_SLOTS"))
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 || n > 1024 {
+		return 0, fmt.Errorf("setting OIDC_PASSWORD_SLOTS=%q: must be a whole number from 1 to 1024", v)
+	}
+	return n, nil
 }
 
 // secretKeys reads the current and previous secret keys. created names

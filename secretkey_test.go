@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -294,5 +295,41 @@ func TestSecretKeyPostgresDefault(t *testing.T) {
 	if err != nil || created != "" || string(opts.SecretKey) != string(key) || quiet.String() != "" {
 		t.Errorf("with OIDC_SECRET_KEY: created %q, same key %v, log %q, %v; want the variable's key and nothing else",
 			created, string(opts.SecretKey) == string(key), quiet.String(), err)
+	}
+}
+
+// TestPasswordSlotsSetting: OIDC_PASSWORD_SLOTS sets how many bcrypt
+// evaluations run at once; unset is half the cores (at least one); a value
+// that is not a positive whole number stops the command with a message
+// naming the setting.
+func TestPasswordSlotsSetting(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "oidcd.db")
+	open := func(v string) (*models.Store, error) {
+		return openDatabase(db, func(k string) string {
+			if k == "OIDC_PASSWORD_SLOTS" {
+				return v
+			}
+			return ""
+		}, slog.New(slog.DiscardHandler))
+	}
+	for _, tt := range []struct {
+		value string
+		want  int
+	}{{"", max(1, runtime.GOMAXPROCS(0)/2)}, {"3", 3}, {" 1 ", 1}} {
+		s, err := open(tt.value)
+		if err != nil {
+			t.Fatalf("OIDC_PASSWORD_SLOTS=%q: %v", tt.value, err)
+		}
+		if got := s.PasswordStats().Slots; got != tt.want {
+			t.Errorf("OIDC_PASSWORD_SLOTS=%q: %d slots, want %d", tt.value, got, tt.want)
+		}
+		_ = s.Close()
+	}
+	for _, bad := range []string{"0", "-1", "two", "1.5", "5000"} {
+		r := runCLI(t, map[string]string{"OIDC_PASSWORD_SLOTS": bad}, "createuser", "--db", db, "--username", "u"+bad, "--password", "a password 1")
+		if r.code != 1 || !strings.Contains(r.stderr, "OIDC_PASSWORD_SLOTS") {
+			t.Errorf("OIDC_PASSWORD_SLOTS=%q: exit %d, stderr %q; want 1 naming the setting", bad, r.code, r.stderr)
+		}
 	}
 }
