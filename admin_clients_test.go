@@ -112,7 +112,7 @@ func TestSetupFirstAdmin(t *testing.T) {
 		t.Fatalf("valid setup: got %d at %s, want the dashboard:\n%s", p.status, p.url, p.body)
 	}
 	u, err := env.store.UserByUsername(ctx, "root")
-	if err != nil || !u.Active || !u.Superuser || u.Email != "root@example.org" || !env.store.CheckPassword(u, acAdminPassword) {
+	if err != nil || !u.Active || !u.Superuser || u.Email != "root@example.org" || !verifyPassword(t, env.store, u, acAdminPassword) {
 		t.Fatalf("created admin = %+v, %v; want an active superuser with the password", u, err)
 	}
 	if p := b.get("/admin"); p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="dashboard-page"`) {

@@ -114,7 +114,7 @@ func TestCLICreateUser(t *testing.T) {
 	if err := bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)); err != nil {
 		t.Errorf("password hash does not verify with bcrypt: %v", err)
 	}
-	if store.CheckPassword(u, "wonderland-43") {
+	if ok, err := store.VerifyPassword(context.Background(), u, "wonderland-43"); ok || err != nil {
 		t.Errorf("CheckPassword accepted a wrong password")
 	}
 	got := []string{u.Email, u.Name, u.GivenName, u.FamilyName}
@@ -231,7 +231,7 @@ func TestCLICreateUserRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load alice: %v", err)
 	}
-	if !store.CheckPassword(alice, "wonderland-42") {
+	if ok, err := store.VerifyPassword(context.Background(), alice, "wonderland-42"); !ok || err != nil {
 		t.Errorf("the duplicate createuser changed alice's password")
 	}
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
+	"oidcd/models"
 	"oidcd/models/modelstest"
 )
 
@@ -31,4 +33,15 @@ func refuseWrites(t *testing.T, table string, ops ...string) {
 			t.Fatalf("exec %q: %v", s, err)
 		}
 	}
+}
+
+// verifyPassword reports whether password is u's, failing the test when
+// no password slot could be had.
+func verifyPassword(t *testing.T, store *models.Store, u *models.User, password string) bool {
+	t.Helper()
+	ok, err := store.VerifyPassword(context.Background(), u, password)
+	if err != nil {
+		t.Fatalf("verify password: %v", err)
+	}
+	return ok
 }

@@ -87,7 +87,7 @@ func secretKeys(dsn string, getenv func(string) string, log *slog.Logger) (opts 
 	default:
 		if file == "" {
 			file = defaultKeyFile(dsn)
-			if isPostgres(dsn) {
+			if models.IsPostgres(dsn) {
 				log.Warn("no "+envSecretKey+": using a key file of this host; every instance sharing the database needs the same key, so set "+envSecretKey+" on each",
 					"path", file)
 			}
@@ -114,14 +114,10 @@ func secretKeys(dsn string, getenv func(string) string, log *slog.Logger) (opts 
 	return opts, created, nil
 }
 
-func isPostgres(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
-}
-
 // defaultKeyFile is the key file beside a SQLite database (data/oidcd.db:
 // data/oidcd.key), or data/oidcd.key for PostgreSQL.
 func defaultKeyFile(dsn string) string {
-	if isPostgres(dsn) {
+	if models.IsPostgres(dsn) {
 		return filepath.Join("data", "oidcd.key")
 	}
 	path := strings.TrimSuffix(dsn, filepath.Ext(dsn)) + ".key"

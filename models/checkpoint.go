@@ -50,7 +50,7 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 	var busy, logFrames, moved int
 	cerr := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &moved)
 	// Back to the timeout every connection has (sqliteParams).
-	if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA busy_timeout = 10000"); err != nil {
+	if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA busy_timeout = "+sqliteBusyTimeoutMS); err != nil {
 		// A connection left with the short timeout would make its writers
 		// fail early under contention: drop it instead.
 		_ = conn.Raw(func(any) error { return driver.ErrBadConn })

@@ -126,10 +126,3 @@ func (s *Store) VerifyPassword(ctx context.Context, u *User, password string) (b
 	err := s.passwords.do(ctx, func() { ok = bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil })
 	return ok && u != nil, err
 }
-
-// CheckPassword is VerifyPassword for callers without a request: a check
-// that finds no slot reports false.
-func (s *Store) CheckPassword(u *User, password string) bool {
-	ok, _ := s.VerifyPassword(context.Background(), u, password)
-	return ok
-}

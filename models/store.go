@@ -76,7 +76,7 @@ func Open(dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	isPostgres := strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+	isPostgres := IsPostgres(dsn)
 	var db, rd *gorm.DB
 	var pools []*sql.DB
 	if isPostgres {
@@ -166,7 +166,7 @@ func Open(dsn string, opts Options) (*Store, error) {
 // process on the file, a checkpoint), and synchronous=NORMAL, which in WAL
 // mode stays consistent after a crash and loses at most the last
 // transactions on power loss. cache_size is negative KiB: 16 MiB.
-const sqliteParams = "_foreign_keys=on&_busy_timeout=10000&_synchronous=NORMAL&_cache_size=-16000"
+const sqliteParams = "_foreign_keys=on&_busy_timeout=" + sqliteBusyTimeoutMS + "&_synchronous=NORMAL&_cache_size=-16000"
 
 // readerConns is the size of the read pool: open and idle alike, so that
 // connections (and their PRAGMAs and prepared statements) are kept.
@@ -240,13 +240,16 @@ func NewID() string { return rand.Text() }
 func (s *Store) DB() *gorm.DB { return s.db }
 
 // ReadDB is the connection plain reads go to (the same as DB on
-// PostgreSQL), for tests that watch the statements the store runs.
+// PostgreSQL): for /metrics' pool statistics and for tests that watch
+// the statements the store runs.
 func (s *Store) ReadDB() *gorm.DB { return s.rd }
 
-// PoolStats reports the writer's pool and the readers' (the same pool on
-// PostgreSQL). The writer's WaitCount and WaitDuration are its queue:
-// writes waiting in Go for SQLite's one writer connection.
-func (s *Store) PoolStats() (writer, reader sql.DBStats) {
-	writer = s.sqlDBs[0].Stats()
-	return writer, s.sqlDBs[len(s.sqlDBs)-1].Stats()
+// IsPostgres reports whether dsn names a PostgreSQL database (a
+// postgres:// or postgresql:// URL) rather than a SQLite file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
+
+// sqliteBusyTimeoutMS is how long a SQLite connection waits for a lock,
+// in milliseconds: every connection's setting, which Checkpoint restores.
+const sqliteBusyTimeoutMS = "10000"

@@ -118,7 +118,9 @@ func (s *Store) utcColumn(table, column string) error {
 	q := fmt.Sprintf(`SELECT rowid, CAST(%[2]s AS TEXT) FROM %[1]s
 		WHERE rowid > ? AND typeof(%[2]s) = 'text' AND %[2]s NOT LIKE '%%+00:00'
 		ORDER BY rowid LIMIT ?`, quoteIdent(table), quoteIdent(column))
-	update := fmt.Sprintf(`UPDATE %s SET %s = ? WHERE rowid = ?`, quoteIdent(table), quoteIdent(column))
+	// Only if the value is still the one read: a row another instance
+	// wrote meanwhile keeps what it wrote.
+	update := fmt.Sprintf(`UPDATE %[1]s SET %[2]s = ? WHERE rowid = ? AND CAST(%[2]s AS TEXT) = ?`, quoteIdent(table), quoteIdent(column))
 	var last int64
 	for {
 		type row struct {
@@ -151,7 +153,7 @@ func (s *Store) utcColumn(table, column string) error {
 				if !ok || utc == r.Value {
 					continue
 				}
-				if err := tx.Exec(update, utc, r.ID).Error; err != nil {
+				if err := tx.Exec(update, utc, r.ID, r.Value).Error; err != nil {
 					return err
 				}
 			}
