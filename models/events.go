@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
@@ -21,6 +22,8 @@ const (
 // detail can come straight from a client: nothing a client sends may make
 // the audit write fail.
 func (s *Store) RecordEvent(ctx context.Context, e *Event) error {
+	ctx, cancel := landing(ctx)
+	defer cancel()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return recordEvent(tx, e) })
 	if err != nil {
 		return notFound(err, "record event")
@@ -71,4 +74,16 @@ func boundText(s string, size int) string {
 // cleanText is s as valid UTF-8 without NUL.
 func cleanText(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+// landingTimeout bounds a write that records what already happened.
+const landingTimeout = 5 * time.Second
+
+// landing is ctx without its cancellation, bounded by landingTimeout, for
+// writes that record what has already happened: an audit event, a
+// counted attempt, an attempt given back. A client that hangs up (which
+// cancels its request's context) must not be able to erase its trail or
+// dodge a throttle by doing so.
+func landing(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), landingTimeout)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"oidcd/models"
@@ -35,5 +36,31 @@ func TestRecordEventStoresAnyInput(t *testing.T) {
 	}
 	if len(got.RemoteIP) > 64 {
 		t.Errorf("remote_ip: %d bytes, want at most 64", len(got.RemoteIP))
+	}
+}
+
+// TestRecordsLandAfterHangUp: a client that hangs up cancels its
+// request's context, but what already happened is still recorded: the
+// audit event, the counted attempt, and an attempt given back.
+func TestRecordsLandAfterHangUp(t *testing.T) {
+	t.Parallel()
+	store := openStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := store.RecordEvent(ctx, &models.Event{Kind: models.EventLoginFailed, Username: "gone"}); err != nil {
+		t.Errorf("record event after hang-up: %v", err)
+	}
+	var n int64
+	store.DB().Model(&models.Event{}).Where("username = ?", "gone").Count(&n)
+	if n != 1 {
+		t.Errorf("events recorded: %d, want 1", n)
+	}
+	keys := []models.ThrottleKey{{Kind: "login", Subject: "gone", Address: "192.0.2.1", Limit: 5, Window: time.Minute}}
+	res, err := store.ReserveAttempt(ctx, keys, time.Now())
+	if err != nil {
+		t.Fatalf("reserve after hang-up: %v", err)
+	}
+	if err := store.ReleaseAttempt(ctx, res); err != nil {
+		t.Errorf("release after hang-up: %v", err)
 	}
 }

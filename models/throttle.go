@@ -141,6 +141,8 @@ type Reservation struct {
 // and never deadlock. Any other error means the attempt could not be
 // counted: the caller must refuse it (fail closed).
 func (s *Store) ReserveAttempt(ctx context.Context, keys []ThrottleKey, now time.Time) (*Reservation, error) {
+	ctx, cancel := landing(ctx)
+	defer cancel()
 	keys = sortedKeys(keys)
 	res := &Reservation{keys: keys, windows: map[string]int64{}}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -187,6 +189,8 @@ func (s *Store) ReserveAttempt(ctx context.Context, keys []ThrottleKey, now time
 // uncount this one attempt (and unlock if that takes them under the
 // limit).
 func (s *Store) ReleaseAttempt(ctx context.Context, r *Reservation) error {
+	ctx, cancel := landing(ctx)
+	defer cancel()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, k := range r.keys {
 			h := k.hash()
