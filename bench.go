@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -25,6 +24,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"oidcd/handlers/oauth"
 )
 
 // oidcd bench drives a running OpenID provider over real HTTP, as a fleet
@@ -560,9 +561,9 @@ func (w *benchWorker) signIn(ctx context.Context, jar http.CookieJar, user strin
 // without a page; otherwise the login form (and a consent form, if one
 // is shown) is filled in.
 func (w *benchWorker) codeFlow(ctx context.Context, jar http.CookieJar, user string, offline bool) (benchTokens, error) {
-	verifier := randomString()
+	verifier := oauth.NewToken()
 	sum := sha256.Sum256([]byte(verifier))
-	state, nonce := randomString(), randomString()
+	state, nonce := oauth.NewToken(), oauth.NewToken()
 	q := url.Values{
 		"response_type": {"code"}, "client_id": {w.run.cfg.clientID}, "redirect_uri": {w.run.cfg.redirectURI},
 		"scope": {"openid profile email"}, "state": {state}, "nonce": {nonce},
@@ -845,12 +846,6 @@ func (f *benchForm) allow(offline bool) bool {
 		}
 	}
 	return false
-}
-
-func randomString() string {
-	b := make([]byte, 32) // 43 characters, the least RFC 7636 §4.1 allows a verifier
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // clockTicks is USER_HZ, the unit of /proc/PID/stat's CPU times: 100 on

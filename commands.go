@@ -210,17 +210,7 @@ func cmdCreateRSAKey(ctx context.Context, args []string, getenv func(string) str
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	store, err := openDatabase(*db, getenv, warnings(stderr))
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	kid, err := addKey(ctx, store, jose.RS256)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, kid)
-	return nil
+	return createKey(ctx, *db, jose.RS256, getenv, stdout, stderr)
 }
 
 func cmdCreateKey(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -234,12 +224,17 @@ func cmdCreateKey(ctx context.Context, args []string, getenv func(string) string
 		fs.Usage()
 		return usageError{"bad --alg"}
 	}
-	store, err := openDatabase(*db, getenv, warnings(stderr))
+	return createKey(ctx, *db, *alg, getenv, stdout, stderr)
+}
+
+// createKey adds a signing key of alg to the database and prints its kid.
+func createKey(ctx context.Context, db, alg string, getenv func(string) string, stdout, stderr io.Writer) error {
+	store, err := openDatabase(db, getenv, warnings(stderr))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	kid, err := addKey(ctx, store, *alg)
+	kid, err := addKey(ctx, store, alg)
 	if err != nil {
 		return err
 	}

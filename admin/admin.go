@@ -51,11 +51,7 @@ type Admin struct {
 
 // New builds the admin site. now is the clock (time.Now outside tests).
 func New(store *models.Store, sessions *session.Manager, cfg Config, log *slog.Logger, now func() time.Time) *Admin {
-	keys := cfg.Keys
-	if keys == nil {
-		keys = jose.NewCache(func(context.Context, time.Time) ([]jose.KeyMaterial, error) { return nil, nil }, 0, 0, now)
-	}
-	return &Admin{store: store, sessions: sessions, keys: keys, cfg: cfg, log: log, now: now}
+	return &Admin{store: store, sessions: sessions, keys: cfg.Keys, cfg: cfg, log: log, now: now}
 }
 
 const ctxAdminKey = "oidcd.admin_user"

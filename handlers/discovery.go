@@ -38,16 +38,18 @@ type discoveryDocument struct {
 }
 
 // Discovery serves GET /.well-known/openid-configuration. The document
-// depends on the configuration only, so it is encoded once per process
-// and never stale.
+// depends on the configuration only, so New encodes it once and it is
+// never stale.
 func (h *Handler) Discovery(c echo.Context) error {
-	h.discoveryOnce.Do(func() { h.discoveryJSON, h.discoveryErr = json.Marshal(h.discoveryDocument()) })
-	if h.discoveryErr != nil {
-		oe := h.serverError(c, "discovery", h.discoveryErr)
-		return c.JSON(oe.Status, map[string]string{"error": oe.Code, "error_description": oe.Description})
-	}
 	c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=3600")
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, h.discoveryJSON)
+}
+
+// encodeDiscovery encodes the discovery document. It holds only strings,
+// booleans and string slices, which always encode.
+func (h *Handler) encodeDiscovery() []byte {
+	b, _ := json.Marshal(h.discoveryDocument())
+	return b
 }
 
 func (h *Handler) discoveryDocument() discoveryDocument {

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -82,10 +81,8 @@ type Handler struct {
 	devices  *deviceCookies
 	metrics  Metrics
 	clients  *models.ClientCache
-	// The discovery document, encoded on first use (Discovery).
-	discoveryOnce sync.Once
+	// discoveryJSON is the discovery document, encoded once (Discovery).
 	discoveryJSON []byte
-	discoveryErr  error
 }
 
 // New builds the handlers. now is the clock (time.Now outside tests); m
@@ -95,8 +92,10 @@ func New(store *models.Store, sessions *session.Manager, cfg Config, log *slog.L
 		m = noMetrics{}
 	}
 	keys := NewKeyCache(store, cfg, now)
-	return &Handler{store: store, keys: keys, cfg: cfg, log: log, now: now, sessions: sessions, devices: &deviceCookies{}, metrics: m,
+	h := &Handler{store: store, keys: keys, cfg: cfg, log: log, now: now, sessions: sessions, devices: &deviceCookies{}, metrics: m,
 		clients: store.NewClientCache(cfg.ClientCacheTTL, now)}
+	h.discoveryJSON = h.encodeDiscovery()
+	return h
 }
 
 // NewKeyCache is the signing key cache over the store: the keys /jwks

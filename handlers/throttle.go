@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -93,15 +92,9 @@ func (h *Handler) deviceCodec(ctx context.Context) (securecookie.Codec, error) {
 	if h.devices.codec != nil {
 		return h.devices.codec, nil
 	}
-	encoded, err := h.store.Setting(ctx, settingDeviceKey, func() (string, error) {
-		return base64.StdEncoding.EncodeToString(securecookie.GenerateRandomKey(64)), nil
-	})
+	key, err := h.store.KeySetting(ctx, settingDeviceKey, 64)
 	if err != nil {
-		return nil, fmt.Errorf("handlers: device cookie key: %w", err)
-	}
-	key, err := base64.StdEncoding.DecodeString(encoded)
-	if err != nil || len(key) != 64 {
-		return nil, fmt.Errorf("handlers: the %s setting is malformed", settingDeviceKey)
+		return nil, fmt.Errorf("handlers: device cookie: %w", err)
 	}
 	codec := securecookie.New(key[:32], key[32:])
 	codec.SetSerializer(securecookie.JSONEncoder{})

@@ -2,6 +2,9 @@ package models
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
 
 	"gorm.io/gorm/clause"
 )
@@ -63,4 +66,25 @@ func (s *Store) LookupSetting(ctx context.Context, name string) (string, error) 
 		return "", notFound(err, "setting")
 	}
 	return s.openSetting(&st)
+}
+
+// KeySetting returns the random key of size bytes kept as the named
+// setting (base64), generating it on first use: the cookie, CSRF and
+// device keys every instance must share.
+func (s *Store) KeySetting(ctx context.Context, name string, size int) ([]byte, error) {
+	encoded, err := s.Setting(ctx, name, func() (string, error) {
+		key := make([]byte, size)
+		if _, err := rand.Read(key); err != nil {
+			return "", fmt.Errorf("models: generate %s: %w", name, err)
+		}
+		return base64.StdEncoding.EncodeToString(key), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("models: key %s: %w", name, err)
+	}
+	key, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil || len(key) != size {
+		return nil, fmt.Errorf("models: the %s setting is malformed", name)
+	}
+	return key, nil
 }

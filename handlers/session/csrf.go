@@ -1,16 +1,13 @@
 package session
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"mime"
 	"net/http"
 
-	"github.com/gorilla/securecookie"
 	"github.com/labstack/echo/v4"
 
 	"oidcd/models"
@@ -22,23 +19,6 @@ const settingCSRFKey = "csrf_key"
 // maxFormMemory bounds a multipart form's in-memory part; the body itself
 // is bounded before it gets here (the application's body limits).
 const maxFormMemory = 1 << 20
-
-// loadCSRFKey reads the CSRF key, creating it on first start. It is a
-// database setting like the cookie keys, so every instance derives the
-// same token for the same session.
-func loadCSRFKey(ctx context.Context, store *models.Store) ([]byte, error) {
-	encoded, err := store.Setting(ctx, settingCSRFKey, func() (string, error) {
-		return base64.StdEncoding.EncodeToString(securecookie.GenerateRandomKey(32)), nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("session: csrf key: %w", err)
-	}
-	key, err := base64.StdEncoding.DecodeString(encoded)
-	if err != nil || len(key) < 32 {
-		return nil, fmt.Errorf("session: the %s setting is malformed", settingCSRFKey)
-	}
-	return key, nil
-}
 
 // csrfToken is the session's CSRF token: base64url(HMAC-SHA256(key, id)).
 // It is bound to the session, not to a cookie of its own: a token is only

@@ -6,7 +6,6 @@ package session
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,29 +76,17 @@ func cookieNames(secure bool) (session, secret string) {
 // New makes the session manager. maxAge is the session lifetime; secure
 // sets the cookies' Secure flag (true whenever the issuer is https).
 func New(ctx context.Context, store *models.Store, maxAge time.Duration, secure bool, now func() time.Time) (*Manager, error) {
-	encoded, err := store.Setting(ctx, settingHashKey, func() (string, error) {
-		return base64.StdEncoding.EncodeToString(securecookie.GenerateRandomKey(64)), nil
-	})
+	hashKey, err := store.KeySetting(ctx, settingHashKey, 64)
 	if err != nil {
-		return nil, fmt.Errorf("session: key: %w", err)
+		return nil, fmt.Errorf("session: %w", err)
 	}
-	hashKey, err := base64.StdEncoding.DecodeString(encoded)
-	if err != nil || len(hashKey) < 32 {
-		return nil, fmt.Errorf("session: the %s setting is malformed", settingHashKey)
-	}
-	encoded, err = store.Setting(ctx, settingBlockKey, func() (string, error) {
-		return base64.StdEncoding.EncodeToString(securecookie.GenerateRandomKey(32)), nil
-	})
+	blockKey, err := store.KeySetting(ctx, settingBlockKey, 32)
 	if err != nil {
-		return nil, fmt.Errorf("session: key: %w", err)
+		return nil, fmt.Errorf("session: %w", err)
 	}
-	blockKey, err := base64.StdEncoding.DecodeString(encoded)
-	if err != nil || len(blockKey) != 32 {
-		return nil, fmt.Errorf("session: the %s setting is malformed", settingBlockKey)
-	}
-	csrfKey, err := loadCSRFKey(ctx, store)
+	csrfKey, err := store.KeySetting(ctx, settingCSRFKey, 32)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("session: %w", err)
 	}
 	secrets := securecookie.New(hashKey, blockKey)
 	secrets.MaxAge(int(secretMaxAge / time.Second))
