@@ -11,8 +11,8 @@ import (
 
 // TestAdminRefusesNUL: a NUL byte in an admin search, a path or a form
 // field is the sender's error (400), never a server error, and saves
-// nothing. TestOnPostgres runs it too, where a NUL would reach a query
-// PostgreSQL refuses.
+// nothing. The PostgreSQL run (OIDC_TEST_DATABASE=postgres) runs it too,
+// where a NUL would reach a query PostgreSQL refuses.
 func TestAdminRefusesNUL(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)

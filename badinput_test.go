@@ -50,7 +50,7 @@ func TestBadInput(t *testing.T) {
 		{name: "authorize: semicolon separator", method: "GET", target: "/authorize?" + authz + ";state=x", html: true, wantStatus: 400},
 		{name: "authorize: 20000 parameters", method: "GET", target: "/authorize?" + authz + strings.Repeat("&p=1", 20000), html: true, wantStatus: 400},
 		// PostgreSQL refuses a NUL byte in text outright: it must be a
-		// client error before any query (TestOnPostgres runs these too).
+		// client error before any query (the PostgreSQL run does these too).
 		{name: "authorize: NUL in client_id", method: "GET", target: "/authorize?client_id=a%00b&redirect_uri=" + url.QueryEscape(cbURI), html: true, wantStatus: 400},
 		{name: "authorize: NUL in state", method: "GET", target: "/authorize?" + authz + "&state=a%00b", html: true, wantStatus: 400},
 		{name: "authorize: a control character in state, POST", method: "POST", target: "/authorize", body: authz + "&state=a%1bb", ctype: form, html: true, wantStatus: 400},

@@ -184,7 +184,7 @@ func TestDeviceCookieAttributes(t *testing.T) {
 		}
 		c := findCookie(resp.Cookies(), name)
 		if c == nil {
-			t.Errorf("issuer %q: no %s cookie; Set-Cookie names: %v", issuer, name, cookieNames(resp.Cookies()))
+			t.Errorf("issuer %q: no %s cookie; Set-Cookie names: %v", issuer, name, cookieNamesOf(resp.Cookies()))
 			continue
 		}
 		if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure != secure || c.Path != "/" || c.Domain != "" {
@@ -192,14 +192,6 @@ func TestDeviceCookieAttributes(t *testing.T) {
 				issuer, name, c.HttpOnly, c.SameSite, c.Secure, c.Path, c.Domain, secure)
 		}
 	}
-}
-
-func cookieNames(cs []*http.Cookie) []string {
-	var out []string
-	for _, c := range cs {
-		out = append(out, c.Name)
-	}
-	return out
 }
 
 // TestLoginFailsClosed: when the attempt cannot be counted, the login is
