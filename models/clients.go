@@ -76,7 +76,7 @@ func (s *Store) ListClients(ctx context.Context, q string, p Page) ([]Client, in
 // /logos/:client_id stops serving a logo the client no longer has.
 func (s *Store) SaveClient(ctx context.Context, c *Client, logo *ClientLogo) error {
 	defer s.clientsChanged()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		if c.ID == 0 {
 			if err := tx.Create(c).Error; err != nil {
 				return err

@@ -35,7 +35,7 @@ func (s *Store) RedeemCode(ctx context.Context, codeHash string, now time.Time,
 	check func(*Code) error, mint func(*Code) (*Token, error), audit ...*Event) (*Token, error) {
 	var tok *Token
 	var reused *Code
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		var c Code
 		// One statement: the client and user come by JOIN.
 		if err := tx.Joins("Client").Joins("User").Where("codes.code_hash = ?", codeHash).Take(&c).Error; err != nil {

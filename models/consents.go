@@ -24,7 +24,7 @@ func (s *Store) ConsentFor(ctx context.Context, userID, clientID uint) (*UserCon
 // expiresAt. Scopes of an unexpired earlier consent are kept beside the new
 // ones, so allowing "email" today does not withdraw "profile" from last week.
 func (s *Store) GrantConsent(ctx context.Context, userID, clientID uint, scopes []string, now, expiresAt time.Time) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		var c UserConsent
 		err := tx.Where("user_id = ? AND client_id = ?", userID, clientID).Take(&c).Error
 		switch {

@@ -24,7 +24,7 @@ const (
 func (s *Store) RecordEvent(ctx context.Context, e *Event) error {
 	ctx, cancel := landing(ctx)
 	defer cancel()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return recordEvent(tx, e) })
+	err := s.transaction(ctx, func(tx *gorm.DB) error { return recordEvent(tx, e) })
 	if err != nil {
 		return notFound(err, "record event")
 	}

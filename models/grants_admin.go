@@ -48,7 +48,7 @@ func (s *Store) ListConsents(ctx context.Context, f GrantFilter, p Page) ([]User
 // returns the consent as it was, with User and Client loaded.
 func (s *Store) RevokeConsent(ctx context.Context, id uint, now time.Time) (*UserConsent, error) {
 	var c UserConsent
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Preload("User").Preload("Client").Take(&c, id).Error; err != nil {
 			return err
 		}
@@ -93,7 +93,7 @@ func (s *Store) ListActiveTokens(ctx context.Context, f GrantFilter, now time.Ti
 // already revoked token is ErrNotFound.
 func (s *Store) RevokeToken(ctx context.Context, id uint, now time.Time) (*Token, error) {
 	var t Token
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Preload("User").Preload("Client").Where("revoked_at IS NULL").Take(&t, id).Error; err != nil {
 			return err
 		}
@@ -137,7 +137,7 @@ func (s *Store) ListCodes(ctx context.Context, f GrantFilter, p Page) ([]Code, i
 // exchanged. It returns the code as it was.
 func (s *Store) DeleteCode(ctx context.Context, id uint) (*Code, error) {
 	var c Code
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Preload("User").Preload("Client").Take(&c, id).Error; err != nil {
 			return err
 		}

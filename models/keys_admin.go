@@ -50,7 +50,7 @@ func (s *Store) SigningKeyByID(ctx context.Context, id uint) (*SigningKey, error
 // retirements cannot both see the other key still active.
 func (s *Store) RetireSigningKey(ctx context.Context, id uint, now time.Time) (*SigningKey, error) {
 	var retired *SigningKey
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		var k SigningKey
 		if err := tx.Where("id = ? AND retired_at IS NULL", id).Take(&k).Error; err != nil {
 			return err

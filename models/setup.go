@@ -25,7 +25,7 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, name, tokenHash string, u 
 	if u.Subject == "" {
 		u.Subject = NewID()
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.transaction(ctx, func(tx *gorm.DB) error {
 		// The value is sealed (a fresh nonce each time), so it is opened
 		// and compared here, then deleted only while it is still the
 		// sealed value that was read.

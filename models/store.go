@@ -31,7 +31,11 @@ type Store struct {
 	db, rd *gorm.DB
 	// sqlDBs are the pools to close (one on PostgreSQL, two on SQLite).
 	sqlDBs []*sql.DB
-	box    *secretBox
+	// writer is db's pool; writeStmts its statements, prepared once per
+	// connection for write transactions (transaction).
+	writer     *sql.DB
+	writeStmts *stmtCache
+	box        *secretBox
 	// clientGen counts client writes through this Store (ClientCache).
 	clientGen atomic.Uint64
 	// passwordCost is the bcrypt cost of new password hashes; dummyHash
@@ -137,7 +141,8 @@ func Open(dsn string, opts Options) (*Store, error) {
 		closeAll()
 		return nil, fmt.Errorf("models: password cost %d is outside %d..%d", cost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
-	s := &Store{db: db, rd: rd, sqlDBs: pools, box: box, passwordCost: cost, dummyHash: dummyHash(cost),
+	s := &Store{db: db, rd: rd, sqlDBs: pools, writer: pools[0], writeStmts: newStmtCache(pools[0]),
+		box: box, passwordCost: cost, dummyHash: dummyHash(cost),
 		passwords: newPasswordLimiter(opts.PasswordSlots, opts.PasswordWait)}
 	if err := s.migrate(); err != nil {
 		_ = s.Close()

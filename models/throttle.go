@@ -145,7 +145,7 @@ func (s *Store) ReserveAttempt(ctx context.Context, keys []ThrottleKey, now time
 	defer cancel()
 	keys = sortedKeys(keys)
 	res := &Reservation{keys: keys, windows: map[string]int64{}}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		rows := make([]Throttle, len(keys))
 		for i, k := range keys {
 			row, err := lockThrottle(tx, k)
@@ -191,7 +191,7 @@ func (s *Store) ReserveAttempt(ctx context.Context, keys []ThrottleKey, now time
 func (s *Store) ReleaseAttempt(ctx context.Context, r *Reservation) error {
 	ctx, cancel := landing(ctx)
 	defer cancel()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		for _, k := range r.keys {
 			h := k.hash()
 			if k.ClearOnSuccess {
@@ -269,7 +269,7 @@ func (s *Store) ListThrottles(ctx context.Context, now time.Time, p Page) ([]Thr
 // and returns it as it was.
 func (s *Store) ClearThrottle(ctx context.Context, id uint) (*Throttle, error) {
 	var t Throttle
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Take(&t, id).Error; err != nil {
 			return err
 		}

@@ -48,7 +48,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, refreshHash string, now 
 	check func(*Token) error, mint func(*Token) (*Token, error), audit ...*Event) (*Token, error) {
 	var next *Token
 	var reusedFamily string
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		var old Token
 		// One statement: the client and user come by JOIN.
 		if err := tx.Joins("Client").Joins("User").Where("tokens.refresh_token_hash = ?", refreshHash).Take(&old).Error; err != nil {

@@ -67,7 +67,7 @@ func (s *Store) SetUserPassword(ctx context.Context, id uint, password string, n
 // updateUserEndingAccess sets one column of the user and ends their
 // access (endUserAccess), in one transaction.
 func (s *Store) updateUserEndingAccess(ctx context.Context, id uint, column string, value any, now time.Time, what string) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&User{}).Where("id = ?", id).Update(column, value)
 		if res.Error != nil {
 			return res.Error
@@ -114,7 +114,7 @@ func (s *Store) UserDependents(ctx context.Context, id uint) (Dependents, error)
 // DeleteUser removes a user and their sessions, and by cascade their
 // codes, tokens and consents. Audit events keep the username they recorded.
 func (s *Store) DeleteUser(ctx context.Context, id uint) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Delete(&Session{}, "user_id = ?", id).Error; err != nil {
 			return err
 		}
