@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // ErrCodeReused is returned when a code that was already exchanged is
@@ -16,11 +16,25 @@ var ErrCodeReused = errors.New("models: authorization code reused")
 
 // CreateCode stores an authorization code (its hash is set by the caller).
 func (s *Store) CreateCode(ctx context.Context, c *Code) error {
-	if err := s.db.WithContext(ctx).Create(c).Error; err != nil {
+	db := s.db.WithContext(ctx)
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = db.NowFunc()
+	}
+	err := db.Raw(insertCodeSQL, c.CodeHash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Nonce,
+		c.CodeChallenge, c.CodeChallengeMethod, c.AuthTime, c.ExpiresAt, c.UsedAt, c.CreatedAt).Row().Scan(&c.ID)
+	if err != nil {
 		return notFound(err, "create code")
 	}
 	return nil
 }
+
+var (
+	insertCodeSQL = "INSERT INTO codes (" + strings.Join(codeColumns[1:], ", ") + ") VALUES (?" +
+		strings.Repeat(", ?", len(codeColumns)-2) + ") RETURNING id"
+	selectCodeSQL = "SELECT " + columnsOf("codes", codeColumns) + ", " + columnsOf("c", clientColumns) + ", " +
+		columnsOf("u", userColumns) + " FROM codes LEFT JOIN clients c ON c.id = codes.client_id" +
+		" LEFT JOIN users u ON u.id = codes.user_id WHERE codes.code_hash = ?"
+)
 
 // RedeemCode exchanges an authorization code for a token, atomically.
 // check sees the code (with Client and User loaded) and may refuse it,
@@ -38,8 +52,12 @@ func (s *Store) RedeemCode(ctx context.Context, codeHash string, now time.Time,
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		var c Code
 		// One statement: the client and user come by JOIN.
-		if err := tx.Joins("Client").Joins("User").Where("codes.code_hash = ?", codeHash).Take(&c).Error; err != nil {
-			return err
+		var u *User
+		if err := scanJoined(tx.Raw(selectCodeSQL, codeHash).Row(), codeTargets(&c), &c.Client, &u); err != nil {
+			return noRow(err)
+		}
+		if u != nil {
+			c.User = *u
 		}
 		if c.UsedAt != nil {
 			reused = &c
@@ -48,7 +66,7 @@ func (s *Store) RedeemCode(ctx context.Context, codeHash string, now time.Time,
 		if err := check(&c); err != nil {
 			return err
 		}
-		res := tx.Model(&Code{}).Where("id = ? AND used_at IS NULL", c.ID).Update("used_at", now)
+		res := tx.Exec("UPDATE codes SET used_at = ? WHERE id = ? AND used_at IS NULL", now, c.ID)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -61,7 +79,7 @@ func (s *Store) RedeemCode(ctx context.Context, codeHash string, now time.Time,
 			return err
 		}
 		t.CodeID = &c.ID
-		if err := tx.Omit(clause.Associations).Create(t).Error; err != nil {
+		if err := insertToken(tx, t); err != nil {
 			return err
 		}
 		for _, e := range audit {

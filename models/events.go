@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Column sizes of Event's bounded fields.
@@ -39,19 +38,26 @@ func recordEvent(tx *gorm.DB, e *Event) error {
 	e.RemoteIP = boundText(e.RemoteIP, eventRemoteIPSize)
 	e.Detail, e.Target = cleanText(e.Detail), cleanText(e.Target)
 	e.Before, e.After = cleanText(e.Before), cleanText(e.After)
-	if err := tx.Create(e).Error; err != nil {
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = tx.NowFunc()
+	}
+	err := tx.Raw(insertEventSQL, e.Kind, e.Username, e.UserID, e.ClientID, e.RemoteIP, e.Detail,
+		e.Target, e.Before, e.After, e.CreatedAt).Row().Scan(&e.ID)
+	if err != nil {
 		return err
 	}
 	return countEvents(tx, eventDay(e.CreatedAt), e.Kind, 1)
 }
 
+// insertEventSQL stores an event and returns its id.
+const insertEventSQL = `INSERT INTO events (kind, username, user_id, client_id, remote_ip, detail, target, "before", "after", created_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+
 // countEvents adds n to the count of kind on day. INSERT … ON CONFLICT DO
 // UPDATE runs on SQLite (3.24 and later) and PostgreSQL alike.
 func countEvents(tx *gorm.DB, day, kind string, n int64) error {
-	return tx.Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "day"}, {Name: "kind"}},
-		DoUpdates: clause.Assignments(map[string]any{"n": gorm.Expr("event_days.n + ?", n)}),
-	}).Create(&EventDay{Day: day, Kind: kind, N: n}).Error
+	return tx.Exec(`INSERT INTO event_days (day, kind, n) VALUES (?, ?, ?)
+		ON CONFLICT (day, kind) DO UPDATE SET n = event_days.n + excluded.n`, day, kind, n).Error
 }
 
 // boundText makes s storable in a column of size bytes (and characters)

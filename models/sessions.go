@@ -3,8 +3,6 @@ package models
 import (
 	"context"
 	"time"
-
-	"gorm.io/gorm/clause"
 )
 
 // Sessions are stored under the SHA-256 of their id (sessionKey): every
@@ -15,9 +13,10 @@ import (
 // the id it was asked for, not the stored hash.
 func (s *Store) SessionByID(ctx context.Context, id string, now time.Time) (*Session, error) {
 	var sess Session
-	err := s.rd.WithContext(ctx).Where("id = ? AND expires_at > ?", SessionKey(id), now).Take(&sess).Error
+	err := s.rd.WithContext(ctx).Raw("SELECT user_id, data, expires_at, created_at, updated_at FROM sessions WHERE id = ? AND expires_at > ?",
+		SessionKey(id), now).Row().Scan(&sess.UserID, &sess.Data, &sess.ExpiresAt, zeroOr(&sess.CreatedAt), zeroOr(&sess.UpdatedAt))
 	if err != nil {
-		return nil, notFound(err, "session by id")
+		return nil, notFound(noRow(err), "session by id")
 	}
 	sess.ID = id
 	return &sess, nil
@@ -25,16 +24,24 @@ func (s *Store) SessionByID(ctx context.Context, id string, now time.Time) (*Ses
 
 // SaveSession inserts or replaces a session.
 func (s *Store) SaveSession(ctx context.Context, sess *Session) error {
-	row := *sess
-	row.ID = SessionKey(sess.ID)
-	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"user_id", "data", "expires_at", "updated_at"}),
-	}).Create(&row).Error
+	db := s.db.WithContext(ctx)
+	// As gorm's Create: the times are now unless set.
+	now := db.NowFunc()
+	created, updated := sess.CreatedAt, sess.UpdatedAt
+	if created.IsZero() {
+		created = now
+	}
+	if updated.IsZero() {
+		updated = now
+	}
+	err := db.Exec(`INSERT INTO sessions (id, user_id, data, expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, data = excluded.data,
+		expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
+		SessionKey(sess.ID), sess.UserID, sess.Data, sess.ExpiresAt, created, updated).Error
 	if err != nil {
 		return notFound(err, "save session")
 	}
-	sess.CreatedAt, sess.UpdatedAt = row.CreatedAt, row.UpdatedAt
+	sess.CreatedAt, sess.UpdatedAt = created, updated
 	return nil
 }
 

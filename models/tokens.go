@@ -2,12 +2,12 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // ErrRefreshReused is returned when a refresh token that was already
@@ -27,13 +27,36 @@ func (s *Store) CreateToken(ctx context.Context, t *Token) error {
 func (s *Store) ActiveAccessToken(ctx context.Context, accessHash string, now time.Time) (*Token, error) {
 	var t Token
 	// The user comes by JOIN, in the same statement.
-	err := s.rd.WithContext(ctx).Joins("User").
-		Where("tokens.access_token_hash = ? AND tokens.revoked_at IS NULL AND tokens.expires_at > ?", accessHash, now).
-		Take(&t).Error
+	err := scanJoined(s.rd.WithContext(ctx).Raw(activeAccessTokenSQL, accessHash, now).Row(), tokenTargets(&t), nil, &t.User)
 	if err != nil {
-		return nil, notFound(err, "active access token")
+		return nil, notFound(noRow(err), "active access token")
 	}
 	return &t, nil
+}
+
+var (
+	activeAccessTokenSQL = "SELECT " + columnsOf("tokens", tokenColumns) + ", " + columnsOf("u", userColumns) +
+		" FROM tokens LEFT JOIN users u ON u.id = tokens.user_id" +
+		" WHERE tokens.access_token_hash = ? AND tokens.revoked_at IS NULL AND tokens.expires_at > ?"
+	selectRefreshSQL = "SELECT " + columnsOf("tokens", tokenColumns) + ", " + columnsOf("c", clientColumns) + ", " +
+		columnsOf("u", userColumns) + " FROM tokens LEFT JOIN clients c ON c.id = tokens.client_id" +
+		" LEFT JOIN users u ON u.id = tokens.user_id WHERE tokens.refresh_token_hash = ?"
+)
+
+// insertToken stores t within tx (gorm's Create without associations).
+func insertToken(tx *gorm.DB, t *Token) error {
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = tx.NowFunc()
+	}
+	return tx.Raw(insertTokenSQL, tokenValues(t)...).Row().Scan(&t.ID)
+}
+
+// noRow turns database/sql's no-rows into gorm's record-not-found.
+func noRow(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return gorm.ErrRecordNotFound
+	}
+	return err
 }
 
 // RotateRefreshToken exchanges a refresh token for a new token pair. check
@@ -51,8 +74,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, refreshHash string, now 
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		var old Token
 		// One statement: the client and user come by JOIN.
-		if err := tx.Joins("Client").Joins("User").Where("tokens.refresh_token_hash = ?", refreshHash).Take(&old).Error; err != nil {
-			return err
+		if err := scanJoined(tx.Raw(selectRefreshSQL, refreshHash).Row(), tokenTargets(&old), &old.Client, &old.User); err != nil {
+			return noRow(err)
 		}
 		if old.RotatedAt != nil {
 			reusedFamily = old.FamilyID
@@ -64,8 +87,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, refreshHash string, now 
 		if err := check(&old); err != nil {
 			return err
 		}
-		res := tx.Model(&Token{}).Where("id = ? AND revoked_at IS NULL", old.ID).
-			Updates(map[string]any{"rotated_at": now, "revoked_at": now})
+		res := tx.Exec("UPDATE tokens SET rotated_at = ?, revoked_at = ? WHERE id = ? AND revoked_at IS NULL", now, now, old.ID)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -80,7 +102,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, refreshHash string, now 
 		// The successor keeps the code it descends from, so that reuse of
 		// that code revokes it too (RFC 6749 §4.1.2).
 		t.FamilyID, t.CodeID = old.FamilyID, old.CodeID
-		if err := tx.Omit(clause.Associations).Create(t).Error; err != nil {
+		if err := insertToken(tx, t); err != nil {
 			return err
 		}
 		for _, e := range audit {

@@ -1,0 +1,158 @@
+package models
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// The hot paths (code exchange, refresh, userinfo, the audit row) read
+// and write their rows with plain SQL and scan them here, column by
+// column, instead of through gorm's per-call reflection. The column lists
+// are the models' (TestRowColumnsMatchModels keeps them so); the SQL runs
+// on SQLite and PostgreSQL alike (gorm binds the ? placeholders).
+
+var (
+	userColumns = []string{"id", "subject", "username", "password_hash", "email", "email_verified",
+		"name", "given_name", "family_name", "middle_name", "nickname", "preferred_username", "profile",
+		"picture", "website", "gender", "birthdate", "zoneinfo", "locale", "phone_number",
+		"phone_number_verified", "address_formatted", "address_street", "address_locality",
+		"address_region", "address_postal_code", "address_country", "active", "superuser",
+		"last_login", "created_at", "updated_at"}
+	clientColumns = []string{"id", "client_id", "name", "owner", "client_type", "secret_hash",
+		"secret_sealed", "response_types", "redirect_uris", "post_logout_redirect_uris", "scopes",
+		"jwt_alg", "require_consent", "reuse_consent", "website_url", "terms_url", "contact_email",
+		"logo", "created_at", "updated_at"}
+	codeColumns = []string{"id", "code_hash", "client_id", "user_id", "redirect_uri", "scope", "nonce",
+		"code_challenge", "code_challenge_method", "auth_time", "expires_at", "used_at", "created_at"}
+	tokenColumns = []string{"id", "access_token_hash", "refresh_token_hash", "client_id", "user_id",
+		"code_id", "family_id", "scope", "auth_time", "expires_at", "refresh_expires_at", "rotated_at",
+		"revoked_at", "created_at"}
+)
+
+// columnsOf is "alias.c1, alias.c2, …".
+func columnsOf(alias string, columns []string) string {
+	return alias + "." + strings.Join(columns, ", "+alias+".")
+}
+
+// orZero scans a nullable column into a plain field: NULL is the zero
+// value, as gorm reads it.
+type orZero[T any] struct{ p *T }
+
+func (z orZero[T]) Scan(v any) error {
+	var n sql.Null[T]
+	if err := n.Scan(v); err != nil {
+		return err
+	}
+	*z.p = n.V
+	return nil
+}
+
+func zeroOr[T any](p *T) orZero[T] { return orZero[T]{p} }
+
+// userTargets are the scan targets of userColumns; id goes to *id, so
+// that a LEFT JOIN that found no user leaves it nil.
+func userTargets(u *User, id **uint) []any {
+	return []any{id, zeroOr(&u.Subject), zeroOr(&u.Username), zeroOr(&u.PasswordHash),
+		zeroOr(&u.Email), zeroOr(&u.EmailVerified), zeroOr(&u.Name), zeroOr(&u.GivenName),
+		zeroOr(&u.FamilyName), zeroOr(&u.MiddleName), zeroOr(&u.Nickname), zeroOr(&u.PreferredUsername),
+		zeroOr(&u.Profile), zeroOr(&u.Picture), zeroOr(&u.Website), zeroOr(&u.Gender),
+		zeroOr(&u.Birthdate), zeroOr(&u.Zoneinfo), zeroOr(&u.Locale), zeroOr(&u.PhoneNumber),
+		zeroOr(&u.PhoneNumberVerified), zeroOr(&u.AddressFormatted), zeroOr(&u.AddressStreet),
+		zeroOr(&u.AddressLocality), zeroOr(&u.AddressRegion), zeroOr(&u.AddressPostalCode),
+		zeroOr(&u.AddressCountry), zeroOr(&u.Active), zeroOr(&u.Superuser), &u.LastLogin,
+		zeroOr(&u.CreatedAt), zeroOr(&u.UpdatedAt)}
+}
+
+// clientRow is a Client as scanned: its JSON lists still text.
+type clientRow struct {
+	c                                               Client
+	id                                              *uint
+	responseTypes, redirectURIs, postLogout, scopes string
+}
+
+func (r *clientRow) targets() []any {
+	c := &r.c
+	return []any{&r.id, zeroOr(&c.ClientID), zeroOr(&c.Name), zeroOr(&c.Owner), zeroOr(&c.ClientType),
+		zeroOr(&c.SecretHash), zeroOr(&c.SecretSealed), zeroOr(&r.responseTypes), zeroOr(&r.redirectURIs),
+		zeroOr(&r.postLogout), zeroOr(&r.scopes), zeroOr(&c.JWTAlg), zeroOr(&c.RequireConsent),
+		zeroOr(&c.ReuseConsent), zeroOr(&c.WebsiteURL), zeroOr(&c.TermsURL), zeroOr(&c.ContactEmail),
+		zeroOr(&c.Logo), zeroOr(&c.CreatedAt), zeroOr(&c.UpdatedAt)}
+}
+
+// client finishes the scan: the JSON lists decoded as gorm's json
+// serializer does (an empty value leaves the list nil).
+func (r *clientRow) client() (Client, error) {
+	if r.id != nil {
+		r.c.ID = *r.id
+	}
+	for _, l := range []struct {
+		text string
+		list *[]string
+	}{{r.responseTypes, &r.c.ResponseTypes}, {r.redirectURIs, &r.c.RedirectURIs},
+		{r.postLogout, &r.c.PostLogoutRedirectURIs}, {r.scopes, &r.c.Scopes}} {
+		if l.text == "" {
+			continue
+		}
+		if err := json.Unmarshal([]byte(l.text), l.list); err != nil {
+			return Client{}, fmt.Errorf("models: client %d: %w", r.c.ID, err)
+		}
+	}
+	return r.c, nil
+}
+
+func codeTargets(c *Code) []any {
+	return []any{&c.ID, &c.CodeHash, &c.ClientID, &c.UserID, &c.RedirectURI, &c.Scope,
+		zeroOr(&c.Nonce), zeroOr(&c.CodeChallenge), zeroOr(&c.CodeChallengeMethod), &c.AuthTime,
+		&c.ExpiresAt, &c.UsedAt, zeroOr(&c.CreatedAt)}
+}
+
+func tokenTargets(t *Token) []any {
+	return []any{&t.ID, &t.AccessTokenHash, &t.RefreshTokenHash, &t.ClientID, &t.UserID, &t.CodeID,
+		&t.FamilyID, &t.Scope, zeroOr(&t.AuthTime), &t.ExpiresAt, &t.RefreshExpiresAt, &t.RotatedAt,
+		&t.RevokedAt, zeroOr(&t.CreatedAt)}
+}
+
+// insertTokenSQL stores a token and returns its id.
+var insertTokenSQL = "INSERT INTO tokens (" + strings.Join(tokenColumns[1:], ", ") + ") VALUES (?" +
+	strings.Repeat(", ?", len(tokenColumns)-2) + ") RETURNING id"
+
+// tokenValues are the values of insertTokenSQL.
+func tokenValues(t *Token) []any {
+	return []any{t.AccessTokenHash, t.RefreshTokenHash, t.ClientID, t.UserID, t.CodeID, t.FamilyID,
+		t.Scope, t.AuthTime, t.ExpiresAt, t.RefreshExpiresAt, t.RotatedAt, t.RevokedAt, t.CreatedAt}
+}
+
+// scanJoined scans one row of own columns followed by a client's and a
+// user's (either may be left out), and sets them.
+func scanJoined(row *sql.Row, own []any, client *Client, user **User) error {
+	targets := own
+	var cr clientRow
+	if client != nil {
+		targets = append(targets, cr.targets()...)
+	}
+	var u User
+	var uid *uint
+	if user != nil {
+		targets = append(targets, userTargets(&u, &uid)...)
+	}
+	if err := row.Scan(targets...); err != nil {
+		return err
+	}
+	if client != nil {
+		c, err := cr.client()
+		if err != nil {
+			return err
+		}
+		*client = c
+	}
+	if user != nil {
+		*user = nil
+		if uid != nil {
+			u.ID = *uid
+			*user = &u
+		}
+	}
+	return nil
+}
