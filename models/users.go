@@ -33,9 +33,13 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*User, err
 // UserByID finds a user by primary key.
 func (s *Store) UserByID(ctx context.Context, id uint) (*User, error) {
 	var u User
-	if err := s.rd.WithContext(ctx).Take(&u, id).Error; err != nil {
-		return nil, notFound(err, "user by id")
+	var uid *uint
+	err := s.rd.WithContext(ctx).Raw("SELECT "+columnsOf("users", userColumns)+" FROM users WHERE id = ?", id).
+		Row().Scan(userTargets(&u, &uid)...)
+	if err != nil {
+		return nil, notFound(noRow(err), "user by id")
 	}
+	u.ID = *uid
 	return &u, nil
 }
 
