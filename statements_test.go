@@ -62,7 +62,7 @@ func (sc *statementCounter) since(last *int64) int64 {
 // exchange, userinfo, and a refresh. Before: 4 + 9 + 3 = 16 statements
 // (the client and user loaded by second queries, the audit row in a
 // transaction of its own) and 9 for a refresh; now 3 + 6 + 1 and 6. The
-// bounds are this version's counts, exactly; they keep a change from
+// bounds are this version's counts; they keep a change from
 // quietly adding round trips.
 func TestStatementsPerFlow(t *testing.T) {
 	t.Parallel()

@@ -20,7 +20,7 @@ type fixture struct {
 	now    time.Time
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	store := openStore(t)
@@ -41,7 +41,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // newCode stores an unused, unexpired code and returns it.
-func (f *fixture) newCode(t *testing.T) *models.Code {
+func (f *fixture) newCode(t testing.TB) *models.Code {
 	t.Helper()
 	c := &models.Code{
 		CodeHash: models.NewID(), ClientID: f.client.ID, UserID: f.user.ID,
