@@ -20,8 +20,8 @@ func (s *Store) CreateCode(ctx context.Context, c *Code) error {
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = db.NowFunc()
 	}
-	err := db.Raw(insertCodeSQL, c.CodeHash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Nonce,
-		c.CodeChallenge, c.CodeChallengeMethod, c.AuthTime, c.ExpiresAt, c.UsedAt, c.CreatedAt).Row().Scan(&c.ID)
+	err := scanOne(db.Raw(insertCodeSQL, c.CodeHash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Nonce,
+		c.CodeChallenge, c.CodeChallengeMethod, c.AuthTime, c.ExpiresAt, c.UsedAt, c.CreatedAt), &c.ID)
 	if err != nil {
 		return notFound(err, "create code")
 	}
@@ -53,8 +53,8 @@ func (s *Store) RedeemCode(ctx context.Context, codeHash string, now time.Time,
 		var c Code
 		// One statement: the client and user come by JOIN.
 		var u *User
-		if err := scanJoined(tx.Raw(selectCodeSQL, codeHash).Row(), codeTargets(&c), &c.Client, &u); err != nil {
-			return noRow(err)
+		if err := scanJoined(tx.Raw(selectCodeSQL, codeHash), codeTargets(&c), &c.Client, &u); err != nil {
+			return err
 		}
 		if u != nil {
 			c.User = *u

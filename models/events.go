@@ -41,8 +41,8 @@ func recordEvent(tx *gorm.DB, e *Event) error {
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = tx.NowFunc()
 	}
-	err := tx.Raw(insertEventSQL, e.Kind, e.Username, e.UserID, e.ClientID, e.RemoteIP, e.Detail,
-		e.Target, e.Before, e.After, e.CreatedAt).Row().Scan(&e.ID)
+	err := scanOne(tx.Raw(insertEventSQL, e.Kind, e.Username, e.UserID, e.ClientID, e.RemoteIP, e.Detail,
+		e.Target, e.Before, e.After, e.CreatedAt), &e.ID)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"gorm.io/gorm"
 )
 
 // The hot paths (code exchange, refresh, userinfo, the audit row) read
@@ -124,9 +126,31 @@ func tokenValues(t *Token) []any {
 		t.Scope, t.AuthTime, t.ExpiresAt, t.RefreshExpiresAt, t.RotatedAt, t.RevokedAt, t.CreatedAt}
 }
 
+// scanOne runs q and scans its first row into dest; no row is
+// gorm.ErrRecordNotFound. (Not gorm's Row: with prepared statements it
+// hands back an empty *sql.Row, which panics on Scan, when the prepare
+// fails.)
+func scanOne(q *gorm.DB, dest ...any) error {
+	rows, err := q.Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return gorm.ErrRecordNotFound
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
 // scanJoined scans one row of own columns followed by a client's and a
 // user's (either may be left out), and sets them.
-func scanJoined(row *sql.Row, own []any, client *Client, user **User) error {
+func scanJoined(q *gorm.DB, own []any, client *Client, user **User) error {
 	targets := own
 	var cr clientRow
 	if client != nil {
@@ -137,7 +161,7 @@ func scanJoined(row *sql.Row, own []any, client *Client, user **User) error {
 	if user != nil {
 		targets = append(targets, userTargets(&u, &uid)...)
 	}
-	if err := row.Scan(targets...); err != nil {
+	if err := scanOne(q, targets...); err != nil {
 		return err
 	}
 	if client != nil {

@@ -13,10 +13,10 @@ import (
 // the id it was asked for, not the stored hash.
 func (s *Store) SessionByID(ctx context.Context, id string, now time.Time) (*Session, error) {
 	var sess Session
-	err := s.rd.WithContext(ctx).Raw("SELECT user_id, data, expires_at, created_at, updated_at FROM sessions WHERE id = ? AND expires_at > ?",
-		SessionKey(id), now).Row().Scan(&sess.UserID, &sess.Data, &sess.ExpiresAt, zeroOr(&sess.CreatedAt), zeroOr(&sess.UpdatedAt))
+	err := scanOne(s.rd.WithContext(ctx).Raw("SELECT user_id, data, expires_at, created_at, updated_at FROM sessions WHERE id = ? AND expires_at > ?",
+		SessionKey(id), now), &sess.UserID, &sess.Data, &sess.ExpiresAt, zeroOr(&sess.CreatedAt), zeroOr(&sess.UpdatedAt))
 	if err != nil {
-		return nil, notFound(noRow(err), "session by id")
+		return nil, notFound(err, "session by id")
 	}
 	sess.ID = id
 	return &sess, nil

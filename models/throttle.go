@@ -237,8 +237,7 @@ func (s *Store) ThrottleWait(ctx context.Context, keys []ThrottleKey, now time.T
 		hashes[i] = k.hash()
 	}
 	var until int64
-	err := s.rd.WithContext(ctx).Raw("SELECT COALESCE(MAX(locked_until), 0) FROM throttles WHERE key_hash IN ?", hashes).
-		Row().Scan(&until)
+	err := scanOne(s.rd.WithContext(ctx).Raw("SELECT COALESCE(MAX(locked_until), 0) FROM throttles WHERE key_hash IN ?", hashes), &until)
 	if err != nil {
 		return 0, fmt.Errorf("models: read throttle: %w", err)
 	}

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -27,9 +26,9 @@ func (s *Store) CreateToken(ctx context.Context, t *Token) error {
 func (s *Store) ActiveAccessToken(ctx context.Context, accessHash string, now time.Time) (*Token, error) {
 	var t Token
 	// The user comes by JOIN, in the same statement.
-	err := scanJoined(s.rd.WithContext(ctx).Raw(activeAccessTokenSQL, accessHash, now).Row(), tokenTargets(&t), nil, &t.User)
+	err := scanJoined(s.rd.WithContext(ctx).Raw(activeAccessTokenSQL, accessHash, now), tokenTargets(&t), nil, &t.User)
 	if err != nil {
-		return nil, notFound(noRow(err), "active access token")
+		return nil, notFound(err, "active access token")
 	}
 	return &t, nil
 }
@@ -48,15 +47,7 @@ func insertToken(tx *gorm.DB, t *Token) error {
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = tx.NowFunc()
 	}
-	return tx.Raw(insertTokenSQL, tokenValues(t)...).Row().Scan(&t.ID)
-}
-
-// noRow turns database/sql's no-rows into gorm's record-not-found.
-func noRow(err error) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return gorm.ErrRecordNotFound
-	}
-	return err
+	return scanOne(tx.Raw(insertTokenSQL, tokenValues(t)...), &t.ID)
 }
 
 // RotateRefreshToken exchanges a refresh token for a new token pair. check
@@ -74,8 +65,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, refreshHash string, now 
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		var old Token
 		// One statement: the client and user come by JOIN.
-		if err := scanJoined(tx.Raw(selectRefreshSQL, refreshHash).Row(), tokenTargets(&old), &old.Client, &old.User); err != nil {
-			return noRow(err)
+		if err := scanJoined(tx.Raw(selectRefreshSQL, refreshHash), tokenTargets(&old), &old.Client, &old.User); err != nil {
+			return err
 		}
 		if old.RotatedAt != nil {
 			reusedFamily = old.FamilyID

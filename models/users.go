@@ -34,10 +34,10 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*User, err
 func (s *Store) UserByID(ctx context.Context, id uint) (*User, error) {
 	var u User
 	var uid *uint
-	err := s.rd.WithContext(ctx).Raw("SELECT "+columnsOf("users", userColumns)+" FROM users WHERE id = ?", id).
-		Row().Scan(userTargets(&u, &uid)...)
+	err := scanOne(s.rd.WithContext(ctx).Raw("SELECT "+columnsOf("users", userColumns)+" FROM users WHERE id = ?", id),
+		userTargets(&u, &uid)...)
 	if err != nil {
-		return nil, notFound(noRow(err), "user by id")
+		return nil, notFound(err, "user by id")
 	}
 	u.ID = *uid
 	return &u, nil
