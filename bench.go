@@ -64,6 +64,9 @@ type benchConfig struct {
 // server on the same machine.
 const benchGCPercent = 400
 
+// benchSetupParallel is how many workers sign in at once before a run.
+const benchSetupParallel = 4
+
 func cmdBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -306,6 +309,10 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchResult, error) {
 	setupCtx, cancel := context.WithTimeout(ctx, cfg.timeout+time.Duration(cfg.concurrency)*cfg.timeout/4)
 	defer cancel()
 	errs := make([]error, len(workers))
+	// A few sign-ins at a time: a provider hashes passwords a few at a
+	// time and may refuse (503) what waits too long for its turn, which
+	// would fail a run before it starts on a busy machine.
+	signingIn := make(chan struct{}, benchSetupParallel)
 	var wg sync.WaitGroup
 	for i := range workers {
 		jar, _ := cookiejar.New(nil)
@@ -317,6 +324,8 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchResult, error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				signingIn <- struct{}{}
+				defer func() { <-signingIn }()
 				errs[i] = setup(setupCtx, workers[i])
 			}()
 		}
