@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -18,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,7 +59,15 @@ type benchConfig struct {
 	timeout      time.Duration
 }
 
-func cmdBench(ctx context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) error {
+// benchGCPercent is the generator's GOGC unless GOGC is set: its heap is
+// small and short-lived, and every collection it skips is CPU left to the
+// server on the same machine.
+const benchGCPercent = 400
+
+// benchSetupParallel is how many workers sign in at once before a run.
+const benchSetupParallel = 4
+
+func cmdBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -107,6 +117,9 @@ func cmdBench(ctx context.Context, args []string, _ func(string) string, stdout,
 		return bad("--duration and --timeout must be positive, --warmup not negative")
 	case c.users < 0:
 		return bad("--users must not be negative")
+	}
+	if getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(benchGCPercent))
 	}
 	res, err := runBench(ctx, c)
 	if err != nil {
@@ -203,6 +216,9 @@ type benchResult struct {
 	ServerCPUS      *float64 `json:"server_cpu_s,omitempty"`
 	ServerCPUMSPerO *float64 `json:"server_cpu_ms_per_op,omitempty"`
 	ServerPeakRSS   *int64   `json:"server_peak_rss_bytes,omitempty"`
+	// The generator's own CPU over the measured window, per operation:
+	// what it takes from a server on the same machine.
+	BenchCPUMSPerOp float64 `json:"bench_cpu_ms_per_op"`
 }
 
 func (r *benchResult) print(w io.Writer) {
@@ -219,6 +235,7 @@ func (r *benchResult) print(w io.Writer) {
 	if r.ServerPeakRSS != nil {
 		fmt.Fprintf(w, "server RSS %.1f MB peak\n", float64(*r.ServerPeakRSS)/1e6)
 	}
+	fmt.Fprintf(w, "bench CPU  %.3f ms per op (this generator's own)\n", r.BenchCPUMSPerOp)
 }
 
 // benchEndpoints are the discovery document's fields the scenarios use
@@ -237,6 +254,12 @@ type benchRun struct {
 	transport *http.Transport
 	redirect  *url.URL
 	nextUser  atomic.Uint64
+
+	// Encoded once: the client's HTTP Basic credentials (RFC 6749 §2.3.1:
+	// both halves form-encoded first) and the authorization request's
+	// fixed part, without and with offline access.
+	basicAuth                   []string
+	authQuery, authQueryOffline string
 
 	mu      sync.Mutex
 	errors  int
@@ -277,6 +300,7 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchResult, error) {
 	if err := r.discover(ctx, iss); err != nil {
 		return nil, err
 	}
+	r.prepare()
 
 	// Every worker signs in (or whatever its scenario prepares) before the
 	// clock starts; one failure stops the run, since it would fail every
@@ -285,15 +309,23 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchResult, error) {
 	setupCtx, cancel := context.WithTimeout(ctx, cfg.timeout+time.Duration(cfg.concurrency)*cfg.timeout/4)
 	defer cancel()
 	errs := make([]error, len(workers))
+	// A few sign-ins at a time: a provider hashes passwords a few at a
+	// time and may refuse (503) what waits too long for its turn, which
+	// would fail a run before it starts on a busy machine.
+	signingIn := make(chan struct{}, benchSetupParallel)
 	var wg sync.WaitGroup
 	for i := range workers {
 		jar, _ := cookiejar.New(nil)
 		workers[i] = &benchWorker{run: r, id: i, jar: jar, transport: r.workerTransport(i)}
 		defer workers[i].transport.CloseIdleConnections()
+		workers[i].back = &benchConn{dial: workers[i].transport.DialContext, timeout: cfg.timeout}
+		defer workers[i].back.close()
 		if setup := benchScenarios[cfg.scenario].setup; setup != nil {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				signingIn <- struct{}{}
+				defer func() { <-signingIn }()
 				errs[i] = setup(setupCtx, workers[i])
 			}()
 		}
@@ -313,21 +345,20 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchResult, error) {
 	defer stop()
 	op := benchScenarios[cfg.scenario].op
 	lat := make([][]time.Duration, len(workers))
-	var cpuStart float64
-	var cpuErr error
+	var cpuStart, selfStart float64
+	var cpuErr, selfErr error
 	cpuTaken := make(chan struct{})
-	if cfg.pid > 0 {
-		go func() {
-			defer close(cpuTaken)
-			select {
-			case <-time.After(time.Until(measureFrom)):
-			case <-runCtx.Done():
-			}
+	go func() {
+		defer close(cpuTaken)
+		select {
+		case <-time.After(time.Until(measureFrom)):
+		case <-runCtx.Done():
+		}
+		selfStart, selfErr = processCPU(os.Getpid())
+		if cfg.pid > 0 {
 			cpuStart, cpuErr = processCPU(cfg.pid)
-		}()
-	} else {
-		close(cpuTaken)
-	}
+		}
+	}()
 	for i, w := range workers {
 		wg.Add(1)
 		go func() {
@@ -375,6 +406,9 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchResult, error) {
 	}
 	if res.ErrorSamples == nil {
 		res.ErrorSamples = []string{}
+	}
+	if selfEnd, err := processCPU(os.Getpid()); err == nil && selfErr == nil && res.Ops > 0 {
+		res.BenchCPUMSPerOp = math.Round((selfEnd-selfStart)*1e6/float64(res.Ops)) / 1000
 	}
 	if cfg.pid > 0 {
 		if cpuErr != nil {
@@ -505,6 +539,28 @@ func (r *benchRun) discover(ctx context.Context, iss *url.URL) error {
 	return nil
 }
 
+// prepare encodes what every request of the run repeats.
+func (r *benchRun) prepare() {
+	creds := url.QueryEscape(r.cfg.clientID) + ":" + url.QueryEscape(r.cfg.clientSecret)
+	r.basicAuth = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(creds))}
+	query := func(offline bool) string {
+		q := url.Values{
+			"response_type": {"code"}, "client_id": {r.cfg.clientID}, "redirect_uri": {r.cfg.redirectURI},
+			"scope": {"openid profile email"}, "code_challenge_method": {"S256"},
+		}
+		if offline {
+			q.Set("scope", "openid offline_access profile email")
+			q.Set("prompt", "consent")
+		}
+		sep := "?"
+		if strings.Contains(r.ep.AuthorizationEndpoint, "?") {
+			sep = "&"
+		}
+		return r.ep.AuthorizationEndpoint + sep + q.Encode()
+	}
+	r.authQuery, r.authQueryOffline = query(false), query(true)
+}
+
 // benchWorker is one simulated user agent and relying party.
 type benchWorker struct {
 	run       *benchRun
@@ -513,6 +569,15 @@ type benchWorker struct {
 	transport *http.Transport
 	access    string
 	refresh   string
+
+	// Reused from one operation to the next: the generator shares the
+	// machine with the server it measures, so what it spends is taken
+	// from the server.
+	api     *http.Client // back-channel calls over https
+	back    *benchConn   // back-channel calls over http
+	browse  *http.Client // the browser with jar
+	body    bytes.Buffer // the last response's body
+	authURL []byte       // the authorization request being built
 }
 
 // user is the account this sign-in uses: --username, or with --users the
@@ -528,8 +593,11 @@ func (w *benchWorker) user() string {
 // browser is a client with jar that follows the provider's redirects and
 // stops at the one back to the redirect URI.
 func (w *benchWorker) browser(jar http.CookieJar) *http.Client {
+	if jar == w.jar && w.browse != nil {
+		return w.browse
+	}
 	red := w.run.redirect
-	return &http.Client{
+	c := &http.Client{
 		Transport: w.transport,
 		Jar:       jar,
 		Timeout:   w.run.cfg.timeout,
@@ -540,6 +608,10 @@ func (w *benchWorker) browser(jar http.CookieJar) *http.Client {
 			return nil
 		},
 	}
+	if jar == w.jar {
+		w.browse = c
+	}
+	return c
 }
 
 // benchTokens is the token response (RFC 6749 §5.1).
@@ -564,21 +636,21 @@ func (w *benchWorker) codeFlow(ctx context.Context, jar http.CookieJar, user str
 	verifier := oauth.NewToken()
 	sum := sha256.Sum256([]byte(verifier))
 	state, nonce := oauth.NewToken(), oauth.NewToken()
-	q := url.Values{
-		"response_type": {"code"}, "client_id": {w.run.cfg.clientID}, "redirect_uri": {w.run.cfg.redirectURI},
-		"scope": {"openid profile email"}, "state": {state}, "nonce": {nonce},
-		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
-	}
+	// The fixed parameters are encoded once per run (benchRun.authQuery);
+	// the fresh values are URL-safe base64 and need no escaping.
+	base := w.run.authQuery
 	if offline {
-		q.Set("scope", "openid offline_access profile email")
-		q.Set("prompt", "consent")
+		base = w.run.authQueryOffline
 	}
-	authURL := w.run.ep.AuthorizationEndpoint
-	if strings.Contains(authURL, "?") {
-		authURL += "&" + q.Encode()
-	} else {
-		authURL += "?" + q.Encode()
-	}
+	u := append(w.authURL[:0], base...)
+	u = append(u, "&state="...)
+	u = append(u, state...)
+	u = append(u, "&nonce="...)
+	u = append(u, nonce...)
+	u = append(u, "&code_challenge="...)
+	u = base64.RawURLEncoding.AppendEncode(u, sum[:])
+	w.authURL = u
+	authURL := string(u)
 	client := w.browser(jar)
 	resp, err := w.send(ctx, client, http.MethodGet, authURL, nil)
 	if err != nil {
@@ -642,7 +714,7 @@ func (w *benchWorker) token(ctx context.Context, form url.Values) (benchTokens, 
 		return tok, fmt.Errorf("token: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(w.run.cfg.clientID), url.QueryEscape(w.run.cfg.clientSecret))
+	req.Header["Authorization"] = w.run.basicAuth
 	body, status, err := w.do(req)
 	if err != nil {
 		return tok, fmt.Errorf("token: %w", err)
@@ -695,17 +767,35 @@ func (w *benchWorker) userinfo(ctx context.Context) error {
 }
 
 // do sends a back-channel request and reads at most 1 MiB of the answer.
+// The body is w.body's, valid until the next request.
 func (w *benchWorker) do(req *http.Request) ([]byte, int, error) {
-	resp, err := (&http.Client{Transport: w.transport, Timeout: w.run.cfg.timeout}).Do(req)
+	if req.URL.Scheme == "http" {
+		status, err := w.back.do(req, &w.body)
+		if err != nil {
+			return nil, 0, err
+		}
+		return w.body.Bytes(), status, nil
+	}
+	if w.api == nil {
+		w.api = &http.Client{Transport: w.transport, Timeout: w.run.cfg.timeout}
+	}
+	resp, err := w.api.Do(req)
 	if err != nil {
 		return nil, 0, errors.Unwrap(err) // *url.Error repeats the URL, which may hold a code
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := w.read(resp.Body)
 	if err != nil {
 		return nil, 0, err
 	}
 	return body, resp.StatusCode, nil
+}
+
+// read reads at most 1 MiB of a response body into w.body.
+func (w *benchWorker) read(r io.Reader) ([]byte, error) {
+	w.body.Reset()
+	_, err := w.body.ReadFrom(io.LimitReader(r, 1<<20))
+	return w.body.Bytes(), err
 }
 
 // oauthError is the error code and description of an OAuth error body
@@ -752,7 +842,7 @@ func (w *benchWorker) send(ctx context.Context, client *http.Client, method, tar
 		return browserResponse{}, errors.Unwrap(err)
 	}
 	defer resp.Body.Close()
-	page, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	page, err := w.read(resp.Body)
 	if err != nil {
 		return browserResponse{}, err
 	}

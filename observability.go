@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -31,6 +33,27 @@ type appMetrics struct {
 	tokens    *prometheus.CounterVec
 	logins    *prometheus.CounterVec
 	throttled *prometheus.CounterVec
+
+	// series holds each (route, method, status)'s counter and histogram
+	// once resolved, so a request does not hash its labels again: a map
+	// replaced whole on the rare new series and read without a lock.
+	series   atomic.Pointer[map[seriesKey]requestSeries]
+	seriesMu sync.Mutex // one writer of series at a time
+
+	// The handlers' counters, resolved once.
+	tokensIssued                 map[string]prometheus.Counter
+	loginOK, loginFailed         prometheus.Counter
+	throttledLogin, throttledCli prometheus.Counter
+}
+
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+type requestSeries struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
 }
 
 func newAppMetrics(store *models.Store) (*appMetrics, error) {
@@ -59,13 +82,15 @@ func newAppMetrics(store *models.Store) (*appMetrics, error) {
 		}, []string{"kind"}),
 	}
 	// Every series a dashboard expects exists from the start, at zero.
+	m.tokensIssued = map[string]prometheus.Counter{}
 	for _, g := range []string{"authorization_code", "refresh_token"} {
-		m.tokens.WithLabelValues(g)
+		m.tokensIssued[g] = m.tokens.WithLabelValues(g)
 	}
-	m.logins.WithLabelValues("ok")
-	m.logins.WithLabelValues("failed")
-	m.throttled.WithLabelValues("login")
-	m.throttled.WithLabelValues("client")
+	m.loginOK = m.logins.WithLabelValues("ok")
+	m.loginFailed = m.logins.WithLabelValues("failed")
+	m.throttledLogin = m.throttled.WithLabelValues("login")
+	m.throttledCli = m.throttled.WithLabelValues("client")
+	m.series.Store(&map[seriesKey]requestSeries{})
 
 	cs := []prometheus.Collector{
 		collectors.NewGoCollector(),
@@ -109,14 +134,54 @@ func newAppMetrics(store *models.Store) (*appMetrics, error) {
 }
 
 // The handlers' counters (handlers.Metrics).
-func (m *appMetrics) TokenIssued(grant string) { m.tokens.WithLabelValues(grant).Inc() }
-func (m *appMetrics) Throttled(what string)    { m.throttled.WithLabelValues(what).Inc() }
+func (m *appMetrics) TokenIssued(grant string) {
+	if c, ok := m.tokensIssued[grant]; ok {
+		c.Inc()
+		return
+	}
+	m.tokens.WithLabelValues(grant).Inc()
+}
+
+func (m *appMetrics) Throttled(what string) {
+	switch what {
+	case "login":
+		m.throttledLogin.Inc()
+	case "client":
+		m.throttledCli.Inc()
+	default:
+		m.throttled.WithLabelValues(what).Inc()
+	}
+}
+
 func (m *appMetrics) Login(ok bool) {
 	if ok {
-		m.logins.WithLabelValues("ok").Inc()
+		m.loginOK.Inc()
 	} else {
-		m.logins.WithLabelValues("failed").Inc()
+		m.loginFailed.Inc()
 	}
+}
+
+// requestSeries returns the counter and histogram of one (route, method,
+// status), resolving them on first use.
+func (m *appMetrics) requestSeries(k seriesKey) requestSeries {
+	if s, ok := (*m.series.Load())[k]; ok {
+		return s
+	}
+	m.seriesMu.Lock()
+	defer m.seriesMu.Unlock()
+	old := *m.series.Load()
+	if s, ok := old[k]; ok {
+		return s
+	}
+	labels := []string{k.route, k.method, strconv.Itoa(k.status)}
+	s := requestSeries{requests: m.requests.WithLabelValues(labels...), latency: m.latency.WithLabelValues(labels...)}
+	next := make(map[seriesKey]requestSeries, len(old)+1)
+	for key, v := range old {
+		next[key] = v
+	}
+	next[k] = s
+	m.series.Store(&next)
+	return s
 }
 
 // middleware counts every request by its route template (c.Path(), never
@@ -140,9 +205,9 @@ func (m *appMetrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		labels := []string{route, metricMethod(c.Request().Method), strconv.Itoa(status)}
-		m.requests.WithLabelValues(labels...).Inc()
-		m.latency.WithLabelValues(labels...).Observe(time.Since(start).Seconds())
+		series := m.requestSeries(seriesKey{route, metricMethod(c.Request().Method), status})
+		series.requests.Inc()
+		series.latency.Observe(time.Since(start).Seconds())
 		return err
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -211,23 +210,68 @@ func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
 
 // validQuery reports whether every name and value of the query string
 // decodes to UTF-8. A pair that does not decode at all is left to the
-// handler, which refuses a malformed query itself.
+// handler, which refuses a malformed query itself. It reads the pairs as
+// url.ParseQuery does, without building the map the handler builds again.
 func validQuery(raw string) bool {
-	if raw == "" {
-		return true
+	if !utf8.ValidString(raw) {
+		return false
 	}
-	values, _ := url.ParseQuery(raw)
-	for name, vals := range values {
-		if !utf8.ValidString(name) {
+	var buf [256]byte
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		name, value, _ := strings.Cut(pair, "=")
+		nameOK, decoded := unescapedUTF8(name, buf[:0])
+		if !decoded {
+			continue
+		}
+		valueOK, decoded := unescapedUTF8(value, buf[:0])
+		if !decoded {
+			continue
+		}
+		if !nameOK || !valueOK {
 			return false
 		}
-		for _, v := range vals {
-			if !utf8.ValidString(v) {
-				return false
-			}
-		}
 	}
-	return utf8.ValidString(raw)
+	return true
+}
+
+// unescapedUTF8 reports whether s, a query component that is itself
+// UTF-8, is UTF-8 once unescaped as url.QueryUnescape does, and whether it
+// unescapes at all. buf is scratch space.
+func unescapedUTF8(s string, buf []byte) (valid, decoded bool) {
+	if !strings.Contains(s, "%") {
+		return true, true // '+' becomes a space; nothing else changes
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			buf = append(buf, s[i])
+			continue
+		}
+		if i+2 >= len(s) || !ishex(s[i+1]) || !ishex(s[i+2]) {
+			return false, false
+		}
+		buf = append(buf, unhex(s[i+1])<<4|unhex(s[i+2]))
+		i += 2
+	}
+	return utf8.Valid(buf), true
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
 }
 
 // clientGone answers a request whose client went away (it closed or

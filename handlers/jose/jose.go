@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -110,6 +111,10 @@ type Key struct {
 	priv crypto.Signer
 	pub  jwk.Key // public half with kid, alg and use=sig
 	sig  jwa.SignatureAlgorithm
+	// signer is jwx's signer for sig, and header the protected header
+	// already encoded: both the same for every token the key signs.
+	signer jws.Signer
+	header string
 }
 
 // Parse reads a stored key. An RSA key has its CRT values precomputed here,
@@ -157,7 +162,15 @@ func Parse(m KeyMaterial) (*Key, error) {
 			return nil, fmt.Errorf("jose: set %s: %w", name, err)
 		}
 	}
-	return &Key{KID: m.KID, Alg: m.Alg, priv: priv, pub: pub, sig: sig}, nil
+	signer, err := jws.NewSigner(sig)
+	if err != nil {
+		return nil, fmt.Errorf("jose: signer for %s: %w", m.KID, err)
+	}
+	header, err := protectedHeader(sig, m.KID)
+	if err != nil {
+		return nil, err
+	}
+	return &Key{KID: m.KID, Alg: m.Alg, priv: priv, pub: pub, sig: sig, signer: signer, header: header}, nil
 }
 
 // PublicJWK is the public half of the key, with kid, alg and use.
@@ -166,7 +179,22 @@ func (k *Key) PublicJWK() jwk.Key { return k.pub }
 // Sign serialises claims as a compact JWS signed by the key, with typ JWT
 // and the key's kid in the protected header.
 func (k *Key) Sign(claims map[string]any) (string, error) {
-	return sign(claims, k.sig, k.priv, k.KID)
+	return sign(claims, k.signer, k.header, k.priv)
+}
+
+// hs256 signs every HS256 token; its header has no kid.
+var hs256 = sync.OnceValues(func() (hs256Signer, error) {
+	signer, err := jws.NewSigner(jwa.HS256)
+	if err != nil {
+		return hs256Signer{}, fmt.Errorf("jose: HS256 signer: %w", err)
+	}
+	header, err := protectedHeader(jwa.HS256, "")
+	return hs256Signer{signer, header}, err
+})
+
+type hs256Signer struct {
+	signer jws.Signer
+	header string
 }
 
 // SignHS256 signs claims with HMAC SHA-256 keyed by a client secret: the
@@ -176,28 +204,57 @@ func SignHS256(secret string, claims map[string]any) (string, error) {
 	if secret == "" {
 		return "", errors.New("jose: HS256 needs the client secret")
 	}
-	return sign(claims, jwa.HS256, []byte(secret), "")
+	hs, err := hs256()
+	if err != nil {
+		return "", err
+	}
+	return sign(claims, hs.signer, hs.header, []byte(secret))
 }
 
-func sign(claims map[string]any, alg jwa.SignatureAlgorithm, key any, kid string) (string, error) {
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", fmt.Errorf("jose: encode claims: %w", err)
-	}
+// protectedHeader is the base64url protected header of every token signed
+// with alg and kid, as jws.Sign writes it: alg, kid (when there is one)
+// and typ JWT, in that order.
+func protectedHeader(alg jwa.SignatureAlgorithm, kid string) (string, error) {
 	hdrs := jws.NewHeaders()
-	if err := hdrs.Set(jws.TypeKey, "JWT"); err != nil {
-		return "", fmt.Errorf("jose: set typ: %w", err)
+	for name, v := range map[string]any{jws.AlgorithmKey: alg, jws.TypeKey: "JWT"} {
+		if err := hdrs.Set(name, v); err != nil {
+			return "", fmt.Errorf("jose: set %s: %w", name, err)
+		}
 	}
 	if kid != "" {
 		if err := hdrs.Set(jws.KeyIDKey, kid); err != nil {
 			return "", fmt.Errorf("jose: set kid: %w", err)
 		}
 	}
-	signed, err := jws.Sign(payload, jws.WithKey(alg, key, jws.WithProtectedHeaders(hdrs)))
+	b, err := json.Marshal(hdrs)
+	if err != nil {
+		return "", fmt.Errorf("jose: encode header: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// sign makes the compact serialisation (RFC 7515 §7.1) with jwx's signer
+// for the key's algorithm. It is what jws.Sign does for one signature,
+// without building, merging and encoding the same header again for every
+// token.
+func sign(claims map[string]any, signer jws.Signer, header string, key any) (string, error) {
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("jose: encode claims: %w", err)
+	}
+	enc := base64.RawURLEncoding
+	// Room for the largest signature served: RSA-2048's 256 bytes.
+	buf := make([]byte, 0, len(header)+1+enc.EncodedLen(len(payload))+1+enc.EncodedLen(512))
+	buf = append(buf, header...)
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, payload)
+	sig, err := signer.Sign(buf, key)
 	if err != nil {
 		return "", fmt.Errorf("jose: sign: %w", err)
 	}
-	return string(signed), nil
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, sig)
+	return string(buf), nil
 }
 
 // publicJWKS renders the public halves of keys as a JWK Set (RFC 7517 §5).

@@ -94,6 +94,7 @@ func New(ctx context.Context, store *models.Store, maxAge time.Duration, secure 
 	codec := securecookie.New(hashKey, nil)
 	codec.MaxAge(seconds)
 	codec.MaxLength(0)
+	codec.SetSerializer(&gobSerializer{})
 	name, secretName := cookieNames(secure)
 	return &Manager{
 		name:       name,
