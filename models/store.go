@@ -58,7 +58,7 @@ type Options struct {
 	// hash carries its own cost, so only new hashes are affected.
 	PasswordCost int
 	// PasswordSlots is how many bcrypt evaluations may run at once; zero
-	// means half the cores (at least one). PasswordWait is how long a
+	// means DefaultPasswordSlots (one per core). PasswordWait is how long a
 	// password check waits for a slot before ErrBusy; zero means
 	// DefaultPasswordWait.
 	PasswordSlots int
@@ -106,7 +106,7 @@ func Open(dsn string, opts Options) (*Store, error) {
 		// is locked" at once, without waiting, while another process is
 		// opening or migrating a fresh file: then it is tried again, for as
 		// long as a lock is waited for.
-		writerDSN := "file:" + dsn + "?" + sqliteParams + "&_journal_mode=WAL&_txlock=immediate"
+		writerDSN := "file:" + dsn + "?" + sqliteParams + "&_cache_size=" + sqliteWriterCacheKiB + "&_journal_mode=WAL&_txlock=immediate"
 		for deadline := time.Now().Add(sqliteBusyTimeout); ; {
 			db, err = openGorm(sqlite.New(sqlite.Config{DriverName: utcSQLiteDriver(), DSN: writerDSN}), opts.SQLLogger)
 			var serr sqlite3.Error
@@ -127,7 +127,7 @@ func Open(dsn string, opts Options) (*Store, error) {
 		// query_only: a write sent to the reader by mistake fails at once
 		// instead of racing the writer for the lock.
 		rd, err = openGorm(sqlite.New(sqlite.Config{DriverName: utcSQLiteDriver(),
-			DSN: "file:" + dsn + "?" + sqliteParams + "&_query_only=1"}), opts.SQLLogger)
+			DSN: "file:" + dsn + "?" + sqliteParams + "&_cache_size=" + sqliteReaderCacheKiB + "&_query_only=1"}), opts.SQLLogger)
 		if err != nil {
 			_ = writer.Close()
 			return nil, err
@@ -181,8 +181,20 @@ func Open(dsn string, opts Options) (*Store, error) {
 // foreign keys enforced, a busy timeout for what still contends (another
 // process on the file, a checkpoint), and synchronous=NORMAL, which in WAL
 // mode stays consistent after a crash and loses at most the last
-// transactions on power loss. cache_size is negative KiB: 16 MiB.
-const sqliteParams = "_foreign_keys=on&_busy_timeout=" + sqliteBusyTimeoutMS + "&_synchronous=NORMAL&_cache_size=-16000"
+// transactions on power loss.
+const sqliteParams = "_foreign_keys=on&_busy_timeout=" + sqliteBusyTimeoutMS + "&_synchronous=NORMAL"
+
+// The page cache of each connection, in negative KiB. The writer keeps
+// 16 MiB: only it writes, so what it caches stays valid, and an insert
+// finds the index pages it needs there. A reader's cache is emptied
+// whenever another connection has written since its last read (WAL), so
+// under load it rarely holds more than one transaction's pages: readers
+// keep SQLite's default 2 MiB, and the OS's file cache serves the rest.
+// Each is malloc'd memory of the process, times the pool size.
+const (
+	sqliteWriterCacheKiB = "-16000"
+	sqliteReaderCacheKiB = "-2000"
+)
 
 // readerConns is the size of the read pool: open and idle alike, so that
 // connections (and their PRAGMAs and prepared statements) are kept.
