@@ -59,7 +59,7 @@ func openDatabase(dsn string, getenv func(string) string, log *slog.Logger) (*mo
 
 // passwordSlots reads OIDC_PASSWORD_SLOTS, how many bcrypt evaluations
 // may run at once (models.Options.PasswordSlots); unset is the store's
-// default, one per core (models.DefaultPasswordSlots).
+// default, half the cores and at least one.
 func passwordSlots(getenv func(string) string) (int, error) {
 	v := strings.TrimSpace(getenv("OIDC_PASSWORD_SLOTS"))
 	if v == "" {

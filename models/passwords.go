@@ -29,10 +29,9 @@ func dummyHash(cost int) []byte { return fmt.Appendf(nil, "$2a$%02d$%s", cost, d
 
 // passwordLimiter bounds how many bcrypt evaluations run at once. bcrypt
 // is CPU-bound by design (~40 ms a hash at the default cost): unbounded,
-// a login storm runs as many at once as there are sign-ins, each one
-// slower, and token and userinfo requests share the cores with all of
-// them. Bounded, at most the slots run, and a login that finds no slot
-// within wait is refused (ErrBusy) rather than queued.
+// a login storm takes every core and token and userinfo requests queue
+// behind it. Bounded, the rest of the server keeps CPU, and a login that
+// finds no slot within wait is refused (ErrBusy) rather than queued.
 type passwordLimiter struct {
 	slots chan struct{}
 	wait  time.Duration
@@ -44,23 +43,14 @@ type passwordLimiter struct {
 
 func newPasswordLimiter(slots int, wait time.Duration) *passwordLimiter {
 	if slots <= 0 {
-		slots = DefaultPasswordSlots()
+		// Half the cores: the other half stays for everything else.
+		slots = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	if wait <= 0 {
 		wait = DefaultPasswordWait
 	}
 	return &passwordLimiter{slots: make(chan struct{}, slots), wait: wait}
 }
-
-// DefaultPasswordSlots is how many bcrypt evaluations run at once when
-// Options.PasswordSlots is zero: one per core Go runs on. Fewer leave
-// cores idle while sign-ins queue (one slot on two cores halved the
-// sign-in rate); more add no throughput, only waiting inside bcrypt.
-// Token and userinfo requests are not starved meanwhile: Go's scheduler
-// preempts a running bcrypt (at least every 10 ms) for the goroutines
-// that wait, so during a storm they are slower, not stopped, and a storm
-// beyond the slots is refused (ErrBusy) instead of queueing without end.
-func DefaultPasswordSlots() int { return runtime.GOMAXPROCS(0) }
 
 // DefaultPasswordWait is how long a password check waits for a slot when
 // Options.PasswordWait is zero: a queue of a few seconds' logins, no more.

@@ -58,7 +58,7 @@ type Options struct {
 	// hash carries its own cost, so only new hashes are affected.
 	PasswordCost int
 	// PasswordSlots is how many bcrypt evaluations may run at once; zero
-	// means DefaultPasswordSlots (one per core). PasswordWait is how long a
+	// means half the cores (at least one). PasswordWait is how long a
 	// password check waits for a slot before ErrBusy; zero means
 	// DefaultPasswordWait.
 	PasswordSlots int
