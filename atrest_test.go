@@ -241,6 +241,7 @@ func TestOldDatabaseMigratedOnStart(t *testing.T) {
 		restExec(t, db, "UPDATE signing_keys SET private_key_pem = ? WHERE id = ?", k.PrivateKeyPEM, k.ID)
 	}
 	restExec(t, db, "UPDATE sessions SET id = ? WHERE id = ?", sessionID, restHash(sessionID))
+	modelstest.AsOlderOidcd(t, env.store)
 	if old := restDump(t, db); !strings.Contains(old, "PRIVATE KEY") || !strings.Contains(old, "sessions.id="+sessionID) {
 		t.Fatalf("the database is not in the old plaintext form; the test would prove nothing")
 	}

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"oidcd/handlers/oauth"
+	"oidcd/models/modelstest"
 )
 
 // TestTimesSurviveAnotherTimeZone runs oidcd as a process of its own,
@@ -54,7 +55,8 @@ func TestTimesSurviveAnotherTimeZone(t *testing.T) {
 	// Tokens 0 and 1 expired a minute ago: 0 as UTC text, 1 as the same
 	// instant in UTC+5 local time. Token 2 is live.
 	expired := time.Now().Add(-time.Minute)
-	sqlDB := openStore(t, db).DB()
+	st := openStore(t, db)
+	sqlDB := st.DB()
 	for i, text := range []string{
 		expired.UTC().Format("2006-01-02 15:04:05.999999999-07:00"),
 		expired.In(time.FixedZone("", 5*3600)).Format("2006-01-02 15:04:05.999999999-07:00"),
@@ -65,6 +67,8 @@ func TestTimesSurviveAnotherTimeZone(t *testing.T) {
 		}
 	}
 
+	// As an older oidcd left the database: the next start migrates it.
+	modelstest.AsOlderOidcd(t, st)
 	p = startProcess(t, []string{"TZ=Etc/GMT+5"}, "serve", "--addr", "127.0.0.1:0", "--db", db)
 	// Its log's timestamps are local time: they show it really runs at
 	// UTC-5, or the rest of this test would prove nothing.

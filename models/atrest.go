@@ -25,13 +25,18 @@ func SessionKey(id string) string {
 }
 
 // sealAtRest checks the secret key against the database and brings rows
-// written before sealing, or under a previous key, up to date: settings
-// private signing keys and kept client secrets sealed under the current key, session ids
-// hashed. It runs in one transaction, so a wrong key writes nothing, and
-// it is idempotent: a second run finds nothing to change. Each update
-// compares the old value, so an instance starting beside another never
-// overwrites what the other wrote meanwhile.
+// written before sealing, or under a previous key, up to date: settings,
+// private signing keys and kept client secrets sealed under the current
+// key. Every start reads them (a few rows) and checks that each opens
+// where it is; only when one does not, or is not yet sealed under the
+// current key, does it take the write lock and seal them in one
+// transaction, so a wrong key writes nothing. Each update compares the
+// old value, so an instance starting beside another never overwrites
+// what the other wrote meanwhile.
 func (s *Store) sealAtRest() error {
+	if s.sealedAtRest() {
+		return nil
+	}
 	err := s.db.Transaction(func(tx *gorm.DB) error {
 		// The check value first, so a wrong key is reported as such. A
 		// fresh database gets one; reading it back after the insert means
@@ -104,17 +109,6 @@ func (s *Store) sealAtRest() error {
 			}
 		}
 
-		// Session ids from NewID are 26 characters; a stored hash is 64.
-		// Hashing in place keeps every signed-in browser signed in.
-		var ids []string
-		if err := tx.Model(&Session{}).Where("LENGTH(id) <> 64").Pluck("id", &ids).Error; err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if err := tx.Exec("UPDATE sessions SET id = ? WHERE id = ?", SessionKey(id), id).Error; err != nil {
-				return err
-			}
-		}
 		return nil
 	})
 	if err != nil {
@@ -122,6 +116,71 @@ func (s *Store) sealAtRest() error {
 			return err
 		}
 		return fmt.Errorf("models: seal secrets at rest: %w", err)
+	}
+	return nil
+}
+
+// sealedAtRest reports whether the check value, every setting, private
+// key and kept client secret opens under the current key where it is and
+// needs no sealing again: the read-only check of every start. Anything
+// else (a wrong key, a plaintext value, a rotation) is left to
+// sealAtRest's transaction, which says what is wrong.
+func (s *Store) sealedAtRest() bool {
+	current := func(ad, value string) bool {
+		if !isSealed(value) {
+			return false
+		}
+		_, stale, err := s.box.open(ad, value)
+		return err == nil && !stale
+	}
+	var settings []Setting
+	if err := s.rd.Find(&settings).Error; err != nil {
+		return false
+	}
+	checked := false
+	for _, st := range settings {
+		if !current(settingAD(st.Name), st.Value) {
+			return false
+		}
+		checked = checked || st.Name == settingKeyCheck
+	}
+	if !checked {
+		return false
+	}
+	var keys []SigningKey
+	if err := s.rd.Select("kid", "private_key_pem").Find(&keys).Error; err != nil {
+		return false
+	}
+	for _, k := range keys {
+		if !current(signingKeyAD(k.KID), k.PrivateKeyPEM) {
+			return false
+		}
+	}
+	var clients []Client
+	if err := s.rd.Select("client_id", "secret_sealed").Where("secret_sealed <> ''").Find(&clients).Error; err != nil {
+		return false
+	}
+	for _, c := range clients {
+		if !current(clientSecretAD(c.ClientID), c.SecretSealed) {
+			return false
+		}
+	}
+	return true
+}
+
+// hashSessionIDs replaces session ids stored as themselves, as an older
+// oidcd kept them, by their hashes: a migration (migrate). Session ids
+// from NewID are 26 characters; a stored hash is 64. Hashing in place
+// keeps every signed-in browser signed in.
+func hashSessionIDs(tx *gorm.DB) error {
+	var ids []string
+	if err := tx.Model(&Session{}).Where("LENGTH(id) <> 64").Pluck("id", &ids).Error; err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := tx.Exec("UPDATE sessions SET id = ? WHERE id = ?", SessionKey(id), id).Error; err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -166,6 +166,7 @@ func TestStoreMigratesPlaintext(t *testing.T) {
 		mustExec(t, old, "INSERT INTO sessions (id, user_id, data, expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
 			id, u.ID, "data of "+id, now.Add(time.Hour), now, now)
 	}
+	modelstest.AsOlderOidcd(t, old)
 	_ = old.Close()
 
 	s := d.Open(t)

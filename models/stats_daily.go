@@ -2,7 +2,7 @@ package models
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -53,47 +53,39 @@ func (s *Store) DailyEventCounts(ctx context.Context, kind string, days int, now
 // backfillBatch bounds the events one step of backfillEventDays reads.
 const backfillBatch = 5000
 
-// backfillEventDays counts, once per database, the events recorded before
-// the day counts existed. The marker row and the counts are written in
-// one transaction, so instances starting together count once: on
-// PostgreSQL a second insert of the marker waits for the first
-// transaction and then finds the row.
-func (s *Store) backfillEventDays() error {
-	err := s.db.Transaction(func(tx *gorm.DB) error {
-		res := tx.Exec("INSERT INTO event_days (day, kind, n) VALUES (?, '', 0) ON CONFLICT DO NOTHING", eventDaysDone)
-		if res.Error != nil || res.RowsAffected == 0 {
-			return res.Error
+// backfillEventDays counts the events recorded before the day counts
+// existed: a migration (migrate), in its transaction. The marker row
+// says an older oidcd, which counted on every start, did it already.
+func backfillEventDays(tx *gorm.DB) error {
+	res := tx.Exec("INSERT INTO event_days (day, kind, n) VALUES (?, '', 0) ON CONFLICT DO NOTHING", eventDaysDone)
+	if res.Error != nil || res.RowsAffected == 0 {
+		return res.Error
+	}
+	type key struct{ day, kind string }
+	counts := map[key]int64{}
+	var last uint
+	for {
+		var rows []struct {
+			ID        uint
+			Kind      string
+			CreatedAt time.Time
 		}
-		type key struct{ day, kind string }
-		counts := map[key]int64{}
-		var last uint
-		for {
-			var rows []struct {
-				ID        uint
-				Kind      string
-				CreatedAt time.Time
-			}
-			if err := tx.Model(&Event{}).Select("id, kind, created_at").Where("id > ?", last).
-				Order("id").Limit(backfillBatch).Scan(&rows).Error; err != nil {
-				return err
-			}
-			for _, r := range rows {
-				counts[key{eventDay(r.CreatedAt), r.Kind}]++
-				last = r.ID
-			}
-			if len(rows) < backfillBatch {
-				break
-			}
+		if err := tx.Model(&Event{}).Select("id, kind, created_at").Where("id > ?", last).
+			Order("id").Limit(backfillBatch).Scan(&rows).Error; err != nil {
+			return fmt.Errorf("models: count existing events by day: %w", err)
 		}
-		for k, n := range counts {
-			if err := countEvents(tx, k.day, k.kind, n); err != nil {
-				return err
-			}
+		for _, r := range rows {
+			counts[key{eventDay(r.CreatedAt), r.Kind}]++
+			last = r.ID
 		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
-		return notFound(err, "count existing events by day")
+		if len(rows) < backfillBatch {
+			break
+		}
+	}
+	for k, n := range counts {
+		if err := countEvents(tx, k.day, k.kind, n); err != nil {
+			return fmt.Errorf("models: count existing events by day: %w", err)
+		}
 	}
 	return nil
 }

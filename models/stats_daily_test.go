@@ -69,6 +69,7 @@ func TestDailyEventCountsMatchEvents(t *testing.T) {
 	if err := s.DB().Exec("DELETE FROM event_days").Error; err != nil {
 		t.Fatal(err)
 	}
+	modelstest.AsOlderOidcd(t, s)
 	s2 := db.Open(t) // an upgraded oidcd starting on the database
 	want := map[string][]int64{}
 	for _, k := range kinds {

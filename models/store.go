@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
@@ -66,9 +67,13 @@ type Options struct {
 	// DefaultPasswordWait.
 	PasswordSlots int
 	PasswordWait  time.Duration
+	// SQLLogger, when set, sees every statement the store runs, from
+	// Open's first on (GORM's logger); nil discards them.
+	SQLLogger logger.Interface
 }
 
-// Open connects to dsn and migrates the schema. A dsn that starts with
+// Open connects to dsn and runs the migrations the database has not had
+// yet (migrate: on an up-to-date database, one SELECT). A dsn that starts with
 // postgres:// or postgresql:// selects PostgreSQL; anything else is a SQLite
 // file path, whose folder is created. SQLite runs in WAL mode with foreign
 // keys on, a busy timeout, and transactions that take the write lock when
@@ -84,7 +89,7 @@ func Open(dsn string, opts Options) (*Store, error) {
 	var db, rd *gorm.DB
 	var pools []*sql.DB
 	if isPostgres {
-		db, err = openGorm(postgres.Open(dsn))
+		db, err = openGorm(postgres.Open(dsn), opts.SQLLogger)
 		if err != nil {
 			return nil, err
 		}
@@ -101,8 +106,19 @@ func Open(dsn string, opts Options) (*Store, error) {
 			}
 		}
 		// The writer first: it sets WAL mode, which is kept in the file.
-		db, err = openGorm(sqlite.New(sqlite.Config{DriverName: utcSQLiteDriver(),
-			DSN: "file:" + dsn + "?" + sqliteParams + "&_journal_mode=WAL&_txlock=immediate"}))
+		// Setting it needs the file to itself, and SQLite answers "database
+		// is locked" at once, without waiting, while another process is
+		// opening or migrating a fresh file: then it is tried again, for as
+		// long as a lock is waited for.
+		writerDSN := "file:" + dsn + "?" + sqliteParams + "&_cache_size=" + sqliteWriterCacheKiB + "&_journal_mode=WAL&_txlock=immediate"
+		for deadline := time.Now().Add(sqliteBusyTimeout); ; {
+			db, err = openGorm(sqlite.New(sqlite.Config{DriverName: utcSQLiteDriver(), DSN: writerDSN}), opts.SQLLogger)
+			var serr sqlite3.Error
+			if err == nil || !errors.As(err, &serr) || serr.Code != sqlite3.ErrBusy || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -115,7 +131,7 @@ func Open(dsn string, opts Options) (*Store, error) {
 		// query_only: a write sent to the reader by mistake fails at once
 		// instead of racing the writer for the lock.
 		rd, err = openGorm(sqlite.New(sqlite.Config{DriverName: utcSQLiteDriver(),
-			DSN: "file:" + dsn + "?" + sqliteParams + "&_query_only=1"}))
+			DSN: "file:" + dsn + "?" + sqliteParams + "&_cache_size=" + sqliteReaderCacheKiB + "&_query_only=1"}), opts.SQLLogger)
 		if err != nil {
 			_ = writer.Close()
 			return nil, err
@@ -170,16 +186,31 @@ func Open(dsn string, opts Options) (*Store, error) {
 // foreign keys enforced, a busy timeout for what still contends (another
 // process on the file, a checkpoint), and synchronous=NORMAL, which in WAL
 // mode stays consistent after a crash and loses at most the last
-// transactions on power loss. cache_size is negative KiB: 16 MiB.
-const sqliteParams = "_foreign_keys=on&_busy_timeout=" + sqliteBusyTimeoutMS + "&_synchronous=NORMAL&_cache_size=-16000"
+// transactions on power loss.
+const sqliteParams = "_foreign_keys=on&_busy_timeout=" + sqliteBusyTimeoutMS + "&_synchronous=NORMAL"
+
+// The page cache of each connection, in negative KiB. The writer keeps
+// 16 MiB: only it writes, so what it caches stays valid, and an insert
+// finds the index pages it needs there. A reader's cache is emptied
+// whenever another connection has written since its last read (WAL), so
+// under load it rarely holds more than one transaction's pages: readers
+// keep SQLite's default 2 MiB, and the OS's file cache serves the rest.
+// Each is malloc'd memory of the process, times the pool size.
+const (
+	sqliteWriterCacheKiB = "-16000"
+	sqliteReaderCacheKiB = "-2000"
+)
 
 // readerConns is the size of the read pool: open and idle alike, so that
 // connections (and their PRAGMAs and prepared statements) are kept.
 func readerConns() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
 
-func openGorm(d gorm.Dialector) (*gorm.DB, error) {
+func openGorm(d gorm.Dialector, log logger.Interface) (*gorm.DB, error) {
+	if log == nil {
+		log = logger.Discard
+	}
 	db, err := gorm.Open(d, &gorm.Config{
-		Logger:                                   logger.Discard,
+		Logger:                                   log,
 		TranslateError:                           true,
 		DisableForeignKeyConstraintWhenMigrating: false,
 		// UTC, not GORM's local time: see utcTimes.
@@ -194,16 +225,6 @@ func openGorm(d gorm.Dialector) (*gorm.DB, error) {
 		return nil, fmt.Errorf("models: open database: %w", err)
 	}
 	return db, nil
-}
-
-func (s *Store) migrate() error {
-	if err := s.db.AutoMigrate(allModels()...); err != nil {
-		return fmt.Errorf("models: migrate: %w", err)
-	}
-	if err := s.utcTimes(); err != nil {
-		return err
-	}
-	return s.backfillEventDays()
 }
 
 // Close releases the database connections.
@@ -258,3 +279,6 @@ func IsPostgres(dsn string) bool {
 // sqliteBusyTimeoutMS is how long a SQLite connection waits for a lock,
 // in milliseconds: every connection's setting, which Checkpoint restores.
 const sqliteBusyTimeoutMS = "10000"
+
+// sqliteBusyTimeout is sqliteBusyTimeoutMS as a duration.
+const sqliteBusyTimeout = 10 * time.Second

@@ -88,15 +88,15 @@ var sqliteReadLayouts = []string{
 const utcBatch = 500
 
 // utcTimes rewrites, on SQLite, every stored time not written in UTC to
-// the same instant in UTC. It is idempotent (a UTC value ends in +00:00
-// and is not read again) and cheap once done, so it runs on every start;
-// instances starting together write the same values.
-func (s *Store) utcTimes() error {
-	if s.db.Dialector.Name() != "sqlite" {
+// the same instant in UTC: a migration, run once per database in the
+// migrations' transaction (migrate). A value the driver could not read as
+// a time is left as it is.
+func utcTimes(tx *gorm.DB) error {
+	if tx.Dialector.Name() != "sqlite" {
 		return nil
 	}
 	for _, model := range allModels() {
-		stmt := &gorm.Statement{DB: s.db}
+		stmt := &gorm.Statement{DB: tx}
 		if err := stmt.Parse(model); err != nil {
 			return fmt.Errorf("models: utc times: %w", err)
 		}
@@ -104,7 +104,7 @@ func (s *Store) utcTimes() error {
 			if f.DataType != schema.Time || f.DBName == "" {
 				continue
 			}
-			if err := s.utcColumn(stmt.Schema.Table, f.DBName); err != nil {
+			if err := utcColumn(tx, stmt.Schema.Table, f.DBName); err != nil {
 				return fmt.Errorf("models: utc times of %s.%s: %w", stmt.Schema.Table, f.DBName, err)
 			}
 		}
@@ -112,15 +112,12 @@ func (s *Store) utcTimes() error {
 	return nil
 }
 
-// utcColumn rewrites one column, in rowid order, a batch at a time. A
-// value the driver could not read as a time is left as it is.
-func (s *Store) utcColumn(table, column string) error {
+// utcColumn rewrites one column, in rowid order, a batch at a time.
+func utcColumn(tx *gorm.DB, table, column string) error {
 	q := fmt.Sprintf(`SELECT rowid, CAST(%[2]s AS TEXT) FROM %[1]s
 		WHERE rowid > ? AND typeof(%[2]s) = 'text' AND %[2]s NOT LIKE '%%+00:00'
 		ORDER BY rowid LIMIT ?`, quoteIdent(table), quoteIdent(column))
-	// Only if the value is still the one read: a row another instance
-	// wrote meanwhile keeps what it wrote.
-	update := fmt.Sprintf(`UPDATE %[1]s SET %[2]s = ? WHERE rowid = ? AND CAST(%[2]s AS TEXT) = ?`, quoteIdent(table), quoteIdent(column))
+	update := fmt.Sprintf(`UPDATE %[1]s SET %[2]s = ? WHERE rowid = ?`, quoteIdent(table), quoteIdent(column))
 	var last int64
 	for {
 		type row struct {
@@ -128,7 +125,7 @@ func (s *Store) utcColumn(table, column string) error {
 			Value string
 		}
 		var rows []row
-		rs, err := s.db.Raw(q, last, utcBatch).Rows()
+		rs, err := tx.Raw(q, last, utcBatch).Rows()
 		if err != nil {
 			return err
 		}
@@ -147,20 +144,14 @@ func (s *Store) utcColumn(table, column string) error {
 		if len(rows) == 0 {
 			return nil
 		}
-		err = s.db.Transaction(func(tx *gorm.DB) error {
-			for _, r := range rows {
-				utc, ok := sqliteTimeUTC(r.Value)
-				if !ok || utc == r.Value {
-					continue
-				}
-				if err := tx.Exec(update, utc, r.ID, r.Value).Error; err != nil {
-					return err
-				}
+		for _, r := range rows {
+			utc, ok := sqliteTimeUTC(r.Value)
+			if !ok || utc == r.Value {
+				continue
 			}
-			return nil
-		})
-		if err != nil {
-			return err
+			if err := tx.Exec(update, utc, r.ID).Error; err != nil {
+				return err
+			}
 		}
 		last = rows[len(rows)-1].ID
 	}

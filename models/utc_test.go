@@ -26,7 +26,8 @@ func TestSQLiteTimesRewrittenToUTC(t *testing.T) {
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	}
-	db := open().DB()
+	s := open()
+	db := s.DB()
 	rows := []struct{ id, stored, want string }{
 		{"behind", "2030-01-02 07:30:00.25-05:00", "2030-01-02 12:30:00.25+00:00"},
 		{"ahead", "2030-01-02 17:30:00+05:00", "2030-01-02 12:30:00+00:00"},
@@ -41,6 +42,8 @@ func TestSQLiteTimesRewrittenToUTC(t *testing.T) {
 			t.Fatalf("insert %s: %v", r.id, err)
 		}
 	}
+	// As an older oidcd left the database: the next start migrates it.
+	modelstest.AsOlderOidcd(t, s)
 	for range 2 {
 		db = open().DB()
 		for _, r := range rows {
@@ -59,7 +62,7 @@ func TestSQLiteTimesRewrittenToUTC(t *testing.T) {
 	}
 	// The rewritten times now compare in order: at 12:00 UTC the sessions
 	// that expire at 12:30 UTC are live, whatever zone they were written in.
-	s := open()
+	s = open()
 	noon := time.Date(2030, 1, 2, 12, 0, 0, 0, time.UTC)
 	for _, id := range []string{"behind", "ahead", "iso", "utc"} {
 		if _, err := s.SessionByID(context.Background(), id, noon); err != nil {

@@ -89,3 +89,14 @@ func OpenSQLite(t testing.TB) *models.Store {
 	t.Helper()
 	return Database{DSN: filepath.Join(t.TempDir(), "oidcd.db"), Key: NewKey()}.Open(t)
 }
+
+// AsOlderOidcd drops the table of the migrations a database has had, so
+// that it looks like one an older oidcd made (which has no such table)
+// and the next Open runs every migration: for tests that write rows the
+// way an older oidcd kept them.
+func AsOlderOidcd(t testing.TB, s *models.Store) {
+	t.Helper()
+	if err := s.DB().Exec("DROP TABLE schema_migrations").Error; err != nil {
+		t.Fatalf("modelstest: drop schema_migrations: %v", err)
+	}
+}
