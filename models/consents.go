@@ -2,12 +2,12 @@ package models
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // ConsentFor finds the consent a user gave a client.
@@ -25,14 +25,23 @@ func (s *Store) ConsentFor(ctx context.Context, userID, clientID uint) (*UserCon
 // ones, so allowing "email" today does not withdraw "profile" from last week.
 func (s *Store) GrantConsent(ctx context.Context, userID, clientID uint, scopes []string, now, expiresAt time.Time) error {
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		var c UserConsent
-		err := tx.Where("user_id = ? AND client_id = ?", userID, clientID).Take(&c).Error
-		switch {
-		case errors.Is(err, gorm.ErrRecordNotFound):
-			c = UserConsent{UserID: userID, ClientID: clientID}
-		case err != nil:
+		// Two first consents at once (two tabs, or two instances) must not
+		// both insert: the row is created if missing, without error when
+		// another transaction created it first, then read locked (FOR
+		// UPDATE on PostgreSQL; SQLite's writer lock covers the whole
+		// transaction). A new row starts expired, so nothing is merged
+		// into it.
+		fresh := UserConsent{UserID: userID, ClientID: clientID, GivenAt: now, ExpiresAt: now}
+		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "user_id"}, {Name: "client_id"}}, DoNothing: true}).
+			Create(&fresh).Error; err != nil {
 			return err
-		case now.Before(c.ExpiresAt):
+		}
+		var c UserConsent
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
+			Where("user_id = ? AND client_id = ?", userID, clientID).Take(&c).Error; err != nil {
+			return err
+		}
+		if now.Before(c.ExpiresAt) {
 			for _, old := range strings.Fields(c.Scope) {
 				if !slices.Contains(scopes, old) {
 					scopes = append(scopes, old)

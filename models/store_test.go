@@ -410,6 +410,48 @@ func TestGrantConsent(t *testing.T) {
 	}
 }
 
+// TestGrantConsentConcurrent: first consents racing for one user and
+// client (two tabs, two instances) all succeed into one row; on
+// PostgreSQL a read-then-insert let one of them fail on the unique index.
+func TestGrantConsentConcurrent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	scopes := []string{"openid", "profile", "email", "phone", "address"}
+	const n = 8
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- f.store.GrantConsent(ctx, f.user.ID, f.client.ID, []string{"openid", scopes[i%len(scopes)]}, f.now, f.now.Add(time.Hour))
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent grant: %v", err)
+		}
+	}
+	var rows int64
+	if err := f.store.DB().Model(&models.UserConsent{}).Where("user_id = ? AND client_id = ?", f.user.ID, f.client.ID).Count(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 {
+		t.Errorf("consent rows = %d, want 1", rows)
+	}
+	c, err := f.store.ConsentFor(ctx, f.user.ID, f.client.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every grant was unexpired for the next, so all scopes are kept.
+	if !c.Covers(scopes, f.now) {
+		t.Errorf("scope after concurrent grants = %q, want all of %v", c.Scope, scopes)
+	}
+}
+
 func TestSettingIsGeneratedOnce(t *testing.T) {
 	t.Parallel()
 	store := openStore(t)
