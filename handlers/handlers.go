@@ -5,9 +5,12 @@
 package handlers
 
 import (
+	"runtime"
+
 	"bytes"
 	"context"
 	"errors"
+	"golang.org/x/sync/semaphore"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -83,6 +86,8 @@ type Handler struct {
 	clients  *models.ClientCache
 	// discoveryJSON is the discovery document, encoded once (Discovery).
 	discoveryJSON []byte
+	// rsaSigners bounds the RS256 signatures computed at once (signingKey).
+	rsaSigners *semaphore.Weighted
 }
 
 // New builds the handlers. now is the clock (time.Now outside tests); m
@@ -93,7 +98,7 @@ func New(store *models.Store, sessions *session.Manager, cfg Config, log *slog.L
 	}
 	keys := NewKeyCache(store, cfg, now)
 	h := &Handler{store: store, keys: keys, cfg: cfg, log: log, now: now, sessions: sessions, devices: &deviceCookies{}, metrics: m,
-		clients: store.NewClientCache(cfg.ClientCacheTTL, now)}
+		clients: store.NewClientCache(cfg.ClientCacheTTL, now), rsaSigners: semaphore.NewWeighted(rsaSigningSlots(runtime.GOMAXPROCS(0)))}
 	h.discoveryJSON = h.encodeDiscovery()
 	return h
 }

@@ -190,14 +190,14 @@ func Open(dsn string, opts Options) (*Store, error) {
 const sqliteParams = "_foreign_keys=on&_busy_timeout=" + sqliteBusyTimeoutMS + "&_synchronous=NORMAL"
 
 // The page cache of each connection, in negative KiB. The writer keeps
-// 16 MiB: only it writes, so what it caches stays valid, and an insert
+// 8 MiB: only it writes, so what it caches stays valid, and an insert
 // finds the index pages it needs there. A reader's cache is emptied
 // whenever another connection has written since its last read (WAL), so
 // under load it rarely holds more than one transaction's pages: readers
 // keep SQLite's default 2 MiB, and the OS's file cache serves the rest.
 // Each is malloc'd memory of the process, times the pool size.
 const (
-	sqliteWriterCacheKiB = "-16000"
+	sqliteWriterCacheKiB = "-8000"
 	sqliteReaderCacheKiB = "-2000"
 )
 
