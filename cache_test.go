@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -170,51 +171,100 @@ func TestClientCacheSettingZero(t *testing.T) {
 	}
 }
 
-// TestClientCacheTwoProcesses: two real oidcd processes on one SQLite
-// file, each caching clients for OIDC_CLIENT_CACHE_SECONDS=1 s. A secret
-// rotated by a third (a CLI-like store on the same file) stops working on
-// both once the bound has passed; the test polls a bounded number of
-// times and asserts only the outcome, never how long it took.
-func TestClientCacheTwoProcesses(t *testing.T) {
+// TestCachesTwoProcesses: two real oidcd processes on one database (the
+// suite's: a SQLite file, or a PostgreSQL database), each caching clients
+// and signing keys for 1 s (OIDC_CLIENT_CACHE_SECONDS,
+// OIDC_KEY_CACHE_SECONDS) and publishing a retired key for 1 s
+// (OIDC_IDTOKEN_EXPIRE). Changes made beside them (the CLI and a store,
+// as another instance's admin would) reach both within the bound: a
+// rotated client secret stops working, a new key is published, a retired
+// one stops being published. The test polls a bounded number of times and
+// asserts only the outcome, never how long it took.
+func TestCachesTwoProcesses(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "oidcd.db")
-	creds := clientJSON(t, mustRunCLI(t, nil, "createclient", "--db", db, "--name", "Cache RP", "--type", "confidential",
+	d := modelstest.New(t)
+	vars := map[string]string{"OIDC_SECRET_KEY": base64.StdEncoding.EncodeToString(d.Key)}
+	creds := clientJSON(t, mustRunCLI(t, vars, "createclient", "--db", d.DSN, "--name", "Cache RP", "--type", "confidential",
 		"--redirect-uri", "http://127.0.0.1/cb", "--json").stdout)
-	env := []string{"OIDC_CLIENT_CACHE_SECONDS=1"}
+	env := []string{"OIDC_CLIENT_CACHE_SECONDS=1", "OIDC_KEY_CACHE_SECONDS=1", "OIDC_IDTOKEN_EXPIRE=1",
+		"OIDC_SECRET_KEY=" + vars["OIDC_SECRET_KEY"]}
 	procs := []*oidcdProcess{
-		startProcess(t, env, "serve", "--addr", "127.0.0.1:0", "--db", db),
-		startProcess(t, env, "serve", "--addr", "127.0.0.1:0", "--db", db),
+		startProcess(t, env, "serve", "--addr", "127.0.0.1:0", "--db", d.DSN),
+		startProcess(t, env, "serve", "--addr", "127.0.0.1:0", "--db", d.DSN),
 	}
+	// within polls until ok holds on process i: up to 10 s for a 1 s
+	// bound, generous on a loaded machine.
+	within := func(i int, what string, ok func() bool) {
+		t.Helper()
+		for range 200 {
+			if ok() {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("process %d: %s", i, what)
+	}
+
 	id, secret := creds["client_id"], creds["client_secret"]
 	for i, p := range procs {
 		if got := tokenAuthStatus(t, p.base, id, secret); got != http.StatusBadRequest {
 			t.Fatalf("process %d before the rotation: %d, want the client to authenticate", i, got)
 		}
 	}
-	store := openStore(t, db)
-	client, err := store.ClientByClientID(context.Background(), id)
+	store := d.Open(t)
+	ctx := context.Background()
+	client, err := store.ClientByClientID(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	next := oauth.NewToken()
-	if err := store.SetClientSecret(context.Background(), client.ID, oauth.HashToken(next), ""); err != nil {
+	if err := store.SetClientSecret(ctx, client.ID, oauth.HashToken(next), ""); err != nil {
 		t.Fatal(err)
 	}
 	for i, p := range procs {
-		refused := false
-		// Up to 10 s for a 1 s bound: generous on a loaded machine.
-		for range 200 {
-			if tokenAuthStatus(t, p.base, id, secret) == http.StatusUnauthorized {
-				refused = true
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		if !refused {
-			t.Fatalf("process %d still accepts the old secret", i)
-		}
+		within(i, "still accepts the old secret", func() bool {
+			return tokenAuthStatus(t, p.base, id, secret) == http.StatusUnauthorized
+		})
 		if got := tokenAuthStatus(t, p.base, id, next); got != http.StatusBadRequest {
 			t.Errorf("process %d, new secret: %d, want accepted", i, got)
 		}
 	}
+
+	// A key created beside them is published by both; retired, it is
+	// no longer published once its ID token lifetime and the bound pass.
+	mustRunCLI(t, vars, "createkey", "--alg", "ES256", "--db", d.DSN)
+	keys, err := store.ListSigningKeys(ctx)
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("keys: %v (%v)", keys, err)
+	}
+	fresh := keys[0] // newest first
+	if fresh.Alg != "ES256" {
+		t.Fatalf("newest key is %s, want the ES256 key just created", fresh.Alg)
+	}
+	for i, p := range procs {
+		within(i, "never publishes the new key", func() bool { return slices.Contains(kidsAt(t, p.base), fresh.KID) })
+	}
+	if _, err := store.RetireSigningKey(ctx, fresh.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range procs {
+		within(i, "still publishes the retired key", func() bool { return !slices.Contains(kidsAt(t, p.base), fresh.KID) })
+	}
+}
+
+// kidsAt lists the key ids of the JWK Set a server at base publishes.
+func kidsAt(t *testing.T, base string) []string {
+	t.Helper()
+	resp, body := doJSON(t, mustRequest(t, http.MethodGet, base+"/jwks", nil))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /jwks: %d", resp.StatusCode)
+	}
+	var kids []string
+	keys, _ := body["keys"].([]any)
+	for _, k := range keys {
+		m, _ := k.(map[string]any)
+		kid, _ := m["kid"].(string)
+		kids = append(kids, kid)
+	}
+	return kids
 }
