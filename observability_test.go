@@ -129,8 +129,8 @@ next:
 	return 0
 }
 
-// TestMetricsScrape: a login, a code exchange, a refresh, a failed login
-// and a throttled client move their counters by exactly that much; the
+// TestMetricsScrape: a login, a code exchange, a refresh, failed and
+// throttled logins and a throttled client move their counters by exactly that much; the
 // request series are labelled by route template, never by the raw URL;
 // /metrics answers only the holder of OIDC_METRICS_TOKEN.
 func TestMetricsScrape(t *testing.T) {
@@ -151,9 +151,22 @@ func TestMetricsScrape(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("refresh = %d %v", resp.StatusCode, body)
 	}
+	// Wrong passwords until the login throttle answers 429: each refusal
+	// before it is a failed login, the 429 the one throttled attempt.
 	other := r.env.browser()
-	if p := other.submitLogin(other.get("/login"), testUser, "not-the-password"); p.status != http.StatusOK {
-		t.Fatalf("failed login = %d, want 200 with the form again", p.status)
+	failed, loginThrottled := 0, false
+	for i := 0; i < 10 && !loginThrottled; i++ {
+		switch p := other.submitLogin(other.get("/login"), testUser, "not-the-password"); p.status {
+		case http.StatusOK:
+			failed++
+		case http.StatusTooManyRequests:
+			loginThrottled = true
+		default:
+			t.Fatalf("failed login = %d, want 200 with the form again or 429", p.status)
+		}
+	}
+	if !loginThrottled || failed == 0 {
+		t.Fatalf("login throttled %v after %d failures, want throttled after some", loginThrottled, failed)
 	}
 	// Wrong client secrets until the throttle answers with Retry-After;
 	// the refusal that has it is the one throttled attempt.
@@ -180,9 +193,9 @@ func TestMetricsScrape(t *testing.T) {
 		{"oidcd_tokens_issued_total", []string{"grant_type", "authorization_code"}, 1},
 		{"oidcd_tokens_issued_total", []string{"grant_type", "refresh_token"}, 1},
 		{"oidcd_logins_total", []string{"result", "ok"}, 1},
-		{"oidcd_logins_total", []string{"result", "failed"}, 1},
+		{"oidcd_logins_total", []string{"result", "failed"}, float64(failed)},
 		{"oidcd_throttled_total", []string{"kind", "client"}, 1},
-		{"oidcd_throttled_total", []string{"kind", "login"}, 0},
+		{"oidcd_throttled_total", []string{"kind", "login"}, 1},
 		{"oidcd_http_requests_total", []string{"route", "/token", "method", "POST", "status", "200"}, 2},
 		{"oidcd_http_requests_total", []string{"route", "/login", "method", "POST", "status", "302"}, 1},
 		{"oidcd_http_request_duration_seconds", []string{"route", "/token", "method", "POST", "status", "200"}, 2},
