@@ -130,8 +130,9 @@ next:
 }
 
 // TestMetricsScrape: a login, a code exchange, a refresh, failed and
-// throttled logins and a throttled client move their counters by exactly that much; the
-// request series are labelled by route template, never by the raw URL;
+// throttled logins and a throttled client move their counters by exactly
+// that much; the request series are labelled by route template, never by
+// the raw URL;
 // /metrics answers only the holder of OIDC_METRICS_TOKEN.
 func TestMetricsScrape(t *testing.T) {
 	t.Parallel()
