@@ -11,7 +11,8 @@ package oauth
 // one answers unsupported_response_type.
 var KnownResponseTypes = []string{"code", "id_token", "id_token token", "code token", "code id_token", "code id_token token", "token"}
 
-// ResponseTypes are the response types served.
+// ResponseTypes are the response types served; the first is the default
+// for a new client.
 var ResponseTypes = []string{"code"}
 
 // ResponseModes are the response modes served (OAuth 2.0 Multiple
