@@ -288,7 +288,7 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 	clientType := fs.String("type", "", "confidential or public (required)")
 	var redirects, responseTypes, postLogout listFlag
 	fs.Var(&redirects, "redirect-uri", "registered redirect URI (repeatable, at least one)")
-	fs.Var(&responseTypes, "response-type", "allowed response type (repeatable, default code)")
+	fs.Var(&responseTypes, "response-type", "allowed response type: "+strings.Join(oauth.ResponseTypes, ", ")+" (repeatable, default "+oauth.ResponseTypes[0]+")")
 	fs.Var(&postLogout, "post-logout-redirect-uri", "registered post-logout redirect URI (repeatable)")
 	scope := fs.String("scope", "openid profile email", "scopes the client may ask for")
 	requireConsent := fs.Bool("require-consent", true, "ask the user for consent")
@@ -313,11 +313,11 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 		}
 	}
 	if len(responseTypes) == 0 {
-		responseTypes = listFlag{"code"}
+		responseTypes = listFlag{oauth.ResponseTypes[0]}
 	}
 	for _, rt := range responseTypes {
-		if rt != "code" {
-			return fmt.Errorf("createclient: response type %q is not served yet; use code", rt)
+		if !slices.Contains(oauth.ResponseTypes, rt) {
+			return fmt.Errorf("createclient: response type %q is not served yet; use %s", rt, strings.Join(oauth.ResponseTypes, " or "))
 		}
 	}
 	if err := jose.CheckClientAlg(*jwtAlg, *clientType == models.ClientPublic); err != nil {

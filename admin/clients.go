@@ -23,7 +23,7 @@ import (
 // Response types and algorithms an admin can pick. Only what the server
 // serves is offered.
 var (
-	responseTypeChoices = []string{"code"}
+	responseTypeChoices = oauth.ResponseTypes
 	jwtAlgChoices       = jose.Algorithms
 )
 
@@ -74,7 +74,7 @@ func (a *Admin) NewClient(c echo.Context) error {
 		AdminChrome: a.chrome(c, "clients", "New client"),
 		IsNew:       true,
 		Values: views.ClientFormValues{
-			ClientType: models.ClientConfidential, ResponseTypes: []string{"code"},
+			ClientType: models.ClientConfidential, ResponseTypes: []string{oauth.ResponseTypes[0]},
 			Scopes: "openid profile email", JWTAlg: "RS256", RequireConsent: true, ReuseConsent: true,
 		},
 	}
@@ -333,7 +333,7 @@ func integration(issuer string, cl *models.Client) views.IntegrationView {
 	}
 	if cl.IsPublic() {
 		q.Set("code_challenge", exampleChallenge)
-		q.Set("code_challenge_method", "S256")
+		q.Set("code_challenge_method", oauth.PKCES256)
 	}
 	tokenURL := issuer + "/token/"
 	var auth []string

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,26 +15,9 @@ import (
 	"oidcd/models"
 )
 
-// authorizeParams names every parameter /authorize reads.
-var authorizeParams = []string{
-	"client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "prompt", "max_age",
-	"code_challenge", "code_challenge_method", "login_hint", "id_token_hint", "ui_locales",
-	"response_mode", "request", "request_uri", "display", "claims", "acr_values",
-}
-
-// knownResponseTypes are the response types OpenID Connect defines; only
-// "code" is served so far, the others answer unsupported_response_type.
-var knownResponseTypes = []string{"code", "id_token", "id_token token", "code token", "code id_token", "code id_token token", "token"}
-
-// authzError is an authorization error that goes back to the client's
-// redirect_uri (RFC 6749 §4.1.2.1).
-type authzError struct {
-	redirectURI string
-	state       string
-	err         *oauth.Error
-}
-
 // Authorize serves GET and POST /authorize (OpenID Connect Core §3.1.2).
+// The request is validated by oauth.ParseAuthRequest; this handler reads
+// it, looks the client up and answers.
 func (h *Handler) Authorize(c echo.Context) error {
 	p, err := readParams(c)
 	if err != nil {
@@ -43,169 +25,57 @@ func (h *Handler) Authorize(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 
-	// Steps 1 and 2 of PARITY §2: until client_id and redirect_uri are
-	// known good, nothing may be redirected anywhere.
-	if name, ok := p.repeated("client_id", "redirect_uri"); ok {
-		return h.errorPage(c, http.StatusBadRequest, "Invalid request", "The parameter "+name+" was sent more than once.")
+	var client *models.Client
+	var info *oauth.AuthClient
+	if id := oauth.AuthClientID(p.values); id != "" {
+		client, err = h.clients.ByClientID(ctx, id)
+		switch {
+		case err == nil:
+			info = authClient(client)
+		case !errors.Is(err, models.ErrNotFound):
+			return h.authorizeServerError(c, err)
+		}
 	}
-	clientID, _ := p.get("client_id")
-	if clientID == "" {
-		return h.errorPage(c, http.StatusBadRequest, "Unknown application", "The request does not name an application (client_id is missing).")
-	}
-	client, err := h.clients.ByClientID(ctx, clientID)
-	if errors.Is(err, models.ErrNotFound) {
-		return h.errorPage(c, http.StatusBadRequest, "Unknown application", "No application is registered with this client_id.")
-	}
-	if err != nil {
-		return h.authorizeServerError(c, err)
-	}
-	redirectURI, _ := p.get("redirect_uri")
-	if redirectURI == "" || !client.HasRedirectURI(redirectURI) {
-		return h.errorPage(c, http.StatusBadRequest, "Invalid redirect URI",
-			"The redirect_uri is missing or is not registered for this application. It must match a registered URI exactly.")
-	}
-
-	req, aerr := h.validateAuthorize(p, client, redirectURI)
+	ar, aerr := oauth.ParseAuthRequest(p.values, info, oauth.DefaultAuthSettings())
 	if aerr != nil {
+		if aerr.Displayed {
+			return h.errorPage(c, http.StatusBadRequest, aerr.Title, aerr.Err.Description)
+		}
 		return h.redirectError(c, aerr)
+	}
+	now := h.now()
+	req := &models.AuthRequest{
+		ClientID:            client.ID,
+		RedirectURI:         ar.RedirectURI,
+		ResponseType:        ar.ResponseType,
+		Scope:               strings.Join(ar.Scopes, " "),
+		State:               ar.State,
+		Nonce:               ar.Nonce,
+		Prompt:              strings.Join(ar.Prompts, " "),
+		MaxAge:              ar.MaxAge,
+		CodeChallenge:       ar.CodeChallenge,
+		CodeChallengeMethod: ar.CodeChallengeMethod,
+		LoginHint:           ar.LoginHint,
+		CreatedAt:           now,
+		ExpiresAt:           now.Add(30 * time.Minute),
 	}
 	return h.continueAuthorize(c, req, client, false)
 }
 
-// validateAuthorize checks everything after client and redirect URI, in
-// the order of PARITY §2 step 3, and builds the request to park or serve.
-func (h *Handler) validateAuthorize(p params, client *models.Client, redirectURI string) (*models.AuthRequest, *authzError) {
-	state, stateErr := p.get("state")
-	fail := func(code, format string, args ...any) *authzError {
-		return &authzError{redirectURI: redirectURI, state: state, err: oauth.Errorf(code, format, args...)}
-	}
-	if stateErr != nil {
-		state = ""
-		return nil, fail(oauth.InvalidRequest, "%s", stateErr.Error())
-	}
-	for _, name := range authorizeParams {
-		if _, err := p.get(name); err != nil {
-			return nil, fail(oauth.InvalidRequest, "%s", err.Error())
-		}
-	}
-	for _, limit := range parkedParamLimits {
-		if v, _ := p.get(limit.name); len(v) > limit.max {
-			if limit.name == "state" {
-				state = "" // not echoed: it is what was refused
-			}
-			return nil, fail(oauth.InvalidRequest, "%s must be at most %d bytes", limit.name, limit.max)
-		}
-	}
-	get := func(name string) string { v, _ := p.get(name); return v }
-
-	responseType := strings.Join(strings.Fields(get("response_type")), " ")
-	switch {
-	case responseType == "":
-		return nil, fail(oauth.InvalidRequest, "response_type is required")
-	case !slices.Contains(knownResponseTypes, normaliseResponseType(responseType)):
-		return nil, fail(oauth.UnsupportedResponseType, "response_type %q is not supported", responseType)
-	case responseType != "code":
-		return nil, fail(oauth.UnsupportedResponseType, "only the code flow is enabled on this server")
-	case !client.AllowsResponseType(responseType):
-		return nil, fail(oauth.UnauthorizedClient, "this client may not use response_type %s", responseType)
-	}
-	if mode := get("response_mode"); mode != "" && mode != "query" {
-		return nil, fail(oauth.InvalidRequest, "response_mode %q is not supported for the code flow", mode)
-	}
-
-	// Only scopes the client may ask for are granted (PARITY §5); others
-	// are dropped, as RFC 6749 §3.3 allows.
-	scopes := allowedScopes(client, oauth.ParseScope(get("scope")))
-	if len(scopes) == 0 {
-		return nil, fail(oauth.InvalidScope, "no requested scope is allowed for this client")
-	}
-
-	challenge, method := get("code_challenge"), get("code_challenge_method")
-	switch {
-	case challenge == "" && method != "":
-		return nil, fail(oauth.InvalidRequest, "code_challenge_method without code_challenge")
-	case challenge == "" && client.IsPublic():
-		return nil, fail(oauth.InvalidRequest, "public clients must use PKCE (code_challenge)")
-	case challenge != "":
-		// A missing method means plain (RFC 7636 §4.3), which is refused
-		// like any other method but S256 (RFC 9700 §2.1.1).
-		if method != oauth.PKCES256 {
-			return nil, fail(oauth.InvalidRequest, "code_challenge_method must be S256")
-		}
-		if !oauth.ValidPKCEValue(challenge) {
-			return nil, fail(oauth.InvalidRequest, "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]")
-		}
-	}
-
-	if p.has("request") {
-		return nil, fail(oauth.RequestNotSupported, "request objects are not supported")
-	}
-	if p.has("request_uri") {
-		return nil, fail(oauth.RequestURINotSupported, "request_uri is not supported")
-	}
-
-	prompts := oauth.ParseScope(get("prompt")) // a set, like scope: repeats dropped
-	for _, pr := range prompts {
-		if !slices.Contains([]string{"none", "login", "consent", "select_account"}, pr) {
-			return nil, fail(oauth.InvalidRequest, "prompt %q is not supported", pr)
-		}
-	}
-	if slices.Contains(prompts, "none") && len(prompts) > 1 {
-		return nil, fail(oauth.InvalidRequest, "prompt=none cannot be combined with other values")
-	}
-
-	var maxAge *int
-	if s := get("max_age"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			return nil, fail(oauth.InvalidRequest, "max_age must be a non-negative integer")
-		}
-		maxAge = &n
-	}
-
-	now := h.now()
-	return &models.AuthRequest{
-		ClientID:            client.ID,
-		RedirectURI:         redirectURI,
-		ResponseType:        responseType,
-		Scope:               strings.Join(scopes, " "),
-		State:               state,
-		Nonce:               get("nonce"),
-		Prompt:              strings.Join(prompts, " "),
-		MaxAge:              maxAge,
-		CodeChallenge:       challenge,
-		CodeChallengeMethod: methodIf(challenge, method),
-		LoginHint:           get("login_hint"),
-		CreatedAt:           now,
-		ExpiresAt:           now.Add(30 * time.Minute),
-	}, nil
+// authClient is what validating an authorization request needs of client.
+func authClient(c *models.Client) *oauth.AuthClient {
+	return &oauth.AuthClient{RedirectURIs: c.RedirectURIs, ResponseTypes: c.ResponseTypes, Scopes: c.Scopes, Public: c.IsPublic()}
 }
 
 // allowedScopes keeps the requested scopes the client may ask for.
 func allowedScopes(client *models.Client, requested []string) []string {
-	var out []string
-	for _, s := range requested {
-		if slices.Contains(client.Scopes, s) {
-			out = append(out, s)
-		}
-	}
-	return out
+	return oauth.AllowedScopes(requested, client.Scopes)
 }
 
-func methodIf(challenge, method string) string {
-	if challenge == "" {
-		return ""
-	}
-	return method
-}
-
-// normaliseResponseType orders a multi-valued response type the way the
-// specs list it, since its values may come in any order.
-func normaliseResponseType(rt string) string {
-	parts := strings.Fields(rt)
-	order := map[string]int{"code": 0, "id_token": 1, "token": 2}
-	slices.SortFunc(parts, func(a, b string) int { return order[a] - order[b] })
-	return strings.Join(parts, " ")
+// redirectTo is an authorization error for a request already validated,
+// sent back to its redirect URI with its state (RFC 6749 §4.1.2.1).
+func redirectTo(req *models.AuthRequest, code, desc string) *oauth.AuthError {
+	return &oauth.AuthError{Err: oauth.Errorf(code, "%s", desc), RedirectURI: req.RedirectURI, State: req.State}
 }
 
 // continueAuthorize decides, for a validated request, between the login
@@ -221,7 +91,7 @@ func (h *Handler) continueAuthorize(c echo.Context, req *models.AuthRequest, cli
 	prompts := strings.Fields(req.Prompt)
 	promptNone := slices.Contains(prompts, "none")
 	fail := func(code, desc string) error {
-		return h.redirectError(c, &authzError{redirectURI: req.RedirectURI, state: req.State, err: oauth.Errorf(code, "%s", desc)})
+		return h.redirectError(c, redirectTo(req, code, desc))
 	}
 
 	if user == nil || h.needsFreshLogin(req, authTime, fresh) {
@@ -343,7 +213,7 @@ func (h *Handler) parkedRequest(c echo.Context, id string) (*models.AuthRequest,
 	}
 	redirect := func(code, desc string) func() error {
 		return func() error {
-			return h.redirectError(c, &authzError{redirectURI: req.RedirectURI, state: req.State, err: oauth.Errorf(code, "%s", desc)})
+			return h.redirectError(c, redirectTo(req, code, desc))
 		}
 	}
 	if !client.AllowsResponseType(req.ResponseType) {
@@ -387,10 +257,12 @@ func (h *Handler) issueCode(c echo.Context, req *models.AuthRequest, user *model
 	return c.Redirect(http.StatusFound, h.authorizationResponse(req.RedirectURI, req.State, v))
 }
 
-// redirectError sends an authorization error back to the client.
-func (h *Handler) redirectError(c echo.Context, e *authzError) error {
-	v := url.Values{"error": {e.err.Code}, "error_description": {e.err.Description}}
-	return c.Redirect(http.StatusFound, h.authorizationResponse(e.redirectURI, e.state, v))
+// redirectError sends an authorization error back to the client, in the
+// query: e.Fragment is not used until a flow that answers in the fragment
+// is served.
+func (h *Handler) redirectError(c echo.Context, e *oauth.AuthError) error {
+	v := url.Values{"error": {e.Err.Code}, "error_description": {e.Err.Description}}
+	return c.Redirect(http.StatusFound, h.authorizationResponse(e.RedirectURI, e.State, v))
 }
 
 // authorizationResponse adds the response parameters, state and iss

@@ -81,8 +81,7 @@ func (h *Handler) SubmitConsent(c echo.Context) error {
 		if err := h.store.DeleteAuthRequest(ctx, req.ID); err != nil {
 			h.log.WarnContext(ctx, "delete denied auth request", "err", err)
 		}
-		return h.redirectError(c, &authzError{redirectURI: req.RedirectURI, state: req.State,
-			err: oauth.Errorf(oauth.AccessDenied, "the user denied the request")})
+		return h.redirectError(c, redirectTo(req, oauth.AccessDenied, "the user denied the request"))
 	}
 	now := h.now()
 	if err := h.store.GrantConsent(ctx, user.ID, client.ID, strings.Fields(req.Scope), now, now.Add(h.cfg.SkipConsentExpire)); err != nil {

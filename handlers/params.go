@@ -16,20 +16,6 @@ import (
 // stored or echoed.
 const maxParamLen = 4096
 
-// parkedParamLimits bound, tighter than maxParamLen, the free-form
-// /authorize parameters that are parked with the request while the user
-// signs in, so that an anonymous request cannot store kilobytes. They are
-// checked in this order; real values are far shorter (a state or nonce is
-// a random value or a small signed blob, a login hint an email address).
-var parkedParamLimits = []struct {
-	name string
-	max  int
-}{
-	{"state", 1024},
-	{"nonce", 512},
-	{"login_hint", 512},
-}
-
 // errBodyTooLarge is a body over the size limit that came without a
 // Content-Length, so the limit struck only while it was read.
 var errBodyTooLarge = errors.New("the request body is too large")
