@@ -63,7 +63,7 @@ func (h *Handler) discoveryDocument() discoveryDocument {
 		ScopesSupported:                   oauth.ScopeNames(),
 		ResponseTypesSupported:            []string{"code"},
 		ResponseModesSupported:            []string{"query"},
-		GrantTypesSupported:               []string{"authorization_code", "refresh_token"},
+		GrantTypesSupported:               h.grantTypes(),
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgValuesSupported:  jose.Algorithms,
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
