@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -83,4 +84,35 @@ func getJSONDoc(t *testing.T, target string) (*http.Response, map[string]any) {
 		t.Fatalf("GET %s: decode: %v", target, err)
 	}
 	return resp, doc
+}
+
+// TestGrantTypePerClient: a client uses only its own grant types at
+// /token; another is unauthorized_client (RFC 6749 §5.2) and changes
+// nothing, while a grant type it has works.
+func TestGrantTypePerClient(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	b := r.env.browser()
+	tok := r.tokens(b, r.conf, r.secret, nil)
+	refresh, _ := tok["refresh_token"].(string)
+	// Saved through the store, which tells this instance's client cache.
+	r.conf.GrantTypes = []string{"authorization_code"}
+	if err := r.env.store.SaveClient(context.Background(), r.conf, nil); err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh},
+		"client_id": {r.conf.ClientID}, "client_secret": {r.secret}}
+	before := r.counts()
+	resp, body := r.postToken(form)
+	wantTokenError(t, resp, body, http.StatusBadRequest, "unauthorized_client")
+	r.wantUnchanged(t, before, "tokens")
+	// The code grant, which the client still has, works.
+	_ = r.tokens(b, r.conf, r.secret, nil)
+
+	r.conf.GrantTypes = []string{"authorization_code", "refresh_token"}
+	if err := r.env.store.SaveClient(context.Background(), r.conf, nil); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = r.postToken(form)
+	wantTokenSuccess(t, resp, body, body["scope"].(string))
 }

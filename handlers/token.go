@@ -57,6 +57,10 @@ func (h *Handler) Token(c echo.Context) error {
 	if !ok {
 		return h.tokenError(c, oauth.Errorf(oauth.UnsupportedGrantType, "grant_type %q is not supported", grantType))
 	}
+	if !client.AllowsGrantType(grantType) {
+		// RFC 6749 §5.2: the client is not authorized to use this grant.
+		return h.tokenError(c, oauth.Errorf(oauth.UnauthorizedClient, "the client may not use grant_type %q", grantType))
+	}
 	resp, oerr := g.exchange(c, p, client)
 	if oerr != nil {
 		return h.tokenError(c, oerr)

@@ -13,7 +13,7 @@ import (
 // §4.5, PARITY §3).
 type codeGrant struct{ h *Handler }
 
-func (codeGrant) grantType() string { return "authorization_code" }
+func (codeGrant) grantType() string { return oauth.GrantAuthorizationCode }
 
 func (g codeGrant) exchange(c echo.Context, p params, client *models.Client) (*tokenResponse, *oauth.Error) {
 	h := g.h

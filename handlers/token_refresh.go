@@ -14,7 +14,7 @@ import (
 // revokes its whole family (RFC 9700 §4.14.2).
 type refreshGrant struct{ h *Handler }
 
-func (refreshGrant) grantType() string { return "refresh_token" }
+func (refreshGrant) grantType() string { return oauth.GrantRefreshToken }
 
 func (g refreshGrant) exchange(c echo.Context, p params, client *models.Client) (*tokenResponse, *oauth.Error) {
 	h := g.h

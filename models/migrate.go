@@ -3,6 +3,7 @@ package models
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"time"
@@ -40,6 +41,19 @@ var migrations = []migration{
 	{"2 event day counts", func(s *Store, tx *gorm.DB) error { return backfillEventDays(tx) }},
 	// Session ids stored as themselves, to their hashes (SessionKey).
 	{"3 session ids hashed", func(s *Store, tx *gorm.DB) error { return hashSessionIDs(tx) }},
+	// Clients made before clients had grant types keep what they could
+	// use: DefaultGrantTypes.
+	{"4 client grant types", func(s *Store, tx *gorm.DB) error { return defaultGrantTypes(tx) }},
+}
+
+// defaultGrantTypes gives DefaultGrantTypes to every client without grant
+// types, as the json serializer writes them.
+func defaultGrantTypes(tx *gorm.DB) error {
+	v, err := json.Marshal(DefaultGrantTypes)
+	if err != nil {
+		return err
+	}
+	return tx.Exec("UPDATE clients SET grant_types = ? WHERE grant_types IS NULL OR grant_types = '' OR grant_types = 'null'", string(v)).Error
 }
 
 // migrationsTable records the migrations that have run.

@@ -23,7 +23,7 @@ var (
 		"address_region", "address_postal_code", "address_country", "active", "superuser",
 		"last_login", "created_at", "updated_at"}
 	clientColumns = []string{"id", "client_id", "name", "owner", "client_type", "secret_hash",
-		"secret_sealed", "response_types", "redirect_uris", "post_logout_redirect_uris", "scopes",
+		"secret_sealed", "response_types", "grant_types", "redirect_uris", "post_logout_redirect_uris", "scopes",
 		"jwt_alg", "require_consent", "reuse_consent", "website_url", "terms_url", "contact_email",
 		"logo", "created_at", "updated_at"}
 	codeColumns = []string{"id", "code_hash", "client_id", "user_id", "redirect_uri", "scope", "nonce",
@@ -69,15 +69,15 @@ func userTargets(u *User, id **uint) []any {
 
 // clientRow is a Client as scanned: its JSON lists still text.
 type clientRow struct {
-	c                                               Client
-	id                                              *uint
-	responseTypes, redirectURIs, postLogout, scopes string
+	c                                                           Client
+	id                                                          *uint
+	responseTypes, grantTypes, redirectURIs, postLogout, scopes string
 }
 
 func (r *clientRow) targets() []any {
 	c := &r.c
 	return []any{&r.id, zeroOr(&c.ClientID), zeroOr(&c.Name), zeroOr(&c.Owner), zeroOr(&c.ClientType),
-		zeroOr(&c.SecretHash), zeroOr(&c.SecretSealed), zeroOr(&r.responseTypes), zeroOr(&r.redirectURIs),
+		zeroOr(&c.SecretHash), zeroOr(&c.SecretSealed), zeroOr(&r.responseTypes), zeroOr(&r.grantTypes), zeroOr(&r.redirectURIs),
 		zeroOr(&r.postLogout), zeroOr(&r.scopes), zeroOr(&c.JWTAlg), zeroOr(&c.RequireConsent),
 		zeroOr(&c.ReuseConsent), zeroOr(&c.WebsiteURL), zeroOr(&c.TermsURL), zeroOr(&c.ContactEmail),
 		zeroOr(&c.Logo), zeroOr(&c.CreatedAt), zeroOr(&c.UpdatedAt)}
@@ -92,7 +92,7 @@ func (r *clientRow) client() (Client, error) {
 	for _, l := range []struct {
 		text string
 		list *[]string
-	}{{r.responseTypes, &r.c.ResponseTypes}, {r.redirectURIs, &r.c.RedirectURIs},
+	}{{r.responseTypes, &r.c.ResponseTypes}, {r.grantTypes, &r.c.GrantTypes}, {r.redirectURIs, &r.c.RedirectURIs},
 		{r.postLogout, &r.c.PostLogoutRedirectURIs}, {r.scopes, &r.c.Scopes}} {
 		if l.text == "" {
 			continue
