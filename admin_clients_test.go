@@ -224,6 +224,10 @@ func TestAdminClientFormRejects(t *testing.T) {
 		field string
 	}{
 		{"empty name", func(f url.Values) { f.Set("name", "  ") }, nil, "name"},
+		{"public client with client_credentials", func(f url.Values) {
+			f.Set("client_type", models.ClientPublic)
+			f["grant_types"] = []string{"authorization_code", "client_credentials"}
+		}, nil, "grant_types"},
 		{"no redirect URI", func(f url.Values) { f.Set("redirect_uris", "") }, nil, "redirect_uris"},
 		{"relative redirect URI", func(f url.Values) { f.Set("redirect_uris", "/rp/cb") }, nil, "redirect_uris"},
 		{"redirect URI with fragment", func(f url.Values) { f.Set("redirect_uris", acRedirect+"#frag") }, nil, "redirect_uris"},

@@ -80,7 +80,7 @@ func TestDiscoveryDocument(t *testing.T) {
 			"name", "given_name", "family_name", "preferred_username",
 			"email", "email_verified", "phone_number", "phone_number_verified", "address",
 		}},
-		{"grant_types_supported", true, []string{"authorization_code", "refresh_token"}},
+		{"grant_types_supported", true, []string{"authorization_code", "refresh_token", "client_credentials"}},
 		{"code_challenge_methods_supported", false, []string{"S256"}},
 		{"token_endpoint_auth_methods_supported", false, []string{"client_secret_basic", "client_secret_post", "none"}},
 	}

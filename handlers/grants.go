@@ -23,7 +23,7 @@ type grant interface {
 // allGrants are the grants this server has, in the order discovery and
 // the client form list them.
 func allGrants(h *Handler) []grant {
-	return []grant{codeGrant{h}, refreshGrant{h}}
+	return []grant{codeGrant{h}, refreshGrant{h}, clientCredentialsGrant{h}}
 }
 
 // GrantTypes names every grant_type this server can serve, for the

@@ -138,3 +138,23 @@ func (s *Store) TokensByCode(ctx context.Context, codeID uint) ([]Token, error) 
 	}
 	return out, nil
 }
+
+// IssueToken stores a token that comes from no code or refresh token
+// (client_credentials), with its audit events, in one transaction.
+func (s *Store) IssueToken(ctx context.Context, t *Token, audit ...*Event) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		if err := insertToken(tx, t); err != nil {
+			return err
+		}
+		for _, e := range audit {
+			if err := recordEvent(tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("models: issue token: %w", err)
+	}
+	return nil
+}
