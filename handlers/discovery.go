@@ -25,16 +25,19 @@ type discoveryDocument struct {
 	SubjectTypesSupported             []string `json:"subject_types_supported"`
 	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
-	ClaimsSupported                   []string `json:"claims_supported"`
-	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
-	PromptValuesSupported             []string `json:"prompt_values_supported"`
-	AuthorizationResponseISSParameter bool     `json:"authorization_response_iss_parameter_supported"`
-	ClaimsParameterSupported          bool     `json:"claims_parameter_supported"`
-	RequestParameterSupported         bool     `json:"request_parameter_supported"`
-	RequestURIParameterSupported      bool     `json:"request_uri_parameter_supported"`
-	RequireRequestURIRegistration     bool     `json:"require_request_uri_registration"`
-	UserinfoSigningAlgValuesSupported []string `json:"userinfo_signing_alg_values_supported,omitempty"`
-	ClaimTypesSupported               []string `json:"claim_types_supported"`
+	// RFC 8414 §2: token revocation (RFC 7009) at /revoke.
+	RevocationEndpoint                     string   `json:"revocation_endpoint"`
+	RevocationEndpointAuthMethodsSupported []string `json:"revocation_endpoint_auth_methods_supported"`
+	ClaimsSupported                        []string `json:"claims_supported"`
+	CodeChallengeMethodsSupported          []string `json:"code_challenge_methods_supported"`
+	PromptValuesSupported                  []string `json:"prompt_values_supported"`
+	AuthorizationResponseISSParameter      bool     `json:"authorization_response_iss_parameter_supported"`
+	ClaimsParameterSupported               bool     `json:"claims_parameter_supported"`
+	RequestParameterSupported              bool     `json:"request_parameter_supported"`
+	RequestURIParameterSupported           bool     `json:"request_uri_parameter_supported"`
+	RequireRequestURIRegistration          bool     `json:"require_request_uri_registration"`
+	UserinfoSigningAlgValuesSupported      []string `json:"userinfo_signing_alg_values_supported,omitempty"`
+	ClaimTypesSupported                    []string `json:"claim_types_supported"`
 }
 
 // Discovery serves GET /.well-known/openid-configuration. The document
@@ -55,23 +58,25 @@ func (h *Handler) encodeDiscovery() []byte {
 func (h *Handler) discoveryDocument() discoveryDocument {
 	iss := h.cfg.Issuer
 	doc := discoveryDocument{
-		Issuer:                            iss,
-		AuthorizationEndpoint:             iss + "/authorize",
-		TokenEndpoint:                     iss + "/token",
-		UserinfoEndpoint:                  iss + "/userinfo",
-		JWKSURI:                           iss + "/jwks",
-		ScopesSupported:                   oauth.ScopeNames(),
-		ResponseTypesSupported:            []string{"code"},
-		ResponseModesSupported:            []string{"query"},
-		GrantTypesSupported:               h.grantTypes(),
-		SubjectTypesSupported:             []string{"public"},
-		IDTokenSigningAlgValuesSupported:  jose.Algorithms,
-		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
-		ClaimsSupported:                   oauth.ClaimsSupported(),
-		CodeChallengeMethodsSupported:     []string{oauth.PKCES256},
-		PromptValuesSupported:             []string{"none", "login", "consent", "select_account"},
-		AuthorizationResponseISSParameter: true,
-		ClaimTypesSupported:               []string{"normal"},
+		Issuer:                                 iss,
+		AuthorizationEndpoint:                  iss + "/authorize",
+		TokenEndpoint:                          iss + "/token",
+		UserinfoEndpoint:                       iss + "/userinfo",
+		JWKSURI:                                iss + "/jwks",
+		ScopesSupported:                        oauth.ScopeNames(),
+		ResponseTypesSupported:                 []string{"code"},
+		ResponseModesSupported:                 []string{"query"},
+		GrantTypesSupported:                    h.grantTypes(),
+		SubjectTypesSupported:                  []string{"public"},
+		IDTokenSigningAlgValuesSupported:       jose.Algorithms,
+		TokenEndpointAuthMethodsSupported:      []string{"client_secret_basic", "client_secret_post", "none"},
+		RevocationEndpoint:                     iss + "/revoke",
+		RevocationEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
+		ClaimsSupported:                        oauth.ClaimsSupported(),
+		CodeChallengeMethodsSupported:          []string{oauth.PKCES256},
+		PromptValuesSupported:                  []string{"none", "login", "consent", "select_account"},
+		AuthorizationResponseISSParameter:      true,
+		ClaimTypesSupported:                    []string{"normal"},
 	}
 	return doc
 }
