@@ -3,7 +3,6 @@ package models
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"time"
@@ -49,11 +48,7 @@ var migrations = []migration{
 // defaultGrantTypes gives DefaultGrantTypes to every client without grant
 // types, as the json serializer writes them.
 func defaultGrantTypes(tx *gorm.DB) error {
-	v, err := json.Marshal(DefaultGrantTypes)
-	if err != nil {
-		return err
-	}
-	return tx.Exec("UPDATE clients SET grant_types = ? WHERE grant_types IS NULL OR grant_types = '' OR grant_types = 'null'", string(v)).Error
+	return tx.Exec("UPDATE clients SET grant_types = ? WHERE grant_types IS NULL OR grant_types = '' OR grant_types = 'null'", defaultGrantTypesJSON).Error
 }
 
 // migrationsTable records the migrations that have run.

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -83,11 +84,22 @@ func (r *clientRow) targets() []any {
 		zeroOr(&c.Logo), zeroOr(&c.CreatedAt), zeroOr(&c.UpdatedAt)}
 }
 
+// defaultGrantTypesJSON is DefaultGrantTypes as the json serializer
+// writes them.
+var defaultGrantTypesJSON = func() string {
+	b, _ := json.Marshal(DefaultGrantTypes)
+	return string(b)
+}()
+
 // client finishes the scan: the JSON lists decoded as gorm's json
 // serializer does (an empty value leaves the list nil).
 func (r *clientRow) client() (Client, error) {
 	if r.id != nil {
 		r.c.ID = *r.id
+	}
+	// Most clients have the default grant types: copied, not decoded.
+	if r.grantTypes == defaultGrantTypesJSON {
+		r.c.GrantTypes, r.grantTypes = slices.Clone(DefaultGrantTypes), ""
 	}
 	for _, l := range []struct {
 		text string
