@@ -49,7 +49,7 @@ func TestAdminAuditLogShowsEvents(t *testing.T) {
 	}
 	// A client created by the admin.
 	p := kadPost(t, b, "/admin/clients/new", "/admin/clients", url.Values{
-		"name": {"Audit Created RP"}, "client_type": {"public"}, "response_types": {"code"},
+		"name": {"Audit Created RP"}, "client_type": {"public"}, "response_types": {"code"}, "grant_types": {"authorization_code", "refresh_token"},
 		"redirect_uris": {"http://127.0.0.1/audit/cb"}, "scopes": {"openid"}, "jwt_alg": {"RS256"},
 	})
 	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="client-page"`) {
@@ -199,7 +199,7 @@ var auditClientPathRE = regexp.MustCompile(`^/admin/clients/(\d+)$`)
 func auditCreateClient(t *testing.T, env *testEnv, b *browser, name string) *models.Client {
 	t.Helper()
 	p := kadPost(t, b, "/admin/clients/new", "/admin/clients", url.Values{
-		"name": {name}, "client_type": {models.ClientConfidential}, "response_types": {"code"},
+		"name": {name}, "client_type": {models.ClientConfidential}, "response_types": {"code"}, "grant_types": {"authorization_code", "refresh_token"},
 		"redirect_uris": {"http://127.0.0.1/audit/cb"}, "scopes": {"openid"}, "jwt_alg": {"RS256"},
 	})
 	m := auditClientPathRE.FindStringSubmatch(p.url.Path)

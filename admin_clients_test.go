@@ -224,6 +224,10 @@ func TestAdminClientFormRejects(t *testing.T) {
 		field string
 	}{
 		{"empty name", func(f url.Values) { f.Set("name", "  ") }, nil, "name"},
+		{"public client with client_credentials", func(f url.Values) {
+			f.Set("client_type", models.ClientPublic)
+			f["grant_types"] = []string{"authorization_code", "client_credentials"}
+		}, nil, "grant_types"},
 		{"no redirect URI", func(f url.Values) { f.Set("redirect_uris", "") }, nil, "redirect_uris"},
 		{"relative redirect URI", func(f url.Values) { f.Set("redirect_uris", "/rp/cb") }, nil, "redirect_uris"},
 		{"redirect URI with fragment", func(f url.Values) { f.Set("redirect_uris", acRedirect+"#frag") }, nil, "redirect_uris"},
@@ -646,6 +650,9 @@ func TestAdminClientEditRejectsAndSavesNothing(t *testing.T) {
 		{"bad contact email", func(f url.Values) { f.Set("contact_email", "not-an-email") }, nil, "contact_email"},
 		{"unserved response type", func(f url.Values) { f["response_types"] = []string{"code", "token"} }, nil, "response_types"},
 		{"no scopes", func(f url.Values) { f.Set("scopes", "") }, nil, "scopes"},
+		{"no grant type", func(f url.Values) { f.Del("grant_types") }, nil, "grant_types"},
+		{"unserved grant type", func(f url.Values) { f["grant_types"] = []string{"authorization_code", "password"} }, nil, "grant_types"},
+		{"grant type twice", func(f url.Values) { f["grant_types"] = []string{"refresh_token", "refresh_token"} }, nil, "grant_types"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -698,6 +705,7 @@ func TestAdminClientSavedFieldsReadBack(t *testing.T) {
 	form.Set("website_url", "https://rp.example/")
 	form.Set("contact_email", "Ops <ops@rp.example>")
 	form.Set("scopes", "openid email")
+	form["grant_types"] = []string{"authorization_code"}
 	form.Del("reuse_consent")
 	p := acPostMultipart(b, fmt.Sprintf("/admin/clients/%d", id), form, nil)
 	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-success"`) {
@@ -714,6 +722,7 @@ func TestAdminClientSavedFieldsReadBack(t *testing.T) {
 		{"Name", cl.Name, "Read back RP 2"},
 		{"ClientType", cl.ClientType, models.ClientPublic},
 		{"ResponseTypes", cl.ResponseTypes, []string{"code"}},
+		{"GrantTypes", cl.GrantTypes, []string{"authorization_code"}},
 		{"RedirectURIs", cl.RedirectURIs, redirects},
 		{"PostLogoutRedirectURIs", cl.PostLogoutRedirectURIs, postLogout},
 		{"TermsURL", cl.TermsURL, "https://rp.example/terms"},
@@ -735,6 +744,8 @@ func TestAdminClientSavedFieldsReadBack(t *testing.T) {
 		`value="https://rp.example/terms"`,
 		`value="` + html.EscapeString("Ops <ops@rp.example>") + `"`,
 		`name="response_types" value="code" checked`,
+		`name="grant_types" value="authorization_code" checked`,
+		`name="grant_types" value="refresh_token" id=`,
 	} {
 		if !strings.Contains(edit.body, want) {
 			t.Errorf("edit form lacks %q", want)
@@ -1023,7 +1034,7 @@ func acAdmin(t *testing.T, env *testEnv) (*browser, string) {
 // acClientFields is a valid new-client form, without _csrf.
 func acClientFields(name, redirectURIs string) url.Values {
 	return url.Values{
-		"name": {name}, "client_type": {models.ClientConfidential}, "response_types": {"code"},
+		"name": {name}, "client_type": {models.ClientConfidential}, "response_types": {"code"}, "grant_types": {"authorization_code", "refresh_token"},
 		"redirect_uris": {redirectURIs}, "scopes": {"openid profile email offline_access"}, "jwt_alg": {"RS256"},
 		"require_consent": {"on"}, "reuse_consent": {"on"},
 	}

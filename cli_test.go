@@ -443,6 +443,14 @@ func TestCLICreateClientRefusals(t *testing.T) {
 			"oidcd: createclient: a public client has no secret, so it cannot use HS256\n"},
 		{"empty scope", append(slices.Clone(base), "--redirect-uri", "https://rp.example/cb", "--scope", " "), 1,
 			"oidcd: createclient: --scope must name at least one scope\n"},
+		{"unknown grant type", append(slices.Clone(base), "--redirect-uri", "https://rp.example/cb", "--grant-type", "password"), 1,
+			"oidcd: createclient: \"password\" is not a grant type this server serves ([authorization_code refresh_token client_credentials])\n"},
+		{"public client with client_credentials", []string{"--name", "RP", "--type", "public", "--redirect-uri", "https://rp.example/cb",
+			"--grant-type", "client_credentials"}, 1,
+			"oidcd: createclient: a public client cannot use client_credentials\n"},
+		{"grant type twice", append(slices.Clone(base), "--redirect-uri", "https://rp.example/cb",
+			"--grant-type", "refresh_token", "--grant-type", "refresh_token"), 1,
+			"oidcd: createclient: grant type \"refresh_token\" is given twice\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -818,4 +826,30 @@ func mustRequest(t *testing.T, method, target string, body io.Reader) *http.Requ
 		t.Fatalf("new request: %v", err)
 	}
 	return req
+}
+
+// TestCLICreateClientGrantTypes: --grant-type sets the client's grant
+// types, in the order given; without it the client gets the default ones.
+func TestCLICreateClientGrantTypes(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "oidcd.db")
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{nil, models.DefaultGrantTypes},
+		{[]string{"--grant-type", "authorization_code"}, []string{"authorization_code"}},
+		{[]string{"--grant-type", "refresh_token", "--grant-type", "authorization_code"}, []string{"refresh_token", "authorization_code"}},
+	} {
+		args := append([]string{"createclient", "--db", db, "--name", "RP", "--type", "confidential",
+			"--redirect-uri", "https://rp.example/cb", "--json"}, tt.args...)
+		out := clientJSON(t, mustRunCLI(t, nil, args...).stdout)
+		c, err := openStore(t, db).ClientByClientID(context.Background(), out["client_id"])
+		if err != nil {
+			t.Fatalf("load client: %v", err)
+		}
+		if !slices.Equal(c.GrantTypes, tt.want) {
+			t.Errorf("%v: grant types %v, want %v", tt.args, c.GrantTypes, tt.want)
+		}
+	}
 }

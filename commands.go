@@ -286,9 +286,10 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 	fs, db := newFlagSet("createclient", "--name N --type confidential|public --redirect-uri URI... [flags]", getenv, stderr)
 	name := fs.String("name", "", "client name shown on the consent page (required)")
 	clientType := fs.String("type", "", "confidential or public (required)")
-	var redirects, responseTypes, postLogout listFlag
+	var redirects, responseTypes, postLogout, grantTypes listFlag
 	fs.Var(&redirects, "redirect-uri", "registered redirect URI (repeatable, at least one)")
 	fs.Var(&responseTypes, "response-type", "allowed response type: "+strings.Join(oauth.ResponseTypes, ", ")+" (repeatable, default "+oauth.ResponseTypes[0]+")")
+	fs.Var(&grantTypes, "grant-type", "grant type the client may use at /token (repeatable, default authorization_code and refresh_token): "+strings.Join(oauth.GrantTypes, ", "))
 	fs.Var(&postLogout, "post-logout-redirect-uri", "registered post-logout redirect URI (repeatable)")
 	scope := fs.String("scope", "openid profile email", "scopes the client may ask for")
 	requireConsent := fs.Bool("require-consent", true, "ask the user for consent")
@@ -320,6 +321,12 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 			return fmt.Errorf("createclient: response type %q is not served yet; use %s", rt, strings.Join(oauth.ResponseTypes, " or "))
 		}
 	}
+	if len(grantTypes) == 0 {
+		grantTypes = slices.Clone(models.DefaultGrantTypes)
+	}
+	if err := oauth.CheckGrantTypes(grantTypes, *clientType == models.ClientPublic); err != nil {
+		return fmt.Errorf("createclient: %w", err)
+	}
 	if err := jose.CheckClientAlg(*jwtAlg, *clientType == models.ClientPublic); err != nil {
 		return fmt.Errorf("createclient: %w", err)
 	}
@@ -342,6 +349,7 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 		Name:                   *name,
 		ClientType:             *clientType,
 		ResponseTypes:          responseTypes,
+		GrantTypes:             grantTypes,
 		RedirectURIs:           redirects,
 		PostLogoutRedirectURIs: nonNil(postLogout),
 		Scopes:                 scopes,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -76,6 +77,17 @@ var settings = []setting{
 			return fmt.Errorf("must be at least 16 characters without spaces")
 		}
 		c.MetricsToken = v
+		return nil
+	}},
+	{"OIDC_GRANT_TYPES", "", func(c *handlers.Config, v string) error {
+		// Comma- or space-separated; empty serves every grant this
+		// server has. A grant left out is unsupported_grant_type.
+		for _, g := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+			if !slices.Contains(handlers.GrantTypes(), g) {
+				return fmt.Errorf("%q is not one of %s", g, strings.Join(handlers.GrantTypes(), ", "))
+			}
+			c.GrantTypes = append(c.GrantTypes, g)
+		}
 		return nil
 	}},
 	{"OIDC_CLIENT_CACHE_SECONDS", "5", func(c *handlers.Config, v string) error {

@@ -42,6 +42,7 @@ func TestDiscoveryDocument(t *testing.T) {
 		{"authorization_endpoint", "/authorize"},
 		{"token_endpoint", "/token"},
 		{"userinfo_endpoint", "/userinfo"},
+		{"revocation_endpoint", "/revoke"},
 		{"jwks_uri", "/jwks"},
 	} {
 		s, _ := doc[tt.field].(string)
@@ -80,9 +81,10 @@ func TestDiscoveryDocument(t *testing.T) {
 			"name", "given_name", "family_name", "preferred_username",
 			"email", "email_verified", "phone_number", "phone_number_verified", "address",
 		}},
-		{"grant_types_supported", true, []string{"authorization_code", "refresh_token"}},
+		{"grant_types_supported", true, []string{"authorization_code", "refresh_token", "client_credentials"}},
 		{"code_challenge_methods_supported", false, []string{"S256"}},
 		{"token_endpoint_auth_methods_supported", false, []string{"client_secret_basic", "client_secret_post", "none"}},
+		{"revocation_endpoint_auth_methods_supported", false, []string{"client_secret_basic", "client_secret_post", "none"}},
 	}
 	for _, tt := range tests {
 		got, ok := stringList(doc[tt.field])

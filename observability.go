@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"oidcd/handlers/oauth"
 	"oidcd/models"
 )
 
@@ -83,7 +84,7 @@ func newAppMetrics(store *models.Store) (*appMetrics, error) {
 	}
 	// Every series a dashboard expects exists from the start, at zero.
 	m.tokensIssued = map[string]prometheus.Counter{}
-	for _, g := range []string{"authorization_code", "refresh_token"} {
+	for _, g := range oauth.GrantTypes {
 		m.tokensIssued[g] = m.tokens.WithLabelValues(g)
 	}
 	m.loginOK = m.logins.WithLabelValues("ok")

@@ -22,7 +22,7 @@ import (
 
 // apiPaths are called by relying parties' code, possibly from a browser
 // on another origin; they take no cookies, so CORS is open on them.
-var apiPaths = []string{"/.well-known/openid-configuration", "/jwks", "/token", "/userinfo"}
+var apiPaths = []string{"/.well-known/openid-configuration", "/jwks", "/token", "/revoke", "/userinfo"}
 
 // newApp builds the whole application over a store: sessions, handlers,
 // the route table and the middleware every request passes. now is the
@@ -102,6 +102,7 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 	e.GET("/.well-known/openid-configuration", h.Discovery)
 	e.GET("/jwks", h.JWKS)
 	e.POST("/token", h.Token)
+	e.POST("/revoke", h.Revoke)
 	e.GET("/userinfo", h.Userinfo)
 	e.POST("/userinfo", h.Userinfo)
 	e.OPTIONS("/userinfo", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
@@ -321,9 +322,9 @@ func errorHandler(h *handlers.Handler, log *slog.Logger) echo.HTTPErrorHandler {
 		if c.Response().Committed {
 			return
 		}
-		// PARITY §3: every /token answer is no-store, also the wrong
+		// PARITY §3: every /token (and /revoke) answer is no-store, also the wrong
 		// methods and oversized bodies that never reach the handler.
-		if c.Request().URL.Path == "/token" {
+		if p := c.Request().URL.Path; p == "/token" || p == "/revoke" {
 			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 			c.Response().Header().Set("Pragma", "no-cache")
 		}

@@ -114,3 +114,43 @@ func TestStatementsPerFlow(t *testing.T) {
 		}
 	}
 }
+
+// TestStatementsClientCredentialsAndRevoke bounds the statements of a
+// client_credentials token and of a revocation, as TestStatementsPerFlow
+// does for the other flows.
+func TestStatementsClientCredentialsAndRevoke(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	client, secret := env.createClient(models.ClientConfidential, []string{"http://127.0.0.1/cb"}, func(c *models.Client) {
+		c.GrantTypes = []string{"client_credentials"}
+		c.Scopes = []string{"email"}
+	})
+	post := func(path string, form url.Values) map[string]any {
+		form.Set("client_id", client.ClientID)
+		form.Set("client_secret", secret)
+		resp, body := postForm(t, env.issuer+path, form)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %v", path, resp.StatusCode, body)
+		}
+		return body
+	}
+	// Warm, as above.
+	warmed := post("/token", url.Values{"grant_type": {"client_credentials"}})
+	post("/revoke", url.Values{"token": {warmed["access_token"].(string)}})
+
+	sc := countStatements(t, env.store)
+	var last int64
+	body := post("/token", url.Values{"grant_type": {"client_credentials"}})
+	issue := sc.since(&last)
+	post("/revoke", url.Values{"token": {body["access_token"].(string)}})
+	revoke := sc.since(&last)
+	t.Logf("statements: client_credentials %d, revoke %d", issue, revoke)
+	for _, c := range []struct {
+		name     string
+		got, max int64
+	}{{"client_credentials", issue, 4}, {"revoke", revoke, 3}} {
+		if c.got < 1 || c.got > c.max {
+			t.Errorf("%s: %d statements, want 1 to %d", c.name, c.got, c.max)
+		}
+	}
+}

@@ -156,6 +156,7 @@ func TestUserinfoPreflight(t *testing.T) {
 		{"GET preflight", "/userinfo", "GET"},
 		{"POST preflight", "/userinfo", "POST"},
 		{"trailing slash", "/userinfo/", "GET"},
+		{"revoke preflight", "/revoke", "POST"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

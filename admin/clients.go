@@ -35,16 +35,16 @@ var logoTypes = []string{"image/png", "image/jpeg", "image/gif", "image/webp"}
 
 // clientState is a client as the audit log records it: no secret.
 type clientState struct {
-	ClientID, Name, Type, JWTAlg                   string
-	ResponseTypes, RedirectURIs, PostLogout, Scope []string
-	RequireConsent, ReuseConsent                   bool
-	Website, Terms, Contact, Logo                  string
+	ClientID, Name, Type, JWTAlg                               string
+	ResponseTypes, GrantTypes, RedirectURIs, PostLogout, Scope []string
+	RequireConsent, ReuseConsent                               bool
+	Website, Terms, Contact, Logo                              string
 }
 
 func stateOf(c *models.Client) clientState {
 	return clientState{
 		ClientID: c.ClientID, Name: c.Name, Type: c.ClientType, JWTAlg: c.JWTAlg,
-		ResponseTypes: c.ResponseTypes, RedirectURIs: c.RedirectURIs, PostLogout: c.PostLogoutRedirectURIs, Scope: c.Scopes,
+		ResponseTypes: c.ResponseTypes, GrantTypes: c.GrantTypes, RedirectURIs: c.RedirectURIs, PostLogout: c.PostLogoutRedirectURIs, Scope: c.Scopes,
 		RequireConsent: c.RequireConsent, ReuseConsent: c.ReuseConsent,
 		Website: c.WebsiteURL, Terms: c.TermsURL, Contact: c.ContactEmail, Logo: c.Logo,
 	}
@@ -74,7 +74,7 @@ func (a *Admin) NewClient(c echo.Context) error {
 		AdminChrome: a.chrome(c, "clients", "New client"),
 		IsNew:       true,
 		Values: views.ClientFormValues{
-			ClientType: models.ClientConfidential, ResponseTypes: []string{oauth.ResponseTypes[0]},
+			ClientType: models.ClientConfidential, ResponseTypes: []string{oauth.ResponseTypes[0]}, GrantTypes: models.DefaultGrantTypes,
 			Scopes: "openid profile email", JWTAlg: "RS256", RequireConsent: true, ReuseConsent: true,
 		},
 	}
@@ -88,6 +88,9 @@ func (a *Admin) renderClientForm(c echo.Context, status int, v views.ClientFormV
 	}
 	for _, rt := range responseTypeChoices {
 		v.ResponseTypeChoices = append(v.ResponseTypeChoices, views.Option{Value: rt, Label: rt, Selected: slices.Contains(v.Values.ResponseTypes, rt)})
+	}
+	for _, g := range oauth.GrantTypes {
+		v.GrantTypeChoices = append(v.GrantTypeChoices, views.Option{Value: g, Label: g, Selected: slices.Contains(v.Values.GrantTypes, g)})
 	}
 	for _, alg := range jwtAlgChoices {
 		v.AlgChoices = append(v.AlgChoices, views.Option{Value: alg, Label: alg, Selected: v.Values.JWTAlg == alg})
@@ -118,6 +121,7 @@ func (a *Admin) clientForm(c echo.Context, existing *models.Client) (views.Clien
 	}
 	if params, err := c.FormParams(); err == nil {
 		f.ResponseTypes = params["response_types"]
+		f.GrantTypes = params["grant_types"]
 	}
 	errs := views.FieldErrors{}
 	switch {
@@ -136,6 +140,9 @@ func (a *Admin) clientForm(c echo.Context, existing *models.Client) (views.Clien
 		if !slices.Contains(responseTypeChoices, rt) {
 			errs["response_types"] = fmt.Sprintf("%q is not a response type this server serves.", rt)
 		}
+	}
+	if err := oauth.CheckGrantTypes(f.GrantTypes, f.ClientType == models.ClientPublic); err != nil {
+		errs["grant_types"] = "Choose grant types this server serves, each once; a public client may not use client_credentials."
 	}
 	if uris, msg := uriList(f.RedirectURIs); msg != "" {
 		errs["redirect_uris"] = msg
@@ -202,6 +209,7 @@ func webURL(s string) bool {
 func apply(cl *models.Client, f views.ClientFormValues) {
 	cl.Name = f.Name
 	cl.ResponseTypes = f.ResponseTypes
+	cl.GrantTypes = f.GrantTypes
 	cl.RedirectURIs, _ = uriList(f.RedirectURIs)
 	post, _ := uriList(f.PostLogoutRedirectURIs)
 	if post == nil {
@@ -299,7 +307,7 @@ func (a *Admin) ShowClient(c echo.Context) error {
 	v := views.ClientDetailView{
 		AdminChrome: a.chrome(c, "clients", cl.Name),
 		ID:          cl.ID, ClientID: cl.ClientID, Name: cl.Name, Type: cl.ClientType,
-		ResponseTypes: cl.ResponseTypes, RedirectURIs: cl.RedirectURIs, PostLogoutRedirectURIs: cl.PostLogoutRedirectURIs,
+		ResponseTypes: cl.ResponseTypes, GrantTypes: cl.GrantTypes, RedirectURIs: cl.RedirectURIs, PostLogoutRedirectURIs: cl.PostLogoutRedirectURIs,
 		Scopes: strings.Join(cl.Scopes, " "), JWTAlg: cl.JWTAlg, RequireConsent: cl.RequireConsent, ReuseConsent: cl.ReuseConsent,
 		WebsiteURL: cl.WebsiteURL, TermsURL: cl.TermsURL, ContactEmail: cl.ContactEmail, LogoURL: cl.Logo,
 		Created: formatTime(&cl.CreatedAt), Tokens: deps.Tokens, Consents: deps.Consents,
@@ -389,7 +397,7 @@ func (a *Admin) EditClient(c echo.Context) error {
 	v := views.ClientFormView{
 		AdminChrome: a.chrome(c, "clients", "Edit "+cl.Name), ID: cl.ID, ClientID: cl.ClientID, LogoURL: cl.Logo,
 		Values: views.ClientFormValues{
-			Name: cl.Name, ClientType: cl.ClientType, ResponseTypes: cl.ResponseTypes,
+			Name: cl.Name, ClientType: cl.ClientType, ResponseTypes: cl.ResponseTypes, GrantTypes: cl.GrantTypes,
 			RedirectURIs: strings.Join(cl.RedirectURIs, "\n"), PostLogoutRedirectURIs: strings.Join(cl.PostLogoutRedirectURIs, "\n"),
 			Scopes: strings.Join(cl.Scopes, " "), JWTAlg: cl.JWTAlg, WebsiteURL: cl.WebsiteURL, TermsURL: cl.TermsURL,
 			ContactEmail: cl.ContactEmail, RequireConsent: cl.RequireConsent, ReuseConsent: cl.ReuseConsent,

@@ -65,6 +65,9 @@ type Config struct {
 	// instance is honoured within it (models.ClientCache); zero reads the
 	// database every time (OIDC_CLIENT_CACHE_SECONDS).
 	ClientCacheTTL time.Duration
+	// GrantTypes are the grant types /token serves, of GrantTypes(); nil
+	// serves them all. A grant left out answers unsupported_grant_type.
+	GrantTypes []string
 }
 
 // SecureCookies reports whether cookies must carry the Secure flag: they do
@@ -88,6 +91,9 @@ type Handler struct {
 	discoveryJSON []byte
 	// rsaSigners bounds the RS256 signatures computed at once (signingKey).
 	rsaSigners *semaphore.Weighted
+	// grants are the token endpoint's grants by grant_type (grants.go),
+	// built once from Config.GrantTypes.
+	grants map[string]grant
 }
 
 // New builds the handlers. now is the clock (time.Now outside tests); m
@@ -99,6 +105,7 @@ func New(store *models.Store, sessions *session.Manager, cfg Config, log *slog.L
 	keys := NewKeyCache(store, cfg, now)
 	h := &Handler{store: store, keys: keys, cfg: cfg, log: log, now: now, sessions: sessions, devices: &deviceCookies{}, metrics: m,
 		clients: store.NewClientCache(cfg.ClientCacheTTL, now), rsaSigners: semaphore.NewWeighted(rsaSigningSlots(runtime.GOMAXPROCS(0)))}
+	h.grants = newGrants(h, cfg.GrantTypes)
 	h.discoveryJSON = h.encodeDiscovery()
 	return h
 }

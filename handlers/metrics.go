@@ -5,7 +5,7 @@ package handlers
 // must say how the server is doing, not who used it.
 type Metrics interface {
 	// TokenIssued counts tokens issued by grant type
-	// ("authorization_code", "refresh_token").
+	// ("authorization_code", "refresh_token", "client_credentials").
 	TokenIssued(grant string)
 	// Login counts a password login that succeeded or failed.
 	Login(ok bool)

@@ -27,7 +27,8 @@ type tokenResponse struct {
 }
 
 // Token serves POST /token (RFC 6749 §3.2): it authenticates the client
-// and dispatches on grant_type. Every answer, success or error, is
+// and hands the request to the grant registered for its grant_type
+// (grants.go). Every answer, success or error, is
 // no-store.
 func (h *Handler) Token(c echo.Context) error {
 	hdr := c.Response().Header()
@@ -48,18 +49,19 @@ func (h *Handler) Token(c echo.Context) error {
 	if oerr != nil {
 		return h.tokenError(c, oerr)
 	}
-	grant, _ := p.get("grant_type")
-	var resp *tokenResponse
-	switch grant {
-	case "authorization_code":
-		resp, oerr = h.exchangeCode(c, p, client)
-	case "refresh_token":
-		resp, oerr = h.refreshToken(c, p, client)
-	case "":
-		oerr = oauth.Errorf(oauth.InvalidRequest, "grant_type is required")
-	default:
-		oerr = oauth.Errorf(oauth.UnsupportedGrantType, "grant_type %q is not supported", grant)
+	grantType, _ := p.get("grant_type")
+	if grantType == "" {
+		return h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "grant_type is required"))
 	}
+	g, ok := h.grants[grantType]
+	if !ok {
+		return h.tokenError(c, oauth.Errorf(oauth.UnsupportedGrantType, "grant_type %q is not supported", grantType))
+	}
+	if !client.AllowsGrantType(grantType) {
+		// RFC 6749 §5.2: the client is not authorized to use this grant.
+		return h.tokenError(c, oauth.Errorf(oauth.UnauthorizedClient, "the client may not use grant_type %q", grantType))
+	}
+	resp, oerr := g.exchange(c, p, client)
 	if oerr != nil {
 		return h.tokenError(c, oerr)
 	}

@@ -9,9 +9,14 @@ import (
 	"oidcd/models"
 )
 
-// exchangeCode is the authorization_code grant (RFC 6749 §4.1.3, RFC 7636
+// codeGrant is the authorization_code grant (RFC 6749 §4.1.3, RFC 7636
 // §4.5, PARITY §3).
-func (h *Handler) exchangeCode(c echo.Context, p params, client *models.Client) (*tokenResponse, *oauth.Error) {
+type codeGrant struct{ h *Handler }
+
+func (codeGrant) grantType() string { return oauth.GrantAuthorizationCode }
+
+func (g codeGrant) exchange(c echo.Context, p params, client *models.Client) (*tokenResponse, *oauth.Error) {
+	h := g.h
 	code, _ := p.get("code")
 	redirectURI, _ := p.get("redirect_uri")
 	verifier, _ := p.get("code_verifier")

@@ -9,10 +9,15 @@ import (
 	"oidcd/models"
 )
 
-// refreshToken is the refresh_token grant (RFC 6749 §6) with rotation: the
+// refreshGrant is the refresh_token grant (RFC 6749 §6) with rotation: the
 // old pair stops working, and presenting a rotated-out refresh token again
 // revokes its whole family (RFC 9700 §4.14.2).
-func (h *Handler) refreshToken(c echo.Context, p params, client *models.Client) (*tokenResponse, *oauth.Error) {
+type refreshGrant struct{ h *Handler }
+
+func (refreshGrant) grantType() string { return oauth.GrantRefreshToken }
+
+func (g refreshGrant) exchange(c echo.Context, p params, client *models.Client) (*tokenResponse, *oauth.Error) {
+	h := g.h
 	refresh, _ := p.get("refresh_token")
 	if refresh == "" {
 		return nil, oauth.Errorf(oauth.InvalidRequest, "refresh_token is required")

@@ -109,7 +109,7 @@ func (s *Store) SaveClient(ctx context.Context, c *Client, logo *ClientLogo) err
 
 // editedClientFields are the columns the admin's client form owns.
 var editedClientFields = []string{
-	"Name", "ResponseTypes", "RedirectURIs", "PostLogoutRedirectURIs", "Scopes", "JWTAlg",
+	"Name", "ResponseTypes", "GrantTypes", "RedirectURIs", "PostLogoutRedirectURIs", "Scopes", "JWTAlg",
 	"RequireConsent", "ReuseConsent", "WebsiteURL", "TermsURL", "ContactEmail", "Logo", "UpdatedAt",
 }
 

@@ -40,6 +40,15 @@ var migrations = []migration{
 	{"2 event day counts", func(s *Store, tx *gorm.DB) error { return backfillEventDays(tx) }},
 	// Session ids stored as themselves, to their hashes (SessionKey).
 	{"3 session ids hashed", func(s *Store, tx *gorm.DB) error { return hashSessionIDs(tx) }},
+	// Clients made before clients had grant types keep what they could
+	// use: DefaultGrantTypes.
+	{"4 client grant types", func(s *Store, tx *gorm.DB) error { return defaultGrantTypes(tx) }},
+}
+
+// defaultGrantTypes gives DefaultGrantTypes to every client without grant
+// types, as the json serializer writes them.
+func defaultGrantTypes(tx *gorm.DB) error {
+	return tx.Exec("UPDATE clients SET grant_types = ? WHERE grant_types IS NULL OR grant_types = '' OR grant_types = 'null'", defaultGrantTypesJSON).Error
 }
 
 // migrationsTable records the migrations that have run.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -168,5 +169,44 @@ func TestChangedModelsMigrateSchema(t *testing.T) {
 	_, log := openLogged(t, d)
 	if got := log.matching(regexp.MustCompile(`(?i)^\s*CREATE INDEX[^(]*idx_event_kind_time`)); len(got) != 1 {
 		t.Errorf("the start after a models change made idx_event_kind_time %d times, want once", len(got))
+	}
+}
+
+// TestClientGrantTypesMigration: a database made before clients had grant
+// types gets the column, and its clients get DefaultGrantTypes (migration
+// 4), so they use /token as before; a client created without grant types
+// gets them too.
+func TestClientGrantTypesMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := modelstest.New(t)
+	s := d.Open(t)
+	c := &models.Client{ClientID: models.NewID(), Name: "Old RP", ClientType: models.ClientPublic,
+		ResponseTypes: []string{"code"}, RedirectURIs: []string{"https://rp.example/cb"},
+		PostLogoutRedirectURIs: []string{}, Scopes: []string{"openid"}, JWTAlg: "RS256"}
+	if err := s.CreateClient(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.GrantTypes, models.DefaultGrantTypes) {
+		t.Errorf("created without grant types: %v, want %v", c.GrantTypes, models.DefaultGrantTypes)
+	}
+	mustExec(t, s, "ALTER TABLE clients DROP COLUMN grant_types")
+	mustExec(t, s, "DELETE FROM schema_migrations WHERE id LIKE 'schema %' OR id = '4 client grant types'")
+	_ = s.Close()
+	s = d.Open(t)
+	got, err := s.ClientByClientID(ctx, c.ClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.GrantTypes, models.DefaultGrantTypes) {
+		t.Errorf("after the migration: grant types %v, want %v", got.GrantTypes, models.DefaultGrantTypes)
+	}
+	for _, g := range []string{"authorization_code", "refresh_token"} {
+		if !got.AllowsGrantType(g) {
+			t.Errorf("a migrated client may not use %s", g)
+		}
+	}
+	if got.AllowsGrantType("client_credentials") {
+		t.Errorf("a migrated client may use client_credentials")
 	}
 }

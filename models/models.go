@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // ErrNotFound is returned by Store lookups that match no row.
@@ -78,8 +80,14 @@ type Client struct {
 	// SecretSealed is the client secret itself, sealed at rest (secretBox,
 	// bound to the client_id): HS256 ID tokens are signed with it. Empty
 	// for public clients and for secrets made before it was kept.
-	SecretSealed           string   `gorm:"type:text;not null;default:''"`
-	ResponseTypes          []string `gorm:"serializer:json;not null"`
+	SecretSealed  string   `gorm:"type:text;not null;default:''"`
+	ResponseTypes []string `gorm:"serializer:json;not null"`
+	// GrantTypes are the grant types the client may use at /token (RFC
+	// 6749 §5.2 unauthorized_client otherwise). The column takes NULL only
+	// so that it could be added to a table with rows; migration 4 gives
+	// those rows DefaultGrantTypes, and BeforeCreate gives them to a new
+	// client created without any.
+	GrantTypes             []string `gorm:"serializer:json"`
 	RedirectURIs           []string `gorm:"serializer:json;not null"`
 	PostLogoutRedirectURIs []string `gorm:"serializer:json;not null"`
 	Scopes                 []string `gorm:"serializer:json;not null"`
@@ -92,6 +100,25 @@ type Client struct {
 	Logo                   string
 	CreatedAt              time.Time
 	UpdatedAt              time.Time
+}
+
+// DefaultGrantTypes are the grant types of a client created without any,
+// and of every client made before clients had grant types: what every
+// client could use then.
+var DefaultGrantTypes = []string{"authorization_code", "refresh_token"}
+
+// BeforeCreate gives a client created without grant types the default
+// ones (gorm calls it on Create).
+func (c *Client) BeforeCreate(*gorm.DB) error {
+	if c.GrantTypes == nil {
+		c.GrantTypes = slices.Clone(DefaultGrantTypes)
+	}
+	return nil
+}
+
+// AllowsGrantType reports whether the client may use grantType at /token.
+func (c *Client) AllowsGrantType(grantType string) bool {
+	return slices.Contains(c.GrantTypes, grantType)
 }
 
 // IsPublic reports whether the client cannot keep a secret (RFC 6749 §2.1).

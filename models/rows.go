@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -23,7 +24,7 @@ var (
 		"address_region", "address_postal_code", "address_country", "active", "superuser",
 		"last_login", "created_at", "updated_at"}
 	clientColumns = []string{"id", "client_id", "name", "owner", "client_type", "secret_hash",
-		"secret_sealed", "response_types", "redirect_uris", "post_logout_redirect_uris", "scopes",
+		"secret_sealed", "response_types", "grant_types", "redirect_uris", "post_logout_redirect_uris", "scopes",
 		"jwt_alg", "require_consent", "reuse_consent", "website_url", "terms_url", "contact_email",
 		"logo", "created_at", "updated_at"}
 	codeColumns = []string{"id", "code_hash", "client_id", "user_id", "redirect_uri", "scope", "nonce",
@@ -69,19 +70,26 @@ func userTargets(u *User, id **uint) []any {
 
 // clientRow is a Client as scanned: its JSON lists still text.
 type clientRow struct {
-	c                                               Client
-	id                                              *uint
-	responseTypes, redirectURIs, postLogout, scopes string
+	c                                                           Client
+	id                                                          *uint
+	responseTypes, grantTypes, redirectURIs, postLogout, scopes string
 }
 
 func (r *clientRow) targets() []any {
 	c := &r.c
 	return []any{&r.id, zeroOr(&c.ClientID), zeroOr(&c.Name), zeroOr(&c.Owner), zeroOr(&c.ClientType),
-		zeroOr(&c.SecretHash), zeroOr(&c.SecretSealed), zeroOr(&r.responseTypes), zeroOr(&r.redirectURIs),
+		zeroOr(&c.SecretHash), zeroOr(&c.SecretSealed), zeroOr(&r.responseTypes), zeroOr(&r.grantTypes), zeroOr(&r.redirectURIs),
 		zeroOr(&r.postLogout), zeroOr(&r.scopes), zeroOr(&c.JWTAlg), zeroOr(&c.RequireConsent),
 		zeroOr(&c.ReuseConsent), zeroOr(&c.WebsiteURL), zeroOr(&c.TermsURL), zeroOr(&c.ContactEmail),
 		zeroOr(&c.Logo), zeroOr(&c.CreatedAt), zeroOr(&c.UpdatedAt)}
 }
+
+// defaultGrantTypesJSON is DefaultGrantTypes as the json serializer
+// writes them.
+var defaultGrantTypesJSON = func() string {
+	b, _ := json.Marshal(DefaultGrantTypes)
+	return string(b)
+}()
 
 // client finishes the scan: the JSON lists decoded as gorm's json
 // serializer does (an empty value leaves the list nil).
@@ -89,10 +97,14 @@ func (r *clientRow) client() (Client, error) {
 	if r.id != nil {
 		r.c.ID = *r.id
 	}
+	// Most clients have the default grant types: copied, not decoded.
+	if r.grantTypes == defaultGrantTypesJSON {
+		r.c.GrantTypes, r.grantTypes = slices.Clone(DefaultGrantTypes), ""
+	}
 	for _, l := range []struct {
 		text string
 		list *[]string
-	}{{r.responseTypes, &r.c.ResponseTypes}, {r.redirectURIs, &r.c.RedirectURIs},
+	}{{r.responseTypes, &r.c.ResponseTypes}, {r.grantTypes, &r.c.GrantTypes}, {r.redirectURIs, &r.c.RedirectURIs},
 		{r.postLogout, &r.c.PostLogoutRedirectURIs}, {r.scopes, &r.c.Scopes}} {
 		if l.text == "" {
 			continue

@@ -138,3 +138,48 @@ func (s *Store) TokensByCode(ctx context.Context, codeID uint) ([]Token, error) 
 	}
 	return out, nil
 }
+
+// IssueToken stores a token that comes from no code or refresh token
+// (client_credentials), with its audit events, in one transaction.
+func (s *Store) IssueToken(ctx context.Context, t *Token, audit ...*Event) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		if err := insertToken(tx, t); err != nil {
+			return err
+		}
+		for _, e := range audit {
+			if err := recordEvent(tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("models: issue token: %w", err)
+	}
+	return nil
+}
+
+// RevokeByValue revokes the token whose access or refresh token hashes to
+// hash, when it was issued to clientID (RFC 7009 §2.1): both kinds are
+// looked up, whatever the caller's hint. An access token revokes its row,
+// so the refresh token issued beside it too (§2.1 allows it); a refresh
+// token revokes its whole family, the pairs rotated from it included. A
+// token of another client, or none, revokes nothing: revoked is false.
+func (s *Store) RevokeByValue(ctx context.Context, clientID uint, hash string, now time.Time) (revoked bool, err error) {
+	var t Token
+	err = s.db.WithContext(ctx).Select("id", "client_id", "family_id", "refresh_token_hash").
+		Where("access_token_hash = ? OR refresh_token_hash = ?", hash, hash).Take(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("models: revoke by value: %w", err)
+	}
+	if t.ClientID != clientID {
+		return false, nil
+	}
+	if t.RefreshTokenHash != nil && *t.RefreshTokenHash == hash {
+		return true, s.revokeWhere(ctx, now, "family_id = ?", t.FamilyID)
+	}
+	return true, s.revokeWhere(ctx, now, "id = ?", t.ID)
+}

@@ -23,6 +23,7 @@ type ClientFormValues struct {
 	Name                   string
 	ClientType             string
 	ResponseTypes          []string
+	GrantTypes             []string
 	RedirectURIs           string // one per line
 	PostLogoutRedirectURIs string // one per line
 	Scopes                 string // space-separated
@@ -45,6 +46,7 @@ type ClientFormView struct {
 	Errors              FieldErrors
 	TypeChoices         []Option
 	ResponseTypeChoices []Option
+	GrantTypeChoices    []Option
 	AlgChoices          []Option
 }
 
@@ -67,6 +69,7 @@ type ClientDetailView struct {
 	Name                   string
 	Type                   string
 	ResponseTypes          []string
+	GrantTypes             []string
 	RedirectURIs           []string
 	PostLogoutRedirectURIs []string
 	Scopes                 string

@@ -35,8 +35,7 @@ var ClientAuthMethods = []string{"client_secret_basic", "client_secret_post", "n
 // one sub per user, the same for every client.
 var SubjectTypes = []string{"public"}
 
-// GrantTypes are the grant types the token endpoint serves (RFC 6749 §4).
-var GrantTypes = []string{"authorization_code", "refresh_token"}
-
-// Scopes and claims are listed by StandardScopes, ScopeNames and
-// ClaimsSupported in scopes.go.
+// Grant types are listed by GrantTypes in grants.go (the token endpoint's
+// registry serves exactly those, less any OIDC_GRANT_TYPES leaves out);
+// scopes and claims by StandardScopes, ScopeNames and ClaimsSupported in
+// scopes.go.

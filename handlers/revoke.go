@@ -1,0 +1,47 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"oidcd/handlers/oauth"
+)
+
+// Revoke serves POST /revoke, token revocation (RFC 7009). The client
+// authenticates as at /token (§2.1); token is required (invalid_request
+// otherwise); token_type_hint, access_token or refresh_token, is only a
+// hint: both kinds are looked up (§2.1), and a value we do not know is
+// ignored. A token is revoked only for the client it was issued to; an
+// unknown token, or another client's, changes nothing and is answered
+// 200 all the same (§2.2), so the answer tells no one whether a token
+// exists. Every answer is no-store.
+func (h *Handler) Revoke(c echo.Context) error {
+	hdr := c.Response().Header()
+	hdr.Set(echo.HeaderCacheControl, "no-store")
+	hdr.Set("Pragma", "no-cache")
+
+	p, err := readBody(c)
+	if errors.Is(err, errBodyTooLarge) {
+		return echo.ErrStatusRequestEntityTooLarge
+	}
+	if err != nil {
+		return h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "%s", err.Error()))
+	}
+	if err := p.singleValued(); err != nil {
+		return h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "%s", err.Error()))
+	}
+	client, oerr := h.authenticateClient(c, p)
+	if oerr != nil {
+		return h.tokenError(c, oerr)
+	}
+	token, _ := p.get("token")
+	if token == "" {
+		return h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "token is required"))
+	}
+	if _, err := h.store.RevokeByValue(c.Request().Context(), client.ID, oauth.HashToken(token), h.now()); err != nil {
+		return h.tokenError(c, h.serverError(c, "revoke token", err))
+	}
+	return c.NoContent(http.StatusOK)
+}
