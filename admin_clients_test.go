@@ -228,6 +228,10 @@ func TestAdminClientFormRejects(t *testing.T) {
 			f.Set("client_type", models.ClientPublic)
 			f["grant_types"] = []string{"authorization_code", "client_credentials"}
 		}, nil, "grant_types"},
+		{"public client with password", func(f url.Values) {
+			f.Set("client_type", models.ClientPublic)
+			f["grant_types"] = []string{"authorization_code", "password"}
+		}, nil, "grant_types"},
 		{"no redirect URI", func(f url.Values) { f.Set("redirect_uris", "") }, nil, "redirect_uris"},
 		{"relative redirect URI", func(f url.Values) { f.Set("redirect_uris", "/rp/cb") }, nil, "redirect_uris"},
 		{"redirect URI with fragment", func(f url.Values) { f.Set("redirect_uris", acRedirect+"#frag") }, nil, "redirect_uris"},
@@ -651,7 +655,7 @@ func TestAdminClientEditRejectsAndSavesNothing(t *testing.T) {
 		{"unserved response type", func(f url.Values) { f["response_types"] = []string{"code", "token"} }, nil, "response_types"},
 		{"no scopes", func(f url.Values) { f.Set("scopes", "") }, nil, "scopes"},
 		{"no grant type", func(f url.Values) { f.Del("grant_types") }, nil, "grant_types"},
-		{"unserved grant type", func(f url.Values) { f["grant_types"] = []string{"authorization_code", "password"} }, nil, "grant_types"},
+		{"unserved grant type", func(f url.Values) { f["grant_types"] = []string{"authorization_code", "implicit"} }, nil, "grant_types"},
 		{"grant type twice", func(f url.Values) { f["grant_types"] = []string{"refresh_token", "refresh_token"} }, nil, "grant_types"},
 	}
 	for _, tc := range tests {

@@ -90,6 +90,7 @@ var settings = []setting{
 		}
 		return nil
 	}},
+	{"OIDC_GRANT_TYPE_PASSWORD_ENABLE", "false", boolean(func(c *handlers.Config) *bool { return &c.PasswordGrant })},
 	{"OIDC_CLIENT_CACHE_SECONDS", "5", func(c *handlers.Config, v string) error {
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil || n < 0 || n > 3600 {
@@ -137,6 +138,9 @@ func loadHandlerConfig(issuer string, getenv func(string) string) (handlers.Conf
 		if err := s.apply(&cfg, v); err != nil {
 			return handlers.Config{}, fmt.Errorf("setting %s=%q: %w", s.name, v, err)
 		}
+	}
+	if slices.Contains(cfg.GrantTypes, "password") && !cfg.PasswordGrant {
+		return handlers.Config{}, fmt.Errorf("setting OIDC_GRANT_TYPES lists password: set OIDC_GRANT_TYPE_PASSWORD_ENABLE=true to serve it")
 	}
 	return cfg, nil
 }

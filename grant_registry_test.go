@@ -40,19 +40,25 @@ func TestGrantRegistryDisabled(t *testing.T) {
 func TestGrantRegistrySetting(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
-		value string
-		want  []string
-		bad   bool
+		value    string
+		password string // OIDC_GRANT_TYPE_PASSWORD_ENABLE
+		want     []string
+		bad      bool
 	}{
-		{"", nil, false},
-		{"authorization_code, refresh_token", []string{"authorization_code", "refresh_token"}, false},
-		{"refresh_token", []string{"refresh_token"}, false},
-		{"password", nil, true},
-		{"authorization_code,implicit", nil, true},
+		{"", "", nil, false},
+		{"authorization_code, refresh_token", "", []string{"authorization_code", "refresh_token"}, false},
+		{"refresh_token", "", []string{"refresh_token"}, false},
+		{"refresh_token password", "true", []string{"refresh_token", "password"}, false},
+		// password listed but not enabled would serve nothing for it.
+		{"refresh_token password", "false", nil, true},
+		{"authorization_code,implicit", "", nil, true},
 	} {
 		cfg, err := loadHandlerConfig("http://op.example", func(k string) string {
-			if k == "OIDC_GRANT_TYPES" {
+			switch k {
+			case "OIDC_GRANT_TYPES":
 				return tt.value
+			case "OIDC_GRANT_TYPE_PASSWORD_ENABLE":
+				return tt.password
 			}
 			return ""
 		})

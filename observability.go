@@ -79,7 +79,7 @@ func newAppMetrics(store *models.Store) (*appMetrics, error) {
 		}, []string{"result"}),
 		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oidcd_throttled_total",
-			Help: "Attempts refused by a throttle: login at /login, client authentication at /token.",
+			Help: "Attempts refused by a throttle: login at /login and the password grant, client authentication at /token.",
 		}, []string{"kind"}),
 	}
 	// Every series a dashboard expects exists from the start, at zero.

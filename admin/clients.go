@@ -142,7 +142,7 @@ func (a *Admin) clientForm(c echo.Context, existing *models.Client) (views.Clien
 		}
 	}
 	if err := oauth.CheckGrantTypes(f.GrantTypes, f.ClientType == models.ClientPublic); err != nil {
-		errs["grant_types"] = "Choose grant types this server serves, each once; a public client may not use client_credentials."
+		errs["grant_types"] = "Choose grant types this server serves, each once; a public client may not use client_credentials or password."
 	}
 	if uris, msg := uriList(f.RedirectURIs); msg != "" {
 		errs["redirect_uris"] = msg

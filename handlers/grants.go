@@ -23,7 +23,7 @@ type grant interface {
 // allGrants are the grants this server has, in the order discovery and
 // the client form list them.
 func allGrants(h *Handler) []grant {
-	return []grant{codeGrant{h}, refreshGrant{h}, clientCredentialsGrant{h}}
+	return []grant{codeGrant{h}, refreshGrant{h}, clientCredentialsGrant{h}, passwordGrant{h}}
 }
 
 // GrantTypes names every grant_type this server can serve, for the
@@ -38,10 +38,14 @@ func GrantTypes() []string {
 }
 
 // newGrants is the registry: the grants the configuration enables, by
-// grant_type. A grant left out is unsupported_grant_type at /token.
+// grant_type. A grant left out is unsupported_grant_type at /token. The
+// password grant is served only when Config.PasswordGrant also says so.
 func newGrants(h *Handler, enabled []string) map[string]grant {
 	out := map[string]grant{}
 	for _, g := range allGrants(h) {
+		if g.grantType() == oauth.GrantPassword && !h.cfg.PasswordGrant {
+			continue
+		}
 		if enabled == nil || slices.Contains(enabled, g.grantType()) {
 			out[g.grantType()] = g
 		}

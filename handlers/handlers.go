@@ -68,6 +68,9 @@ type Config struct {
 	// GrantTypes are the grant types /token serves, of GrantTypes(); nil
 	// serves them all. A grant left out answers unsupported_grant_type.
 	GrantTypes []string
+	// PasswordGrant serves the password grant (RFC 6749 §4.3), off by
+	// default (OIDC_GRANT_TYPE_PASSWORD_ENABLE, token_password.go).
+	PasswordGrant bool
 }
 
 // SecureCookies reports whether cookies must carry the Secure flag: they do

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -55,7 +56,6 @@ func (h *Handler) renderLogin(c echo.Context, status int, reqID, next, username,
 // checks the password, renews the session id, and resumes the parked
 // request.
 func (h *Handler) SubmitLogin(c echo.Context) error {
-	ctx := c.Request().Context()
 	p, err := readBody(c)
 	if err != nil {
 		return h.errorPage(c, http.StatusBadRequest, "Invalid request", "The sign-in form was malformed.")
@@ -71,32 +71,89 @@ func (h *Handler) SubmitLogin(c echo.Context) error {
 	}
 	nextParam, _ := p.get("next")
 	next := localNext(nextParam)
-	ip := c.RealIP()
 	now := h.now()
 
+	user, check := h.checkLogin(c, username, password, h.deviceFor(c, username))
+	switch check.outcome {
+	case loginThrottled:
+		c.Response().Header().Set("Retry-After", retryAfter(check.retryAfter))
+		return h.renderLogin(c, http.StatusTooManyRequests, reqID, next, username,
+			"Too many failed sign-in attempts. Wait a few minutes and try again.")
+	case loginUncounted:
+		c.Response().Header().Set("Retry-After", "60")
+		return h.errorPage(c, http.StatusServiceUnavailable, "Sign-in unavailable",
+			"The server cannot check sign-in attempts right now. Try again in a minute.")
+	case loginFailed:
+		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not check your sign-in. Try again in a moment.")
+	case loginBusy:
+		c.Response().Header().Set("Retry-After", "5")
+		return h.errorPage(c, http.StatusServiceUnavailable, "Sign-in busy",
+			"The server is handling many sign-ins right now. Try again in a few seconds.")
+	case loginWrong:
+		return h.renderLogin(c, http.StatusOK, reqID, next, username, genericLoginError)
+	}
+
+	if err := h.sessions.Start(c, user, now); err != nil {
+		h.serverError(c, "start session", err)
+		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not sign you in. Try again in a moment.")
+	}
+	h.issueDevice(c, user.Username)
+	h.loginSucceeded(c, user, now)
+	if reqID != "" {
+		return c.Redirect(http.StatusFound, "/authorize/resume?req="+url.QueryEscape(reqID))
+	}
+	if next != "" {
+		return c.Redirect(http.StatusFound, next)
+	}
+	return c.Redirect(http.StatusFound, "/")
+}
+
+// loginOutcome is what checkLogin found.
+type loginOutcome int
+
+const (
+	loginOK        loginOutcome = iota
+	loginWrong                  // wrong password, unknown or inactive user: counted and audited
+	loginThrottled              // a throttle key is locked: retry after loginCheck.retryAfter
+	loginUncounted              // the attempt could not be counted, so it was not evaluated (fail closed)
+	loginBusy                   // no password-hashing slot freed up in time (models.ErrBusy)
+	loginFailed                 // the store failed; logged
+)
+
+type loginCheck struct {
+	outcome    loginOutcome
+	retryAfter time.Duration
+}
+
+// checkLogin checks a username and password for every way in that takes
+// them (POST /login, the password grant), so that they share one
+// throttle, one password limiter and one audit trail. device is the
+// browser's device cookie id, or "" (loginKeys). It returns the user only
+// with loginOK; a wrong guess is recorded (login_failed event, metrics)
+// here, a success is not (loginSucceeded, once the caller has done its
+// part).
+func (h *Handler) checkLogin(c echo.Context, username, password, device string) (*models.User, loginCheck) {
+	ctx := c.Request().Context()
+	ip := c.RealIP()
 	// The attempt is counted before the password is checked, so that
 	// concurrent guesses cannot all pass a check made before any of them
 	// failed (loginKeys says what is counted).
-	res, err := h.store.ReserveAttempt(ctx, h.loginKeys(username, ip, h.deviceFor(c, username)), now)
+	res, err := h.store.ReserveAttempt(ctx, h.loginKeys(username, ip, device), h.now())
 	if te := (*models.ThrottledError)(nil); errors.As(err, &te) {
-		c.Response().Header().Set("Retry-After", retryAfter(te.RetryAfter))
 		h.metrics.Throttled("login")
-		return h.renderLogin(c, http.StatusTooManyRequests, reqID, next, username,
-			"Too many failed sign-in attempts. Wait a few minutes and try again.")
+		return nil, loginCheck{outcome: loginThrottled, retryAfter: te.RetryAfter}
 	}
 	if err != nil {
 		// Fail closed: a guess that cannot be counted is not evaluated.
 		h.serverError(c, "login throttle", err)
-		c.Response().Header().Set("Retry-After", "60")
-		return h.errorPage(c, http.StatusServiceUnavailable, "Sign-in unavailable",
-			"The server cannot check sign-in attempts right now. Try again in a minute.")
+		return nil, loginCheck{outcome: loginUncounted}
 	}
 
 	user, err := h.store.UserByUsername(ctx, username)
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		h.releaseAttempt(c, res) // no password was checked
 		h.serverError(c, "login", err)
-		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not check your sign-in. Try again in a moment.")
+		return nil, loginCheck{outcome: loginFailed}
 	}
 	ok, err := h.store.VerifyPassword(ctx, user, password)
 	if err != nil {
@@ -108,34 +165,26 @@ func (h *Handler) SubmitLogin(c echo.Context) error {
 		if !errors.Is(err, models.ErrBusy) {
 			h.serverError(c, "check password", err)
 		}
-		c.Response().Header().Set("Retry-After", "5")
-		return h.errorPage(c, http.StatusServiceUnavailable, "Sign-in busy",
-			"The server is handling many sign-ins right now. Try again in a few seconds.")
+		return nil, loginCheck{outcome: loginBusy}
 	}
 	if !ok || !user.Active {
 		h.recordEvent(c, &models.Event{Kind: models.EventLoginFailed, Username: username, RemoteIP: ip})
 		h.metrics.Login(false)
-		return h.renderLogin(c, http.StatusOK, reqID, next, username, genericLoginError)
+		return nil, loginCheck{outcome: loginWrong}
 	}
 	h.releaseAttempt(c, res)
+	return user, loginCheck{outcome: loginOK}
+}
 
-	if err := h.sessions.Start(c, user, now); err != nil {
-		h.serverError(c, "start session", err)
-		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not sign you in. Try again in a moment.")
-	}
-	h.issueDevice(c, user.Username)
+// loginSucceeded records a login checkLogin accepted: the user's last
+// login, the login_succeeded event and the metric.
+func (h *Handler) loginSucceeded(c echo.Context, user *models.User, now time.Time) {
+	ctx := c.Request().Context()
 	if err := h.store.RecordLogin(ctx, user.ID, now); err != nil {
 		h.log.WarnContext(ctx, "record last login", "err", err)
 	}
-	h.recordEvent(c, &models.Event{Kind: models.EventLoginSucceeded, Username: user.Username, UserID: &user.ID, RemoteIP: ip})
+	h.recordEvent(c, &models.Event{Kind: models.EventLoginSucceeded, Username: user.Username, UserID: &user.ID, RemoteIP: c.RealIP()})
 	h.metrics.Login(true)
-	if reqID != "" {
-		return c.Redirect(http.StatusFound, "/authorize/resume?req="+url.QueryEscape(reqID))
-	}
-	if next != "" {
-		return c.Redirect(http.StatusFound, next)
-	}
-	return c.Redirect(http.StatusFound, "/")
 }
 
 // recordEvent writes the audit log; a failure is logged, not shown, since

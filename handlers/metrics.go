@@ -5,12 +5,14 @@ package handlers
 // must say how the server is doing, not who used it.
 type Metrics interface {
 	// TokenIssued counts tokens issued by grant type
-	// ("authorization_code", "refresh_token", "client_credentials").
+	// ("authorization_code", "refresh_token", "client_credentials",
+	// "password").
 	TokenIssued(grant string)
 	// Login counts a password login that succeeded or failed.
 	Login(ok bool)
 	// Throttled counts an attempt refused by a throttle: "login" at
-	// POST /login, "client" for client authentication at /token.
+	// POST /login and the password grant, "client" for client
+	// authentication at /token.
 	Throttled(what string)
 }
 

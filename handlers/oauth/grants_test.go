@@ -14,7 +14,9 @@ func TestCheckGrantTypes(t *testing.T) {
 		{"client_credentials only", []string{GrantClientCredentials}, false, true},
 		{"public client_credentials", []string{GrantAuthorizationCode, GrantClientCredentials}, true, false},
 		{"none", nil, false, false},
-		{"unknown", []string{"password"}, false, false},
+		{"password", []string{GrantPassword}, false, true},
+		{"public password", []string{GrantAuthorizationCode, GrantPassword}, true, false},
+		{"unknown", []string{"implicit"}, false, false},
 		{"empty name", []string{""}, false, false},
 		{"twice", []string{GrantRefreshToken, GrantRefreshToken}, false, false},
 	}
