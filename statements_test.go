@@ -154,3 +154,33 @@ func TestStatementsClientCredentialsAndRevoke(t *testing.T) {
 		}
 	}
 }
+
+// TestStatementsPasswordGrant bounds the statements of a password grant
+// token (19 measured): the client throttle check, the login throttle's
+// reservation (3 rows) and release, the user, the last login and its
+// event, the token and its event; the login part is POST /login's own.
+func TestStatementsPasswordGrant(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, "OIDC_GRANT_TYPE_PASSWORD_ENABLE", "true")
+	env.createUser("alice", "alice password 1")
+	client, secret := env.createClient(models.ClientConfidential, []string{"http://127.0.0.1/cb"}, func(c *models.Client) {
+		c.GrantTypes = []string{"password"}
+		c.Scopes = []string{"openid", "email"}
+	})
+	token := func() {
+		resp, body := postForm(t, env.issuer+"/token", url.Values{"grant_type": {"password"}, "username": {"alice"},
+			"password": {"alice password 1"}, "client_id": {client.ClientID}, "client_secret": {secret}})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("token: %d %v", resp.StatusCode, body)
+		}
+	}
+	token() // warm, as above
+	sc := countStatements(t, env.store)
+	var last int64
+	token()
+	issue := sc.since(&last)
+	t.Logf("statements: password grant %d", issue)
+	if issue < 1 || issue > 19 {
+		t.Errorf("password grant: %d statements, want 1 to 19", issue)
+	}
+}
