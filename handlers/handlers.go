@@ -68,6 +68,13 @@ type Config struct {
 	// GrantTypes are the grant types /token serves, of GrantTypes(); nil
 	// serves them all. A grant left out answers unsupported_grant_type.
 	GrantTypes []string
+	// IntrospectionValidateAudience: a client introspecting another
+	// client's token needs that client's client_id among its scopes too
+	// (OIDC_INTROSPECTION_VALIDATE_AUDIENCE_SCOPE).
+	IntrospectionValidateAudience bool
+	// IntrospectionResponseScope puts the token's scope in /introspect
+	// answers (OIDC_INTROSPECTION_RESPONSE_SCOPE_ENABLE).
+	IntrospectionResponseScope bool
 }
 
 // SecureCookies reports whether cookies must carry the Secure flag: they do
