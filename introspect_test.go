@@ -291,7 +291,8 @@ func TestIntrospectSettings(t *testing.T) {
 }
 
 // TestIntrospectMethod: /introspect is POST only (RFC 7662 §2.1); GET is
-// 405, still no-store.
+// 405, still no-store. Discovery names the endpoint and its client
+// authentication methods (RFC 8414 §2).
 func TestIntrospectMethod(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
@@ -302,5 +303,11 @@ func TestIntrospectMethod(t *testing.T) {
 	}
 	if got := resp.Header.Get("Cache-Control"); got != "no-store" {
 		t.Errorf("Cache-Control = %q, want no-store", got)
+	}
+	req, _ = http.NewRequest(http.MethodGet, r.env.issuer+"/.well-known/openid-configuration", nil)
+	_, doc := doJSON(t, req)
+	methods, _ := doc["introspection_endpoint_auth_methods_supported"].([]any)
+	if doc["introspection_endpoint"] != r.env.issuer+"/introspect" || len(methods) == 0 {
+		t.Errorf("discovery: introspection_endpoint %v, auth methods %v", doc["introspection_endpoint"], methods)
 	}
 }
