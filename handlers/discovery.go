@@ -28,19 +28,20 @@ type discoveryDocument struct {
 	// RFC 8414 §2: token revocation (RFC 7009) at /revoke.
 	RevocationEndpoint                     string   `json:"revocation_endpoint"`
 	RevocationEndpointAuthMethodsSupported []string `json:"revocation_endpoint_auth_methods_supported"`
+	ClaimsSupported                        []string `json:"claims_supported"`
+	CodeChallengeMethodsSupported          []string `json:"code_challenge_methods_supported"`
+	PromptValuesSupported                  []string `json:"prompt_values_supported"`
+	AuthorizationResponseISSParameter      bool     `json:"authorization_response_iss_parameter_supported"`
+	ClaimsParameterSupported               bool     `json:"claims_parameter_supported"`
+	RequestParameterSupported              bool     `json:"request_parameter_supported"`
+	RequestURIParameterSupported           bool     `json:"request_uri_parameter_supported"`
+	RequireRequestURIRegistration          bool     `json:"require_request_uri_registration"`
+	UserinfoSigningAlgValuesSupported      []string `json:"userinfo_signing_alg_values_supported,omitempty"`
+	ClaimTypesSupported                    []string `json:"claim_types_supported"`
+
 	// RFC 8414 §2: token introspection (RFC 7662) at /introspect.
 	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
 	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
-	ClaimsSupported                           []string `json:"claims_supported"`
-	CodeChallengeMethodsSupported             []string `json:"code_challenge_methods_supported"`
-	PromptValuesSupported                     []string `json:"prompt_values_supported"`
-	AuthorizationResponseISSParameter         bool     `json:"authorization_response_iss_parameter_supported"`
-	ClaimsParameterSupported                  bool     `json:"claims_parameter_supported"`
-	RequestParameterSupported                 bool     `json:"request_parameter_supported"`
-	RequestURIParameterSupported              bool     `json:"request_uri_parameter_supported"`
-	RequireRequestURIRegistration             bool     `json:"require_request_uri_registration"`
-	UserinfoSigningAlgValuesSupported         []string `json:"userinfo_signing_alg_values_supported,omitempty"`
-	ClaimTypesSupported                       []string `json:"claim_types_supported"`
 }
 
 // Discovery serves GET /.well-known/openid-configuration. The document
@@ -61,27 +62,28 @@ func (h *Handler) encodeDiscovery() []byte {
 func (h *Handler) discoveryDocument() discoveryDocument {
 	iss := h.cfg.Issuer
 	doc := discoveryDocument{
-		Issuer:                                    iss,
-		AuthorizationEndpoint:                     iss + "/authorize",
-		TokenEndpoint:                             iss + "/token",
-		UserinfoEndpoint:                          iss + "/userinfo",
-		JWKSURI:                                   iss + "/jwks",
-		ScopesSupported:                           oauth.ScopeNames(),
-		ResponseTypesSupported:                    oauth.ResponseTypes,
-		ResponseModesSupported:                    oauth.ResponseModes,
-		GrantTypesSupported:                       h.grantTypes(),
-		SubjectTypesSupported:                     oauth.SubjectTypes,
-		IDTokenSigningAlgValuesSupported:          jose.Algorithms,
-		TokenEndpointAuthMethodsSupported:         oauth.ClientAuthMethods,
-		RevocationEndpoint:                        iss + "/revoke",
-		RevocationEndpointAuthMethodsSupported:    oauth.ClientAuthMethods,
+		Issuer:                                 iss,
+		AuthorizationEndpoint:                  iss + "/authorize",
+		TokenEndpoint:                          iss + "/token",
+		UserinfoEndpoint:                       iss + "/userinfo",
+		JWKSURI:                                iss + "/jwks",
+		ScopesSupported:                        oauth.ScopeNames(),
+		ResponseTypesSupported:                 oauth.ResponseTypes,
+		ResponseModesSupported:                 oauth.ResponseModes,
+		GrantTypesSupported:                    h.grantTypes(),
+		SubjectTypesSupported:                  oauth.SubjectTypes,
+		IDTokenSigningAlgValuesSupported:       jose.Algorithms,
+		TokenEndpointAuthMethodsSupported:      oauth.ClientAuthMethods,
+		RevocationEndpoint:                     iss + "/revoke",
+		RevocationEndpointAuthMethodsSupported: oauth.ClientAuthMethods,
+		ClaimsSupported:                        oauth.ClaimsSupported(),
+		CodeChallengeMethodsSupported:          oauth.PKCEMethods,
+		PromptValuesSupported:                  oauth.Prompts,
+		AuthorizationResponseISSParameter:      true,
+		ClaimTypesSupported:                    []string{"normal"},
+
 		IntrospectionEndpoint:                     iss + "/introspect",
 		IntrospectionEndpointAuthMethodsSupported: oauth.ClientAuthMethods,
-		ClaimsSupported:                           oauth.ClaimsSupported(),
-		CodeChallengeMethodsSupported:             oauth.PKCEMethods,
-		PromptValuesSupported:                     oauth.Prompts,
-		AuthorizationResponseISSParameter:         true,
-		ClaimTypesSupported:                       []string{"normal"},
 	}
 	return doc
 }
