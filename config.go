@@ -55,6 +55,8 @@ var settings = []setting{
 	{"OIDC_SESSION_EXPIRE", "1209600", seconds(time.Second, func(c *handlers.Config) *time.Duration { return &c.SessionExpire })},
 	{"OIDC_IDTOKEN_INCLUDE_CLAIMS", "false", boolean(func(c *handlers.Config) *bool { return &c.IDTokenIncludeClaims })},
 	{"OIDC_USERINFO_QUERY_TOKEN", "true", boolean(func(c *handlers.Config) *bool { return &c.UserinfoQueryToken })},
+	{"OIDC_INTROSPECTION_VALIDATE_AUDIENCE_SCOPE", "false", boolean(func(c *handlers.Config) *bool { return &c.IntrospectionValidateAudience })},
+	{"OIDC_INTROSPECTION_RESPONSE_SCOPE_ENABLE", "false", boolean(func(c *handlers.Config) *bool { return &c.IntrospectionResponseScope })},
 	{"OIDC_LOGIN_MAX_FAILURES", "5", func(c *handlers.Config, v string) error {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n <= 0 {

@@ -22,7 +22,7 @@ import (
 
 // apiPaths are called by relying parties' code, possibly from a browser
 // on another origin; they take no cookies, so CORS is open on them.
-var apiPaths = []string{"/.well-known/openid-configuration", "/jwks", "/token", "/revoke", "/userinfo"}
+var apiPaths = []string{"/.well-known/openid-configuration", "/jwks", "/token", "/revoke", "/introspect", "/userinfo"}
 
 // newApp builds the whole application over a store: sessions, handlers,
 // the route table and the middleware every request passes. now is the
@@ -103,6 +103,7 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 	e.GET("/jwks", h.JWKS)
 	e.POST("/token", h.Token)
 	e.POST("/revoke", h.Revoke)
+	e.POST("/introspect", h.Introspect)
 	e.GET("/userinfo", h.Userinfo)
 	e.POST("/userinfo", h.Userinfo)
 	e.OPTIONS("/userinfo", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
@@ -322,9 +323,9 @@ func errorHandler(h *handlers.Handler, log *slog.Logger) echo.HTTPErrorHandler {
 		if c.Response().Committed {
 			return
 		}
-		// PARITY §3: every /token (and /revoke) answer is no-store, also the wrong
+		// PARITY §3: every /token (and /revoke, /introspect) answer is no-store, also the wrong
 		// methods and oversized bodies that never reach the handler.
-		if p := c.Request().URL.Path; p == "/token" || p == "/revoke" {
+		if p := c.Request().URL.Path; p == "/token" || p == "/revoke" || p == "/introspect" {
 			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 			c.Response().Header().Set("Pragma", "no-cache")
 		}

@@ -116,8 +116,8 @@ func TestStatementsPerFlow(t *testing.T) {
 }
 
 // TestStatementsClientCredentialsAndRevoke bounds the statements of a
-// client_credentials token and of a revocation, as TestStatementsPerFlow
-// does for the other flows.
+// client_credentials token, of an introspection and of a revocation, as
+// TestStatementsPerFlow does for the other flows.
 func TestStatementsClientCredentialsAndRevoke(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
@@ -136,19 +136,24 @@ func TestStatementsClientCredentialsAndRevoke(t *testing.T) {
 	}
 	// Warm, as above.
 	warmed := post("/token", url.Values{"grant_type": {"client_credentials"}})
+	post("/introspect", url.Values{"token": {warmed["access_token"].(string)}})
 	post("/revoke", url.Values{"token": {warmed["access_token"].(string)}})
 
 	sc := countStatements(t, env.store)
 	var last int64
 	body := post("/token", url.Values{"grant_type": {"client_credentials"}})
 	issue := sc.since(&last)
+	if got := post("/introspect", url.Values{"token": {body["access_token"].(string)}}); got["active"] != true {
+		t.Fatalf("introspect: %v, want active", got)
+	}
+	introspect := sc.since(&last)
 	post("/revoke", url.Values{"token": {body["access_token"].(string)}})
 	revoke := sc.since(&last)
-	t.Logf("statements: client_credentials %d, revoke %d", issue, revoke)
+	t.Logf("statements: client_credentials %d, introspect %d, revoke %d", issue, introspect, revoke)
 	for _, c := range []struct {
 		name     string
 		got, max int64
-	}{{"client_credentials", issue, 4}, {"revoke", revoke, 3}} {
+	}{{"client_credentials", issue, 4}, {"introspect", introspect, 2}, {"revoke", revoke, 3}} {
 		if c.got < 1 || c.got > c.max {
 			t.Errorf("%s: %d statements, want 1 to %d", c.name, c.got, c.max)
 		}

@@ -38,6 +38,10 @@ type discoveryDocument struct {
 	RequireRequestURIRegistration          bool     `json:"require_request_uri_registration"`
 	UserinfoSigningAlgValuesSupported      []string `json:"userinfo_signing_alg_values_supported,omitempty"`
 	ClaimTypesSupported                    []string `json:"claim_types_supported"`
+
+	// RFC 8414 §2: token introspection (RFC 7662) at /introspect.
+	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
+	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
 }
 
 // Discovery serves GET /.well-known/openid-configuration. The document
@@ -77,6 +81,9 @@ func (h *Handler) discoveryDocument() discoveryDocument {
 		PromptValuesSupported:                  oauth.Prompts,
 		AuthorizationResponseISSParameter:      true,
 		ClaimTypesSupported:                    []string{"normal"},
+
+		IntrospectionEndpoint:                     iss + "/introspect",
+		IntrospectionEndpointAuthMethodsSupported: oauth.ClientAuthMethods,
 	}
 	return doc
 }

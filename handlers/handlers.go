@@ -71,6 +71,13 @@ type Config struct {
 	// PasswordGrant serves the password grant (RFC 6749 §4.3), off by
 	// default (OIDC_GRANT_TYPE_PASSWORD_ENABLE, token_password.go).
 	PasswordGrant bool
+	// IntrospectionValidateAudience: a client introspecting another
+	// client's token needs that client's client_id among its scopes too
+	// (OIDC_INTROSPECTION_VALIDATE_AUDIENCE_SCOPE).
+	IntrospectionValidateAudience bool
+	// IntrospectionResponseScope puts the token's scope in /introspect
+	// answers (OIDC_INTROSPECTION_RESPONSE_SCOPE_ENABLE).
+	IntrospectionResponseScope bool
 }
 
 // SecureCookies reports whether cookies must carry the Secure flag: they do

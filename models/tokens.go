@@ -183,3 +183,20 @@ func (s *Store) RevokeByValue(ctx context.Context, clientID uint, hash string, n
 	}
 	return true, s.revokeWhere(ctx, now, "id = ?", t.ID)
 }
+
+// TokenByValue finds the token whose access or refresh token hashes to
+// hash, whatever its state, with its Client and User loaded, in one
+// statement (RFC 7662 §2.1: both kinds are looked up, token_type_hint is
+// only a hint). The caller decides whether it is active. Deleting a
+// client deletes its tokens, so a token found has its client.
+func (s *Store) TokenByValue(ctx context.Context, hash string) (*Token, error) {
+	var t Token
+	if err := scanJoined(s.rd.WithContext(ctx).Raw(tokenByValueSQL, hash, hash), tokenTargets(&t), &t.Client, &t.User); err != nil {
+		return nil, notFound(err, "token by value")
+	}
+	return &t, nil
+}
+
+var tokenByValueSQL = "SELECT " + columnsOf("tokens", tokenColumns) + ", " + columnsOf("c", clientColumns) + ", " +
+	columnsOf("u", userColumns) + " FROM tokens JOIN clients c ON c.id = tokens.client_id" +
+	" LEFT JOIN users u ON u.id = tokens.user_id WHERE tokens.access_token_hash = ? OR tokens.refresh_token_hash = ?"
