@@ -51,11 +51,17 @@ func kadPost(t *testing.T, b *browser, page, action string, form url.Values) pag
 	return b.post(action, form)
 }
 
-// jwksKIDs lists the kids /jwks publishes.
+// jwksKIDs lists the kids env's /jwks publishes.
 func jwksKIDs(t *testing.T, env *testEnv) []string {
 	t.Helper()
-	req := mustRequest(t, http.MethodGet, env.issuer+"/jwks", nil)
-	resp, body := doJSON(t, req)
+	return kidsAt(t, env.issuer)
+}
+
+// kidsAt lists the kids base/jwks publishes, and fails the test if one of
+// them carries a private part.
+func kidsAt(t *testing.T, base string) []string {
+	t.Helper()
+	resp, body := doJSON(t, mustRequest(t, http.MethodGet, base+"/jwks", nil))
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /jwks: got %d, want 200", resp.StatusCode)
 	}

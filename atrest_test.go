@@ -252,7 +252,7 @@ func TestOldDatabaseMigratedOnStart(t *testing.T) {
 	if !restHome(t, p.base, cookie, "alice") {
 		t.Errorf("the old session cookie after the migrating start: alice not signed in")
 	}
-	if kids := restJWKS(t, p.base); !slices.Contains(kids, kid) {
+	if kids := kidsAt(t, p.base); !slices.Contains(kids, kid) {
 		t.Errorf("/jwks after the migrating start = %v, want the old key %s", kids, kid)
 	}
 	dump := restDump(t, db)
@@ -276,7 +276,7 @@ func TestOldDatabaseMigratedOnStart(t *testing.T) {
 	if !restHome(t, p2.base, cookie, "alice") {
 		t.Errorf("the old session cookie after a second start: alice not signed in")
 	}
-	if got := restJWKS(t, p2.base); !slices.Contains(got, kid) {
+	if got := kidsAt(t, p2.base); !slices.Contains(got, kid) {
 		t.Errorf("/jwks after a second start = %v, want %s still there", got, kid)
 	}
 }
@@ -286,21 +286,4 @@ func restExec(t *testing.T, db *gorm.DB, sql string, args ...any) {
 	if err := db.Exec(sql, args...).Error; err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
-}
-
-// restJWKS lists the kids base/jwks publishes.
-func restJWKS(t *testing.T, base string) []string {
-	t.Helper()
-	resp, body := doJSON(t, mustRequest(t, http.MethodGet, base+"/jwks", nil))
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /jwks: %d", resp.StatusCode)
-	}
-	var kids []string
-	keys, _ := body["keys"].([]any)
-	for _, k := range keys {
-		m, _ := k.(map[string]any)
-		kid, _ := m["kid"].(string)
-		kids = append(kids, kid)
-	}
-	return kids
 }

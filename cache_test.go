@@ -251,20 +251,3 @@ func TestCachesTwoProcesses(t *testing.T) {
 		within(i, "still publishes the retired key", func() bool { return !slices.Contains(kidsAt(t, p.base), fresh.KID) })
 	}
 }
-
-// kidsAt lists the key ids of the JWK Set a server at base publishes.
-func kidsAt(t *testing.T, base string) []string {
-	t.Helper()
-	resp, body := doJSON(t, mustRequest(t, http.MethodGet, base+"/jwks", nil))
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /jwks: %d", resp.StatusCode)
-	}
-	var kids []string
-	keys, _ := body["keys"].([]any)
-	for _, k := range keys {
-		m, _ := k.(map[string]any)
-		kid, _ := m["kid"].(string)
-		kids = append(kids, kid)
-	}
-	return kids
-}

@@ -56,7 +56,7 @@ func TestSecretKeyFileInDefaultDataDir(t *testing.T) {
 		t.Errorf("serve created another key file:\n%s", p.logs)
 	}
 	// serve adds the ES256 and EdDSA keys; the RS256 key is creatersakey's.
-	if kids := restJWKS(t, p.base); len(kids) != 3 || !slices.Contains(kids, kid) {
+	if kids := kidsAt(t, p.base); len(kids) != 3 || !slices.Contains(kids, kid) {
 		t.Errorf("/jwks = %v, want the key creatersakey made (%s) and one ES256 and one EdDSA key", kids, kid)
 	}
 	if err := p.stop(t); err != nil {

@@ -44,23 +44,9 @@ type introspection struct {
 // alike (§2.2), so the answer tells nothing more. Every answer is
 // no-store (§4).
 func (h *Handler) Introspect(c echo.Context) error {
-	hdr := c.Response().Header()
-	hdr.Set(echo.HeaderCacheControl, "no-store")
-	hdr.Set("Pragma", "no-cache")
-
-	p, err := readBody(c)
-	if errors.Is(err, errBodyTooLarge) {
-		return echo.ErrStatusRequestEntityTooLarge
-	}
-	if err != nil {
-		return h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "%s", err.Error()))
-	}
-	if err := p.singleValued(); err != nil {
-		return h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "%s", err.Error()))
-	}
-	client, oerr := h.authenticateClient(c, p)
-	if oerr != nil {
-		return h.tokenError(c, oerr)
+	p, client, answered := h.clientPost(c)
+	if client == nil {
+		return answered
 	}
 	token, _ := p.get("token")
 	if token == "" {

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -18,23 +17,9 @@ import (
 // 200 all the same (§2.2), so the answer tells no one whether a token
 // exists. Every answer is no-store.
 func (h *Handler) Revoke(c echo.Context) error {
-	hdr := c.Response().Header()
-	hdr.Set(echo.HeaderCacheControl, "no-store")
-	hdr.Set("Pragma", "no-cache")
-
-	p, err := readBody(c)
-	if errors.Is(err, errBodyTooLarge) {
-		return echo.ErrStatusRequestEntityTooLarge
-	}
-	if err != nil {
-		return h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "%s", err.Error()))
-	}
-	if err := p.singleValued(); err != nil {
-		return h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "%s", err.Error()))
-	}
-	client, oerr := h.authenticateClient(c, p)
-	if oerr != nil {
-		return h.tokenError(c, oerr)
+	p, client, answered := h.clientPost(c)
+	if client == nil {
+		return answered
 	}
 	token, _ := p.get("token")
 	if token == "" {

@@ -31,23 +31,9 @@ type tokenResponse struct {
 // (grants.go). Every answer, success or error, is
 // no-store.
 func (h *Handler) Token(c echo.Context) error {
-	hdr := c.Response().Header()
-	hdr.Set(echo.HeaderCacheControl, "no-store")
-	hdr.Set("Pragma", "no-cache")
-
-	p, err := readBody(c)
-	if errors.Is(err, errBodyTooLarge) {
-		return echo.ErrStatusRequestEntityTooLarge // 413, as with a Content-Length
-	}
-	if err != nil {
-		return h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "%s", err.Error()))
-	}
-	if err := p.singleValued(); err != nil {
-		return h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "%s", err.Error()))
-	}
-	client, oerr := h.authenticateClient(c, p)
-	if oerr != nil {
-		return h.tokenError(c, oerr)
+	p, client, answered := h.clientPost(c)
+	if client == nil {
+		return answered
 	}
 	grantType, _ := p.get("grant_type")
 	if grantType == "" {
@@ -66,6 +52,34 @@ func (h *Handler) Token(c echo.Context) error {
 		return h.tokenError(c, oerr)
 	}
 	return c.JSON(http.StatusOK, resp)
+}
+
+// clientPost begins every endpoint a client authenticates to (/token,
+// /revoke, /introspect): the answer, whatever it is, is no-store (RFC
+// 6749 §5.1, RFC 7009 §2, RFC 7662 §4); the form is read once, each
+// parameter at most once (RFC 6749 §3.2); the client authenticates as at
+// /token (RFC 6749 §2.3). When client is nil the answer has been written
+// (413, or an OAuth error) and answered is what the handler returns.
+func (h *Handler) clientPost(c echo.Context) (p params, client *models.Client, answered error) {
+	hdr := c.Response().Header()
+	hdr.Set(echo.HeaderCacheControl, "no-store")
+	hdr.Set("Pragma", "no-cache")
+
+	p, err := readBody(c)
+	if errors.Is(err, errBodyTooLarge) {
+		return p, nil, echo.ErrStatusRequestEntityTooLarge // 413, as with a Content-Length
+	}
+	if err != nil {
+		return p, nil, h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "%s", err.Error()))
+	}
+	if err := p.singleValued(); err != nil {
+		return p, nil, h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "%s", err.Error()))
+	}
+	client, oerr := h.authenticateClient(c, p)
+	if oerr != nil {
+		return p, nil, h.tokenError(c, oerr)
+	}
+	return p, client, nil
 }
 
 // tokenError writes RFC 6749 §5.2 JSON. invalid_client is 401 and, when
