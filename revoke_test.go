@@ -107,7 +107,15 @@ func TestRevoke(t *testing.T) {
 			if tt.edit != nil {
 				edits = append(edits, tt.edit)
 			}
+			audited := countRevokeEvents(t, r)
 			resp, body = postForm(t, r.env.issuer+"/revoke", tt.form(live), edits...)
+			wantAudited := audited
+			if tt.wantRevoked {
+				wantAudited++
+			}
+			if got := countRevokeEvents(t, r); got != wantAudited {
+				t.Errorf("token_revoked events: %d, want %d", got, wantAudited)
+			}
 			if tt.wantStatus == http.StatusOK {
 				if resp.StatusCode != http.StatusOK || body != nil {
 					t.Errorf("got %d %v, want 200 with an empty body", resp.StatusCode, body)
@@ -134,6 +142,18 @@ func TestRevoke(t *testing.T) {
 			}
 		})
 	}
+}
+
+// countRevokeEvents counts the audit log's token_revoked events for the
+// rig's confidential client and user.
+func countRevokeEvents(t *testing.T, r *rig) int64 {
+	t.Helper()
+	var n int64
+	err := r.db.Model(&models.Event{}).Where("kind = ? AND client_id = ? AND user_id = ?", models.EventTokenRevoked, r.conf.ID, r.user.ID).Count(&n).Error
+	if err != nil {
+		t.Fatalf("count events: %v", err)
+	}
+	return n
 }
 
 // TestRevokeFamily: revoking the refresh token a pair was rotated from

@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"oidcd/handlers/oauth"
+	"oidcd/models"
 )
 
 // Revoke serves POST /revoke, token revocation (RFC 7009). The client
@@ -15,7 +16,8 @@ import (
 // ignored. A token is revoked only for the client it was issued to; an
 // unknown token, or another client's, changes nothing and is answered
 // 200 all the same (§2.2), so the answer tells no one whether a token
-// exists. Every answer is no-store.
+// exists. Every answer is no-store. A revocation that changed something
+// is recorded in the audit log in the same transaction.
 func (h *Handler) Revoke(c echo.Context) error {
 	p, client, answered := h.clientPost(c)
 	if client == nil {
@@ -25,7 +27,8 @@ func (h *Handler) Revoke(c echo.Context) error {
 	if token == "" {
 		return h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "token is required"))
 	}
-	if _, err := h.store.RevokeByValue(c.Request().Context(), client.ID, oauth.HashToken(token), h.now()); err != nil {
+	if _, err := h.store.RevokeByValue(c.Request().Context(), client.ID, oauth.HashToken(token), h.now(),
+		&models.Event{Kind: models.EventTokenRevoked, RemoteIP: c.RealIP()}); err != nil {
 		return h.tokenError(c, h.serverError(c, "revoke token", err))
 	}
 	return c.NoContent(http.StatusOK)

@@ -267,12 +267,13 @@ const (
 	EventLogout         = "logout"
 	EventConsentRevoked = "consent_revoked"
 	EventAdminChange    = "admin_change"
+	EventTokenRevoked   = "token_revoked" // by its client at /revoke (RFC 7009)
 )
 
 // EventKinds lists every kind, for the audit log's filter.
 var EventKinds = []string{
 	EventLoginSucceeded, EventLoginFailed, EventConsentGranted, EventConsentDenied,
-	EventConsentRevoked, EventTokenIssued, EventLogout, EventAdminChange,
+	EventConsentRevoked, EventTokenIssued, EventTokenRevoked, EventLogout, EventAdminChange,
 }
 
 // Event is one entry in the audit log. Login throttling does not read

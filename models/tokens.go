@@ -165,9 +165,9 @@ func (s *Store) IssueToken(ctx context.Context, t *Token, audit ...*Event) error
 // so the refresh token issued beside it too (§2.1 allows it); a refresh
 // token revokes its whole family, the pairs rotated from it included. A
 // token of another client, or none, revokes nothing: revoked is false.
-func (s *Store) RevokeByValue(ctx context.Context, clientID uint, hash string, now time.Time) (revoked bool, err error) {
+func (s *Store) RevokeByValue(ctx context.Context, clientID uint, hash string, now time.Time, audit *Event) (revoked bool, err error) {
 	var t Token
-	err = s.db.WithContext(ctx).Select("id", "client_id", "family_id", "refresh_token_hash").
+	err = s.db.WithContext(ctx).Select("id", "client_id", "user_id", "family_id", "refresh_token_hash").
 		Where("access_token_hash = ? OR refresh_token_hash = ?", hash, hash).Take(&t).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return false, nil
@@ -178,10 +178,26 @@ func (s *Store) RevokeByValue(ctx context.Context, clientID uint, hash string, n
 	if t.ClientID != clientID {
 		return false, nil
 	}
+	cond, arg, kind := "id = ?", any(t.ID), "access_token"
 	if t.RefreshTokenHash != nil && *t.RefreshTokenHash == hash {
-		return true, s.revokeWhere(ctx, now, "family_id = ?", t.FamilyID)
+		cond, arg, kind = "family_id = ?", any(t.FamilyID), "refresh_token"
 	}
-	return true, s.revokeWhere(ctx, now, "id = ?", t.ID)
+	err = s.transaction(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&Token{}).Where("revoked_at IS NULL").Where(cond, arg).Update("revoked_at", now)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 || audit == nil {
+			return nil // already revoked: nothing new to record
+		}
+		audit.ClientID, audit.UserID = &t.ClientID, t.UserID
+		audit.Detail = fmt.Sprintf("%s, %d token(s)", kind, res.RowsAffected)
+		return recordEvent(tx, audit)
+	})
+	if err != nil {
+		return false, fmt.Errorf("models: revoke tokens: %w", err)
+	}
+	return true, nil
 }
 
 // TokenByValue finds the token whose access or refresh token hashes to
