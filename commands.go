@@ -257,11 +257,10 @@ func cmdCreateUser(ctx context.Context, args []string, getenv func(string) strin
 	if err := required(fs, "username", "password"); err != nil {
 		return err
 	}
-	if len(*password) < 8 {
-		return fmt.Errorf("createuser: the password must be at least 8 characters")
-	}
-	if len(*password) > 72 {
-		return fmt.Errorf("createuser: the password must be at most 72 bytes")
+	for _, err := range []error{models.CheckUsername(*username), models.CheckEmail(*email), models.CheckPassword(*password)} {
+		if err != nil {
+			return fmt.Errorf("createuser: %w", err)
+		}
 	}
 	store, err := openDatabase(*db, getenv, warnings(stderr))
 	if err != nil {

@@ -127,32 +127,30 @@ func (a *Admin) SubmitSetup(c echo.Context) error {
 	return a.redirectWith(c, "/admin", "success", "Welcome. You are the first administrator.")
 }
 
-// checkUsername, checkEmail and checkPassword put a message for each
-// problem into errs, under the field's name.
+// checkUsername, checkEmail and checkPassword put the message of the
+// rule a value breaks (models.CheckUsername, CheckEmail, CheckPassword)
+// into errs, under the field's name.
 func checkUsername(errs views.FieldErrors, username string) {
-	switch {
-	case username == "":
-		errs["username"] = "Enter a username."
-	case len(username) > 150:
-		errs["username"] = "Use at most 150 characters."
-	case strings.ContainsAny(username, " \t\r\n"):
-		errs["username"] = "A username cannot contain spaces."
-	}
+	fieldError(errs, models.CheckUsername(username))
 }
 
-func checkEmail(errs views.FieldErrors, email string) {
-	if email != "" && (!strings.Contains(email, "@") || strings.ContainsAny(email, " \t\r\n") || len(email) > 254) {
-		errs["email"] = "Enter a valid email address."
-	}
-}
+func checkEmail(errs views.FieldErrors, email string) { fieldError(errs, models.CheckEmail(email)) }
 
 func checkPassword(errs views.FieldErrors, password, confirm string) {
 	switch {
-	case len(password) < 8:
-		errs["password"] = "Use at least 8 characters."
-	case len(password) > 72:
-		errs["password"] = "Use at most 72 bytes."
+	case fieldError(errs, models.CheckPassword(password)):
 	case password != confirm:
 		errs["password_confirm"] = "The passwords do not match."
 	}
+}
+
+// fieldError puts a rule's message under its field and reports whether
+// there was one.
+func fieldError(errs views.FieldErrors, err error) bool {
+	var fe *models.FieldError
+	if errors.As(err, &fe) {
+		errs[fe.Field] = fe.Message
+		return true
+	}
+	return false
 }

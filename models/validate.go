@@ -1,0 +1,70 @@
+package models
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// The rules for what a person types about a user, owned here so that the
+// setup page, the admin user forms and `oidcd createuser` refuse the same
+// values with the same words.
+
+// Password lengths: bcrypt reads at most 72 bytes, so a longer password is
+// refused rather than silently cut (HashPassword).
+const (
+	MinPasswordLen   = 8
+	MaxPasswordBytes = 72
+	maxUsernameLen   = 150
+	maxEmailLen      = 254 // RFC 5321 §4.5.3.1.3, less the angle brackets
+)
+
+// FieldError is a value a rule refused: Field names the form field,
+// Message is a sentence for the person who typed it.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+// Error is the message for a command line: lower case, no period.
+func (e *FieldError) Error() string {
+	m := strings.TrimSuffix(e.Message, ".")
+	if m != "" {
+		m = strings.ToLower(m[:1]) + m[1:]
+	}
+	return e.Field + ": " + m
+}
+
+// CheckUsername refuses an empty username, one over 150 characters, and
+// one with white space (it is typed on the login page).
+func CheckUsername(username string) error {
+	switch {
+	case username == "":
+		return &FieldError{"username", "Enter a username."}
+	case utf8.RuneCountInString(username) > maxUsernameLen:
+		return &FieldError{"username", "Use at most 150 characters."}
+	case strings.ContainsAny(username, " \t\r\n"):
+		return &FieldError{"username", "A username cannot contain spaces."}
+	}
+	return nil
+}
+
+// CheckEmail refuses an email address that cannot be one; "" is allowed
+// (the email claim is optional).
+func CheckEmail(email string) error {
+	if email != "" && (!strings.Contains(email, "@") || strings.ContainsAny(email, " \t\r\n") || len(email) > maxEmailLen) {
+		return &FieldError{"email", "Enter a valid email address."}
+	}
+	return nil
+}
+
+// CheckPassword refuses a password shorter than MinPasswordLen bytes or
+// longer than MaxPasswordBytes.
+func CheckPassword(password string) error {
+	switch {
+	case len(password) < MinPasswordLen:
+		return &FieldError{"password", "Use at least 8 characters."}
+	case len(password) > MaxPasswordBytes:
+		return &FieldError{"password", "Use at most 72 bytes."}
+	}
+	return nil
+}
