@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"oidcd/handlers/oauth"
 	"oidcd/models"
@@ -60,6 +61,20 @@ func TestRevoke(t *testing.T) {
 			v := creds(r.conf.ClientID, r.secret)
 			v.Set("token", p.access)
 			v.Set("token_type_hint", "id_token")
+			return v
+		}, nil, 200, "", true},
+		{"expired access token: its pair goes all the same", func(p pair) url.Values {
+			r.env.clock.Advance(2 * time.Hour) // past OIDC_TOKEN_EXPIRE, within the refresh lifetime
+			v := creds(r.conf.ClientID, r.secret)
+			v.Set("token", p.access)
+			return v
+		}, nil, 200, "", true},
+		{"already revoked: 200, recorded once", func(p pair) url.Values {
+			v := creds(r.conf.ClientID, r.secret)
+			v.Set("token", p.refresh)
+			if resp, _ := postForm(t, r.env.issuer+"/revoke", v); resp.StatusCode != http.StatusOK {
+				t.Fatalf("first revocation: %d", resp.StatusCode)
+			}
 			return v
 		}, nil, 200, "", true},
 		{"another client's token", func(p pair) url.Values {
