@@ -283,7 +283,7 @@ func TestAdminGrantListsPages(t *testing.T) {
 			if first.status != http.StatusOK || !strings.Contains(first.body, `data-testid="`+tc.testid+`"`) {
 				t.Fatalf("page 1: got %d, want the %s page", first.status, tc.list)
 			}
-			if n := countRows(first.body, tc.row); n != adminPageSize {
+			if n := countTestIDs(first.body, tc.row); n != adminPageSize {
 				t.Errorf("page 1 rows = %d, want %d", n, adminPageSize)
 			}
 			if !strings.Contains(first.body, fmt.Sprintf("Page 1 of 2 (%d in all)", rows)) {
@@ -298,7 +298,7 @@ func TestAdminGrantListsPages(t *testing.T) {
 				t.Errorf("Next link = %s, want /admin/%s with page=2 and the user filter", next, tc.list)
 			}
 			second := b.get(next.String())
-			if n := countRows(second.body, tc.row); n != rows-adminPageSize {
+			if n := countTestIDs(second.body, tc.row); n != rows-adminPageSize {
 				t.Errorf("page 2 rows = %d, want %d", n, rows-adminPageSize)
 			}
 			if !strings.Contains(second.body, "Page 2 of 2") || nextLinkRE.MatchString(second.body) || !strings.Contains(second.body, `rel="prev"`) {

@@ -13,39 +13,6 @@ import (
 	"oidcd/models"
 )
 
-const (
-	adminName     = "root"
-	adminPassword = "root's long admin password"
-)
-
-// signInAdmin creates an active superuser on r and signs a new browser in
-// as them at /login.
-func signInAdmin(r *rig) (*browser, *models.User) {
-	r.t.Helper()
-	u := r.env.createUser(adminName, adminPassword, func(u *models.User) { u.Superuser = true })
-	r.keep(adminPassword)
-	b := r.env.browser()
-	if p := b.submitLogin(b.get("/login"), adminName, adminPassword); !strings.Contains(p.body, `data-testid="current-user">`+adminName+"<") {
-		r.t.Fatalf("admin login: got %d at %s, want the home page signed in", p.status, p.url)
-	}
-	return b, u
-}
-
-// csrfFrom GETs an admin page, checks it is the page with testid, and
-// returns a form holding just its CSRF token.
-func csrfFrom(t *testing.T, b *browser, path, testid string) url.Values {
-	t.Helper()
-	p := b.get(path)
-	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="`+testid+`"`) {
-		t.Fatalf("GET %s: got %d at %s, want 200 and %s:\n%.800s", path, p.status, p.url, testid, p.body)
-	}
-	token := hiddenFields(p.body).Get("_csrf")
-	if token == "" {
-		t.Fatalf("GET %s: no _csrf field on the page", path)
-	}
-	return url.Values{"_csrf": {token}}
-}
-
 // wantLanded checks that a POST redirected (303, followed) to path and
 // shows a flash of kind.
 func wantLanded(t *testing.T, p page, path, kind string) {

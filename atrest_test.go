@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -20,32 +19,6 @@ import (
 	"oidcd/models"
 	"oidcd/models/modelstest"
 )
-
-// restDump is every row of every table as text, read through the
-// database connection: what a copy of the database hands to whoever has it.
-func restDump(t *testing.T, db *gorm.DB) string {
-	t.Helper()
-	tables, err := db.Migrator().GetTables()
-	if err != nil || len(tables) == 0 {
-		t.Fatalf("list tables: %d, %v", len(tables), err)
-	}
-	var out strings.Builder
-	for _, table := range tables {
-		var rows []map[string]any
-		if err := db.Table(table).Find(&rows).Error; err != nil {
-			t.Fatalf("read %s: %v", table, err)
-		}
-		for _, row := range rows {
-			for col, v := range row {
-				if b, ok := v.([]byte); ok {
-					v = string(b)
-				}
-				fmt.Fprintf(&out, "%s.%s=%v\n", table, col, v)
-			}
-		}
-	}
-	return out.String()
-}
 
 func restHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
@@ -88,13 +61,13 @@ func TestDatabaseCopyOpensNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	env := newTestEnv(t)
-	admin := kadAdmin(t, env, "root")
+	admin := env.signInAdmin()
 	if p := admin.get("/admin"); p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="dashboard-page"`) {
 		t.Fatalf("GET /admin: %d, want the dashboard", p.status)
 	}
 	cookie := jarCookie(admin, sessionCookieName)
 	sessionID := sessionIDOf(t, env, cookie)
-	tokens := kadCodeFlow(t, env, "alice")
+	tokens := codeFlowTokens(t, env, "alice")
 	if idToken, _ := tokens["id_token"].(string); kidOf(t, idToken) != activeKID(t, env) {
 		t.Fatalf("no ID token signed by the active key in %v", tokens)
 	}
@@ -115,7 +88,7 @@ func TestDatabaseCopyOpensNothing(t *testing.T) {
 	}
 
 	d := modelstest.DatabaseOf(t, env.store)
-	dump := restDump(t, env.store.DB())
+	dump := dumpTables(t, env.store.DB())
 	copyDSN, copyText := d.DSN, dump
 	if !modelstest.Postgres() {
 		// A real copy of the file, WAL included.
@@ -242,7 +215,7 @@ func TestOldDatabaseMigratedOnStart(t *testing.T) {
 	}
 	restExec(t, db, "UPDATE sessions SET id = ? WHERE id = ?", sessionID, restHash(sessionID))
 	modelstest.AsOlderOidcd(t, env.store)
-	if old := restDump(t, db); !strings.Contains(old, "PRIVATE KEY") || !strings.Contains(old, "sessions.id="+sessionID) {
+	if old := dumpTables(t, db); !strings.Contains(old, "PRIVATE KEY") || !strings.Contains(old, "sessions.id="+sessionID) {
 		t.Fatalf("the database is not in the old plaintext form; the test would prove nothing")
 	}
 
@@ -255,7 +228,7 @@ func TestOldDatabaseMigratedOnStart(t *testing.T) {
 	if kids := kidsAt(t, p.base); !slices.Contains(kids, kid) {
 		t.Errorf("/jwks after the migrating start = %v, want the old key %s", kids, kid)
 	}
-	dump := restDump(t, db)
+	dump := dumpTables(t, db)
 	if strings.Contains(dump, "PRIVATE KEY") || strings.Contains(dump, sessionID) || !strings.Contains(dump, restHash(sessionID)) {
 		t.Errorf("after the migrating start the database still holds a private key or the raw session id")
 	}

@@ -37,17 +37,6 @@ func jarCookie(b *browser, name string) string {
 	return ""
 }
 
-// signIn logs the browser in through the login page and checks it landed
-// on the home page as username.
-func signIn(t *testing.T, b *browser, username, password string) page {
-	t.Helper()
-	p := b.submitLogin(b.get("/login"), username, password)
-	if p.status != http.StatusOK || !strings.Contains(p.body, signedInMarker+username+"<") {
-		t.Fatalf("sign in as %s: %d at %s, want the home page signed in:\n%s", username, p.status, p.url, p.body)
-	}
-	return p
-}
-
 // homeWithCookie fetches / with only the given session cookie, as another
 // browser holding that value would.
 func homeWithCookie(t *testing.T, env *testEnv, value string) string {
