@@ -25,15 +25,6 @@ func wantLanded(t *testing.T, p page, path, kind string) {
 	}
 }
 
-// userinfoStatus calls /userinfo with a Bearer access token.
-func userinfoStatus(t *testing.T, r *rig, access string) (int, map[string]any) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, r.env.issuer+"/userinfo", nil)
-	req.Header.Set("Authorization", "Bearer "+access)
-	resp, body := doJSON(t, req)
-	return resp.StatusCode, body
-}
-
 // canLogIn reports whether username can sign in at /login in a fresh browser.
 func canLogIn(r *rig, username, password string) bool {
 	r.t.Helper()
@@ -162,7 +153,7 @@ func TestAdminUsersEditClaims(t *testing.T) {
 	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `data-testid="error-birthdate"`) {
 		t.Errorf("bad birthdate: got %d, want 422 with the error next to birthdate", p.status)
 	}
-	if _, claims := userinfoStatus(t, r, access); claims["name"] != "Alice Liddell" {
+	if _, claims := r.userinfo(access); claims["name"] != "Alice Liddell" {
 		t.Errorf("after a refused edit, userinfo name = %v, want \"Alice Liddell\" (nothing saved)", claims["name"])
 	}
 
@@ -176,7 +167,8 @@ func TestAdminUsersEditClaims(t *testing.T) {
 		form.Set(k, v)
 	}
 	wantLanded(t, b.post(path, form), path, "success")
-	status, claims := userinfoStatus(t, r, access)
+	resp, claims := r.userinfo(access)
+	status := resp.StatusCode
 	if status != http.StatusOK {
 		t.Fatalf("userinfo after edit: got %d, want 200", status)
 	}
@@ -238,7 +230,7 @@ func TestAdminUsersDeactivate(t *testing.T) {
 	r := newRig(t)
 	alice := r.env.browser()
 	access := r.tokens(alice, r.conf, r.secret, nil)["access_token"].(string)
-	if status, _ := userinfoStatus(t, r, access); status != http.StatusOK {
+	if status := r.userinfoStatus(access); status != http.StatusOK {
 		t.Fatalf("userinfo before: got %d, want 200", status)
 	}
 	b, _ := signInAdmin(r)
@@ -246,7 +238,7 @@ func TestAdminUsersDeactivate(t *testing.T) {
 	form := csrfFrom(t, b, path, "deactivate-user")
 	wantLanded(t, b.post(path+"/deactivate", form), path, "success")
 
-	if status, _ := userinfoStatus(t, r, access); status != http.StatusUnauthorized {
+	if status := r.userinfoStatus(access); status != http.StatusUnauthorized {
 		t.Errorf("userinfo with the deactivated user's token: got %d, want 401", status)
 	}
 	var sessions, live int64
@@ -270,7 +262,7 @@ func TestAdminUsersDeactivate(t *testing.T) {
 	if !canLogIn(r, testUser, testPassword) {
 		t.Errorf("reactivated user cannot sign in, want signed in")
 	}
-	if status, _ := userinfoStatus(t, r, access); status != http.StatusUnauthorized {
+	if status := r.userinfoStatus(access); status != http.StatusUnauthorized {
 		t.Errorf("userinfo with a token revoked at deactivation, after reactivation: got %d, want 401", status)
 	}
 }
@@ -320,7 +312,7 @@ func TestAdminUsersDelete(t *testing.T) {
 			t.Errorf("%s of the deleted user: got %d, want 0", table, n)
 		}
 	}
-	if status, _ := userinfoStatus(t, r, access); status != http.StatusUnauthorized {
+	if status := r.userinfoStatus(access); status != http.StatusUnauthorized {
 		t.Errorf("userinfo with the deleted user's token: got %d, want 401", status)
 	}
 	if _, err := r.env.store.ActiveAccessToken(context.Background(), oauth.HashToken(access), r.env.clock.Now()); err != models.ErrNotFound {
@@ -370,7 +362,7 @@ func TestAdminUsersEditPhoneAndAddress(t *testing.T) {
 	if p := b.post(path, form); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `data-testid="error-phone_number"`) {
 		t.Errorf("bad phone number: got %d, want 422 with the error next to the field", p.status)
 	}
-	if _, claims := userinfoStatus(t, r, access); claims["phone_number"] != nil || claims["address"] != nil {
+	if _, claims := r.userinfo(access); claims["phone_number"] != nil || claims["address"] != nil {
 		t.Errorf("after a refused edit, userinfo phone_number %v, address %v; want neither", claims["phone_number"], claims["address"])
 	}
 
@@ -404,7 +396,8 @@ func TestAdminUsersEditPhoneAndAddress(t *testing.T) {
 				form.Set(k, v)
 			}
 			wantLanded(t, b.post(path, form), path, "success")
-			status, claims := userinfoStatus(t, r, access)
+			resp, claims := r.userinfo(access)
+			status := resp.StatusCode
 			if status != http.StatusOK {
 				t.Fatalf("userinfo after edit: got %d, want 200", status)
 			}
