@@ -106,7 +106,7 @@ func TestAdminFormErrorsA11y(t *testing.T) {
 					t.Fatalf("PrepareSetup: %v", err)
 				}
 				b := env.browser()
-				form := asSetupForm(t, b, token, "bad name", "long enough 1")
+				form := setupForm(t, b, token, "bad name", "long enough 1")
 				form.Set("email", "nope")
 				form.Set("password_confirm", "long enough 2")
 				return b.post("/admin/setup", form)

@@ -27,9 +27,9 @@ import (
 	"oidcd/models/modelstest"
 )
 
-// sgClient registers a client signing with alg, its secret kept sealed as
+// clientWithAlg registers a client signing with alg, its secret kept sealed as
 // the admin site and the CLI keep it, and returns it with the secret.
-func sgClient(t *testing.T, env *testEnv, clientType, alg, redirect string) (*models.Client, string) {
+func clientWithAlg(t *testing.T, env *testEnv, clientType, alg, redirect string) (*models.Client, string) {
 	t.Helper()
 	var secret string
 	client, _ := env.createClient(clientType, []string{redirect}, func(c *models.Client) {
@@ -66,9 +66,9 @@ func (k hmacKeySet) VerifySignature(_ context.Context, jwt string) ([]byte, erro
 	return base64.RawURLEncoding.DecodeString(parts[1])
 }
 
-// sgVerifier is how a relying party verifies the client's ID tokens: the
+// idTokenVerifier is how a relying party verifies the client's ID tokens: the
 // provider's JWKS for the asymmetric algorithms, its own secret for HS256.
-func sgVerifier(env *testEnv, provider *oidc.Provider, client *models.Client, secret string) *oidc.IDTokenVerifier {
+func idTokenVerifier(env *testEnv, provider *oidc.Provider, client *models.Client, secret string) *oidc.IDTokenVerifier {
 	cfg := &oidc.Config{ClientID: client.ClientID, SupportedSigningAlgs: []string{client.JWTAlg}}
 	if client.JWTAlg == jose.HS256 {
 		return oidc.NewVerifier(env.issuer, hmacKeySet{secret}, cfg)
@@ -76,9 +76,9 @@ func sgVerifier(env *testEnv, provider *oidc.Provider, client *models.Client, se
 	return provider.Verifier(cfg)
 }
 
-// sgFlow runs a PKCE code flow with x/oauth2 and returns the ID token of
+// codeAndRefreshIDTokens runs a PKCE code flow with x/oauth2 and returns the ID token of
 // the code exchange and of a refresh.
-func sgFlow(t *testing.T, env *testEnv, client *models.Client, secret, username, password string) (string, string) {
+func codeAndRefreshIDTokens(t *testing.T, env *testEnv, client *models.Client, secret, username, password string) (string, string) {
 	t.Helper()
 	ctx := context.Background()
 	rp := oauth2.Config{
@@ -122,9 +122,9 @@ func TestIDTokenPerAlgorithm(t *testing.T) {
 			t.Parallel()
 			user := "user-" + strings.ToLower(alg)
 			env.createUser(user, password)
-			client, secret := sgClient(t, env, models.ClientConfidential, alg, "http://127.0.0.1/sg/"+alg)
-			rpVerifier := sgVerifier(env, provider, client, secret)
-			fromCode, fromRefresh := sgFlow(t, env, client, secret, user, password)
+			client, secret := clientWithAlg(t, env, models.ClientConfidential, alg, "http://127.0.0.1/sg/"+alg)
+			rpVerifier := idTokenVerifier(env, provider, client, secret)
+			fromCode, fromRefresh := codeAndRefreshIDTokens(t, env, client, secret, user, password)
 			for i, raw := range []string{fromCode, fromRefresh} {
 				hdr := jwsHeader(t, raw)
 				if hdr["alg"] != alg {
@@ -143,7 +143,7 @@ func TestIDTokenPerAlgorithm(t *testing.T) {
 						t.Errorf("HS256 token carries kid %q, want none", kid)
 					}
 					// A relying party with another secret rejects it.
-					if _, err := sgVerifier(env, provider, client, "not-"+secret).Verify(context.Background(), raw); err == nil {
+					if _, err := idTokenVerifier(env, provider, client, "not-"+secret).Verify(context.Background(), raw); err == nil {
 						t.Errorf("HS256 token verified with a wrong secret")
 					}
 					continue
@@ -365,8 +365,8 @@ func TestAdminKeysCreatePerAlgorithm(t *testing.T) {
 		if !slices.Contains(jwksKIDs(t, env), k.KID) {
 			t.Errorf("/jwks lacks the new %s key", alg)
 		}
-		client, secret := sgClient(t, env, models.ClientConfidential, alg, "http://127.0.0.1/k/"+alg)
-		idToken, _ := sgFlow(t, env, client, secret, "ed", "ed password 12345")
+		client, secret := clientWithAlg(t, env, models.ClientConfidential, alg, "http://127.0.0.1/k/"+alg)
+		idToken, _ := codeAndRefreshIDTokens(t, env, client, secret, "ed", "ed password 12345")
 		if got := kidOf(t, idToken); got != k.KID {
 			t.Errorf("%s ID token kid = %s, want the new key %s", alg, got, k.KID)
 		}
@@ -411,10 +411,10 @@ func TestKeyCacheBoundedStaleness(t *testing.T) {
 
 	const password = "stale password 123"
 	b.createUser("bo", password)
-	client, secret := sgClient(t, b, models.ClientConfidential, jose.ES256, "http://127.0.0.1/b/cb")
+	client, secret := clientWithAlg(t, b, models.ClientConfidential, jose.ES256, "http://127.0.0.1/b/cb")
 	signerOnB := func() string {
 		t.Helper()
-		idToken, _ := sgFlow(t, b, client, secret, "bo", password)
+		idToken, _ := codeAndRefreshIDTokens(t, b, client, secret, "bo", password)
 		return kidOf(t, idToken)
 	}
 	first, err := a.store.ActiveSigningKey(ctx, jose.ES256)
