@@ -36,14 +36,15 @@ func dialServer(t *testing.T, env *testEnv) net.Conn {
 func TestAbortedRequestsAreTheClientsFault(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b, csrf := acAdmin(t, env)
-	client, secret := env.createClient(models.ClientConfidential, []string{acRedirect})
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
+	client, secret := env.createClient(models.ClientConfidential, []string{rpRedirect})
 	cookie := sessionCookieName + "=" + jarCookie(b, sessionCookieName)
 	requests := []struct{ path, body, cookie string }{
-		{"/token", url.Values{"grant_type": {"authorization_code"}, "code": {"abc"}, "redirect_uri": {acRedirect},
+		{"/token", url.Values{"grant_type": {"authorization_code"}, "code": {"abc"}, "redirect_uri": {rpRedirect},
 			"client_id": {client.ClientID}, "client_secret": {secret}}.Encode(), ""},
 		{"/login", "_csrf=" + csrf + "&username=root&password=wrong", cookie},
-		{"/authorize", "client_id=" + client.ClientID + "&redirect_uri=" + url.QueryEscape(acRedirect) + "&response_type=code&scope=openid", ""},
+		{"/authorize", "client_id=" + client.ClientID + "&redirect_uri=" + url.QueryEscape(rpRedirect) + "&response_type=code&scope=openid", ""},
 		{"/admin/users", "_csrf=" + csrf + "&username=bob&password=bob+password+1&password_confirm=bob+password+1", cookie},
 		{"/admin/tokens/revoke", "_csrf=" + csrf, cookie},
 	}
@@ -87,7 +88,7 @@ func TestAbortedRequestsAreTheClientsFault(t *testing.T) {
 	var logs string
 	for range 1000 {
 		logs = env.logs.String()
-		if strings.Count(logs, "msg=request method=POST path=") >= sent+1 { // +1: acAdmin's login
+		if strings.Count(logs, "msg=request method=POST path=") >= sent+1 { // +1: signInAdmin.s login
 			break
 		}
 		time.Sleep(10 * time.Millisecond)

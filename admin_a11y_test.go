@@ -33,7 +33,7 @@ func TestAdminFormErrorsA11y(t *testing.T) {
 		{
 			name: "new client form, untouched",
 			submit: func(t *testing.T) page {
-				b, _ := acAdmin(t, newTestEnv(t))
+				b := newTestEnv(t).signInAdmin()
 				return b.get("/admin/clients/new")
 			},
 			wantStatus: http.StatusOK,
@@ -41,11 +41,12 @@ func TestAdminFormErrorsA11y(t *testing.T) {
 		{
 			name: "new client",
 			submit: func(t *testing.T) page {
-				b, csrf := acAdmin(t, newTestEnv(t))
-				form := acClientFields("  ", "not a uri")
+				b := newTestEnv(t).signInAdmin()
+				csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
+				form := clientFields("  ", "not a uri")
 				form.Del("response_types")
 				form.Set("_csrf", csrf)
-				return acPostMultipart(b, "/admin/clients", form, nil)
+				return b.postMultipart("/admin/clients", form, nil)
 			},
 			wantStatus: http.StatusUnprocessableEntity,
 			wantErrors: []string{"name", "redirect_uris", "response_types"},
@@ -105,7 +106,7 @@ func TestAdminFormErrorsA11y(t *testing.T) {
 					t.Fatalf("PrepareSetup: %v", err)
 				}
 				b := env.browser()
-				form := asSetupForm(t, b, token, "bad name", "long enough 1")
+				form := setupForm(t, b, token, "bad name", "long enough 1")
 				form.Set("email", "nope")
 				form.Set("password_confirm", "long enough 2")
 				return b.post("/admin/setup", form)
@@ -116,7 +117,7 @@ func TestAdminFormErrorsA11y(t *testing.T) {
 		{
 			name: "audit log filter",
 			submit: func(t *testing.T) page {
-				b := kadAdmin(t, newTestEnv(t), "root")
+				b := newTestEnv(t).signInAdmin()
 				return b.get("/admin/audit?" + url.Values{"kind": {"nope"}, "from": {"2026-13-40"}}.Encode())
 			},
 			wantStatus: http.StatusUnprocessableEntity,

@@ -16,14 +16,6 @@ import (
 	"oidcd/models"
 )
 
-// kadEvent writes an event directly, at a chosen time.
-func kadEvent(t *testing.T, env *testEnv, e models.Event) {
-	t.Helper()
-	if err := env.store.RecordEvent(context.Background(), &e); err != nil {
-		t.Fatalf("record event: %v", err)
-	}
-}
-
 // auditRows fetches the audit log with query q and returns the page and
 // its number of rows.
 func auditRows(t *testing.T, b *browser, q url.Values) (page, int) {
@@ -32,7 +24,7 @@ func auditRows(t *testing.T, b *browser, q url.Values) (page, int) {
 	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="audit-page"`) {
 		t.Fatalf("GET /admin/audit?%s: got %d, want 200 and the audit page:\n%.800s", q.Encode(), p.status, p.body)
 	}
-	return p, countRows(p.body, "event-row")
+	return p, countTestIDs(p.body, "event-row")
 }
 
 var eventKindRE = regexp.MustCompile(`data-testid="event-row" data-kind="([^"]+)"`)
@@ -40,7 +32,7 @@ var eventKindRE = regexp.MustCompile(`data-testid="event-row" data-kind="([^"]+)
 func TestAdminAuditLogShowsEvents(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b := kadAdmin(t, env, "root")
+	b := env.signInAdmin()
 
 	// A failed login by someone else.
 	mallory := env.browser()
@@ -48,7 +40,7 @@ func TestAdminAuditLogShowsEvents(t *testing.T) {
 		t.Fatalf("failed login: got %d, want 200", p.status)
 	}
 	// A client created by the admin.
-	p := kadPost(t, b, "/admin/clients/new", "/admin/clients", url.Values{
+	p := postWithCSRF(t, b, "/admin/clients/new", "/admin/clients", url.Values{
 		"name": {"Audit Created RP"}, "client_type": {"public"}, "response_types": {"code"}, "grant_types": {"authorization_code", "refresh_token"},
 		"redirect_uris": {"http://127.0.0.1/audit/cb"}, "scopes": {"openid"}, "jwt_alg": {"RS256"},
 	})
@@ -68,7 +60,7 @@ func TestAdminAuditLogShowsEvents(t *testing.T) {
 	if !strings.Contains(p.body, "mallory") || !strings.Contains(p.body, "127.0.0.1") {
 		t.Errorf("audit log lacks the failed login's username and IP")
 	}
-	if countRows(p.body, "event-change") != 1 || !strings.Contains(p.body, "<details") ||
+	if countTestIDs(p.body, "event-change") != 1 || !strings.Contains(p.body, "<details") ||
 		!strings.Contains(p.body, "Audit Created RP") || !strings.Contains(p.body, "create client") {
 		t.Errorf("audit log lacks the client creation with its before/after details:\n%s", p.body)
 	}
@@ -77,7 +69,7 @@ func TestAdminAuditLogShowsEvents(t *testing.T) {
 func TestAdminAuditLogFilters(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b := kadAdmin(t, env, "root") // one login_succeeded event, today
+	b := env.signInAdmin() // one login_succeeded event, today
 	rp, _ := env.createClient(models.ClientConfidential, []string{"http://127.0.0.1/cb"}, func(c *models.Client) { c.Name = "Filter Target RP" })
 	other, _ := env.createClient(models.ClientConfidential, []string{"http://127.0.0.1/cb"}, func(c *models.Client) { c.Name = "Other RP" })
 
@@ -89,15 +81,15 @@ func TestAdminAuditLogFilters(t *testing.T) {
 		return d.Add(time.Duration(hour) * time.Hour)
 	}
 	// 2026-01-10: 3 events, 2026-01-11: 2 (one at 23:00 UTC), 2026-01-12: 1.
-	kadEvent(t, env, models.Event{Kind: models.EventLoginFailed, Username: "dated-carol", RemoteIP: "10.0.0.1", CreatedAt: day("2026-01-10", 0)})
-	kadEvent(t, env, models.Event{Kind: models.EventLoginFailed, Username: "dated-carol", CreatedAt: day("2026-01-10", 12)})
-	kadEvent(t, env, models.Event{Kind: models.EventTokenIssued, Username: "dated-dave", ClientID: &rp.ID, CreatedAt: day("2026-01-10", 23)})
-	kadEvent(t, env, models.Event{Kind: models.EventTokenIssued, Username: "dated-dave", ClientID: &rp.ID, CreatedAt: day("2026-01-11", 1)})
-	kadEvent(t, env, models.Event{Kind: models.EventConsentGranted, Username: "dated-dave", ClientID: &rp.ID, CreatedAt: day("2026-01-11", 23)})
-	kadEvent(t, env, models.Event{Kind: models.EventTokenIssued, Username: "dated-erin", ClientID: &other.ID, CreatedAt: day("2026-01-12", 0)})
+	recordEvent(t, env, models.Event{Kind: models.EventLoginFailed, Username: "dated-carol", RemoteIP: "10.0.0.1", CreatedAt: day("2026-01-10", 0)})
+	recordEvent(t, env, models.Event{Kind: models.EventLoginFailed, Username: "dated-carol", CreatedAt: day("2026-01-10", 12)})
+	recordEvent(t, env, models.Event{Kind: models.EventTokenIssued, Username: "dated-dave", ClientID: &rp.ID, CreatedAt: day("2026-01-10", 23)})
+	recordEvent(t, env, models.Event{Kind: models.EventTokenIssued, Username: "dated-dave", ClientID: &rp.ID, CreatedAt: day("2026-01-11", 1)})
+	recordEvent(t, env, models.Event{Kind: models.EventConsentGranted, Username: "dated-dave", ClientID: &rp.ID, CreatedAt: day("2026-01-11", 23)})
+	recordEvent(t, env, models.Event{Kind: models.EventTokenIssued, Username: "dated-erin", ClientID: &other.ID, CreatedAt: day("2026-01-12", 0)})
 	// token_issued records the user's id only: the log names them by it.
 	frank := env.createUser("frank", "frank's password 1")
-	kadEvent(t, env, models.Event{Kind: models.EventTokenIssued, UserID: &frank.ID, CreatedAt: day("2026-01-09", 5)})
+	recordEvent(t, env, models.Event{Kind: models.EventTokenIssued, UserID: &frank.ID, CreatedAt: day("2026-01-09", 5)})
 
 	for _, tc := range []struct {
 		name  string
@@ -146,9 +138,9 @@ func TestAdminAuditLogFilters(t *testing.T) {
 func TestAdminAuditLogPages(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b := kadAdmin(t, env, "root")
+	b := env.signInAdmin()
 	for i := range 29 {
-		kadEvent(t, env, models.Event{Kind: models.EventLogout, Username: "pager", CreatedAt: time.Now().Add(-time.Duration(i+1) * time.Minute)})
+		recordEvent(t, env, models.Event{Kind: models.EventLogout, Username: "pager", CreatedAt: time.Now().Add(-time.Duration(i+1) * time.Minute)})
 	}
 	if _, n := auditRows(t, b, url.Values{}); n != 25 {
 		t.Errorf("page 1 rows = %d, want 25", n)
@@ -165,7 +157,7 @@ func TestAdminAuditLogPages(t *testing.T) {
 func TestAdminAuditLogBadFilter(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b := kadAdmin(t, env, "root")
+	b := env.signInAdmin()
 	for _, tc := range []struct {
 		name  string
 		query url.Values
@@ -184,7 +176,7 @@ func TestAdminAuditLogBadFilter(t *testing.T) {
 			if !strings.Contains(p.body, `data-testid="error-`+tc.field+`"`) {
 				t.Errorf("no field error for %s:\n%.800s", tc.field, p.body)
 			}
-			if countRows(p.body, "event-row") != 0 {
+			if countTestIDs(p.body, "event-row") != 0 {
 				t.Errorf("rows shown despite the bad filter")
 			}
 		})
@@ -198,7 +190,7 @@ var auditClientPathRE = regexp.MustCompile(`^/admin/clients/(\d+)$`)
 // returns it as stored.
 func auditCreateClient(t *testing.T, env *testEnv, b *browser, name string) *models.Client {
 	t.Helper()
-	p := kadPost(t, b, "/admin/clients/new", "/admin/clients", url.Values{
+	p := postWithCSRF(t, b, "/admin/clients/new", "/admin/clients", url.Values{
 		"name": {name}, "client_type": {models.ClientConfidential}, "response_types": {"code"}, "grant_types": {"authorization_code", "refresh_token"},
 		"redirect_uris": {"http://127.0.0.1/audit/cb"}, "scopes": {"openid"}, "jwt_alg": {"RS256"},
 	})
@@ -237,12 +229,12 @@ func TestAdminAuditLogFindsAdminChanges(t *testing.T) {
 
 	audited := auditCreateClient(t, r.env, b, "Audited RP")
 	page := fmt.Sprintf("/admin/clients/%d", audited.ID)
-	if p := kadPost(t, b, page, page+"/secret", nil); p.status != http.StatusOK || strings.Contains(p.body, `data-testid="flash-error"`) {
+	if p := postWithCSRF(t, b, page, page+"/secret", nil); p.status != http.StatusOK || strings.Contains(p.body, `data-testid="flash-error"`) {
 		t.Fatalf("rotate secret: got %d, want 200 without an error:\n%s", p.status, p.body)
 	}
 	doomed := auditCreateClient(t, r.env, b, "Doomed RP")
 	page = fmt.Sprintf("/admin/clients/%d/delete", doomed.ID)
-	wantLanded(t, kadPost(t, b, page, page, nil), "/admin/clients", "success")
+	wantLanded(t, postWithCSRF(t, b, page, page, nil), "/admin/clients", "success")
 
 	form := csrfFrom(t, b, "/admin/users/new", "user-form-page")
 	for k, v := range map[string]string{"username": "bob", "password": "bob's password 1", "password_confirm": "bob's password 1", "active": "on"} {
@@ -255,9 +247,9 @@ func TestAdminAuditLogFindsAdminChanges(t *testing.T) {
 		t.Fatalf("bob after create: %v", err)
 	}
 	page = fmt.Sprintf("/admin/users/%d", bob.ID)
-	wantLanded(t, kadPost(t, b, page, page+"/deactivate", nil), page, "success")
+	wantLanded(t, postWithCSRF(t, b, page, page+"/deactivate", nil), page, "success")
 
-	wantLanded(t, kadPost(t, b, "/admin/tokens", fmt.Sprintf("/admin/tokens/%d/revoke", tokenID(r, access)), nil), "/admin/tokens", "success")
+	wantLanded(t, postWithCSRF(t, b, "/admin/tokens", fmt.Sprintf("/admin/tokens/%d/revoke", tokenID(r, access)), nil), "/admin/tokens", "success")
 	revoked := fmt.Sprintf("revoke token: token %d of user %s", tokenID(r, access), testUser)
 
 	change := url.Values{"kind": {models.EventAdminChange}}

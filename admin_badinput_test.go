@@ -16,7 +16,8 @@ import (
 func TestAdminRefusesNUL(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b, csrf := acAdmin(t, env)
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
 	for _, path := range []string{
 		"/admin/clients?q=a%00b", "/admin/users?q=%00", "/admin/audit?user=a%00", "/admin/clients/1%00",
 		"/logos/a%00b", "/consent?req=a%00b", "/authorize/resume?req=%00", "/login?req=%00",
@@ -25,17 +26,17 @@ func TestAdminRefusesNUL(t *testing.T) {
 			t.Errorf("GET %s: %d, want 400", path, p.status)
 		}
 	}
-	form := acClientFields("Nul\x00RP", "https://rp.example/cb")
+	form := clientFields("Nul\x00RP", "https://rp.example/cb")
 	form.Set("_csrf", csrf)
 	if p := b.post("/admin/clients", form); p.status != http.StatusBadRequest || !strings.Contains(p.body, `data-testid="error-page"`) {
 		t.Errorf("POST /admin/clients with a NUL in the name: %d, want the 400 page:\n%.400s", p.status, p.body)
 	}
-	acWantClients(t, env, 0)
+	wantClientCount(t, env, 0)
 	user := url.Values{"_csrf": {csrf}, "username": {"bob\x00"}, "password": {"bob password 1"}, "password_confirm": {"bob password 1"}}
 	if p := b.post("/admin/users", user); p.status != http.StatusBadRequest {
 		t.Errorf("POST /admin/users with a NUL in the username: %d, want 400", p.status)
 	}
-	if n := acCountRows(t, &models.User{}, "username <> ?", "root"); n != 0 {
+	if n := countRows(t, &models.User{}, "username <> ?", "root"); n != 0 {
 		t.Errorf("%d users besides root after the refused form, want 0", n)
 	}
 	if strings.Contains(env.logs.String(), "level=ERROR") {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -11,7 +10,6 @@ import (
 	"image/color"
 	"image/png"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -35,11 +33,7 @@ import (
 // The admin site's first run, its access rules and the client pages,
 // driven through the full router with the harness's cookie-jar browser.
 
-const (
-	acAdminPassword = "admin password 1"
-	acUserPassword  = "user password 1"
-	acRedirect      = "http://127.0.0.1/rp/cb"
-)
+const rpRedirect = "http://127.0.0.1/rp/cb"
 
 // TestSetupFirstAdmin walks the first-run link: a wrong token is a 404, a
 // form with errors creates nothing, a valid one creates an active
@@ -86,7 +80,7 @@ func TestSetupFirstAdmin(t *testing.T) {
 		{"mismatched confirmation", "long enough 1", "long enough 2", "password_confirm"},
 	}
 	for _, tc := range bad {
-		f := acClone(form)
+		f := cloneValues(form)
 		f.Set("username", "root")
 		f.Set("password", tc.password)
 		f.Set("password_confirm", tc.confirm)
@@ -102,17 +96,17 @@ func TestSetupFirstAdmin(t *testing.T) {
 		}
 	}
 
-	f := acClone(form)
+	f := cloneValues(form)
 	f.Set("username", "root")
 	f.Set("email", "root@example.org")
-	f.Set("password", acAdminPassword)
-	f.Set("password_confirm", acAdminPassword)
+	f.Set("password", adminPassword)
+	f.Set("password_confirm", adminPassword)
 	p = b.post("/admin/setup", f)
 	if p.status != http.StatusOK || p.url.Path != "/admin" || !strings.Contains(p.body, `data-testid="dashboard-page"`) {
 		t.Fatalf("valid setup: got %d at %s, want the dashboard:\n%s", p.status, p.url, p.body)
 	}
 	u, err := env.store.UserByUsername(ctx, "root")
-	if err != nil || !u.Active || !u.Superuser || u.Email != "root@example.org" || !verifyPassword(t, env.store, u, acAdminPassword) {
+	if err != nil || !u.Active || !u.Superuser || u.Email != "root@example.org" || !verifyPassword(t, env.store, u, adminPassword) {
 		t.Fatalf("created admin = %+v, %v; want an active superuser with the password", u, err)
 	}
 	if p := b.get("/admin"); p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="dashboard-page"`) {
@@ -152,8 +146,8 @@ func TestSetupFirstAdmin(t *testing.T) {
 func TestAdminClientAccess(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	env.createUser("root", acAdminPassword, func(u *models.User) { u.Superuser = true })
-	env.createUser("bob", acUserPassword)
+	env.createUser("root", adminPassword, func(u *models.User) { u.Superuser = true })
+	env.createUser("bob", userPassword)
 
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, path := range []string{"/admin", "/admin/clients", "/admin/clients/new"} {
@@ -173,7 +167,7 @@ func TestAdminClientAccess(t *testing.T) {
 	if p.url.Path != "/login" || p.url.RawQuery != "next=%2Fadmin" {
 		t.Fatalf("anonymous /admin ended at %s, want /login?next=%%2Fadmin", p.url)
 	}
-	p = b.submitLogin(p, "root", acAdminPassword)
+	p = b.submitLogin(p, "root", adminPassword)
 	if p.status != http.StatusOK || p.url.Path != "/admin" || !strings.Contains(p.body, `data-testid="dashboard-page"`) {
 		t.Fatalf("after login: %d at %s, want the dashboard at /admin:\n%s", p.status, p.url, p.body)
 	}
@@ -183,7 +177,7 @@ func TestAdminClientAccess(t *testing.T) {
 		p := b.get("/login?next=" + url.QueryEscape(next))
 		form := hiddenFields(p.body)
 		form.Set("username", "root")
-		form.Set("password", acAdminPassword)
+		form.Set("password", adminPassword)
 		form.Set("next", next) // as a forged form would carry it
 		p = b.post("/login", form)
 		if p.url.Host != strings.TrimPrefix(env.issuer, "http://") || p.url.Path != "/" {
@@ -192,7 +186,7 @@ func TestAdminClientAccess(t *testing.T) {
 	}
 
 	bob := env.browser()
-	p = bob.submitLogin(bob.get("/login"), "bob", acUserPassword)
+	p = bob.submitLogin(bob.get("/login"), "bob", userPassword)
 	if p.url.Path != "/" {
 		t.Fatalf("bob's login ended at %s", p.url)
 	}
@@ -202,12 +196,12 @@ func TestAdminClientAccess(t *testing.T) {
 			t.Errorf("non-admin GET %s: %d, want 403 without the page", path, p.status)
 		}
 	}
-	form := acClientFields("Sneaky", acRedirect)
+	form := clientFields("Sneaky", rpRedirect)
 	form.Set("_csrf", hiddenFields(bob.get("/").body).Get("_csrf"))
-	if p := acPostMultipart(bob, "/admin/clients", form, nil); p.status != http.StatusForbidden {
+	if p := bob.postMultipart("/admin/clients", form, nil); p.status != http.StatusForbidden {
 		t.Errorf("non-admin POST /admin/clients: %d, want 403", p.status)
 	}
-	acWantClients(t, env, 0)
+	wantClientCount(t, env, 0)
 }
 
 // TestAdminClientFormRejects sends invalid client forms: each is a 422 with
@@ -215,12 +209,13 @@ func TestAdminClientAccess(t *testing.T) {
 func TestAdminClientFormRejects(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b, csrf := acAdmin(t, env)
-	textFile := &acUpload{name: "logo.png", data: []byte("this is not an image, whatever its name says")}
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
+	textFile := &logoFile{name: "logo.png", data: []byte("this is not an image, whatever its name says")}
 	tests := []struct {
 		name  string
 		edit  func(url.Values)
-		file  *acUpload
+		file  *logoFile
 		field string
 	}{
 		{"empty name", func(f url.Values) { f.Set("name", "  ") }, nil, "name"},
@@ -234,8 +229,8 @@ func TestAdminClientFormRejects(t *testing.T) {
 		}, nil, "grant_types"},
 		{"no redirect URI", func(f url.Values) { f.Set("redirect_uris", "") }, nil, "redirect_uris"},
 		{"relative redirect URI", func(f url.Values) { f.Set("redirect_uris", "/rp/cb") }, nil, "redirect_uris"},
-		{"redirect URI with fragment", func(f url.Values) { f.Set("redirect_uris", acRedirect+"#frag") }, nil, "redirect_uris"},
-		{"second redirect URI bad", func(f url.Values) { f.Set("redirect_uris", acRedirect+"\nnot a uri") }, nil, "redirect_uris"},
+		{"redirect URI with fragment", func(f url.Values) { f.Set("redirect_uris", rpRedirect+"#frag") }, nil, "redirect_uris"},
+		{"second redirect URI bad", func(f url.Values) { f.Set("redirect_uris", rpRedirect+"\nnot a uri") }, nil, "redirect_uris"},
 		{"javascript redirect URI", func(f url.Values) { f.Set("redirect_uris", "javascript:alert(1)") }, nil, "redirect_uris"},
 		{"data redirect URI", func(f url.Values) { f.Set("redirect_uris", "data:text/html,<script>alert(1)</script>") }, nil, "redirect_uris"},
 		{"http redirect URI without host", func(f url.Values) { f.Set("redirect_uris", "http:foo") }, nil, "redirect_uris"},
@@ -250,10 +245,10 @@ func TestAdminClientFormRejects(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			form := acClientFields("Good name", acRedirect)
+			form := clientFields("Good name", rpRedirect)
 			form.Set("_csrf", csrf)
 			tc.edit(form)
-			p := acPostMultipart(b, "/admin/clients", form, tc.file)
+			p := b.postMultipart("/admin/clients", form, tc.file)
 			if p.status != http.StatusUnprocessableEntity {
 				t.Fatalf("got %d, want 422:\n%s", p.status, p.body)
 			}
@@ -263,7 +258,7 @@ func TestAdminClientFormRejects(t *testing.T) {
 			if n := strings.Count(p.body, `class="field-error"`); n != 1 {
 				t.Errorf("%d field errors on the page, want 1", n)
 			}
-			acWantClients(t, env, 0)
+			wantClientCount(t, env, 0)
 		})
 	}
 }
@@ -274,14 +269,15 @@ func TestAdminClientLifecycle(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
 	ctx := context.Background()
-	b, csrf := acAdmin(t, env)
-	env.createUser("alice", acUserPassword)
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
+	env.createUser("alice", userPassword)
 
-	form := acClientFields("Lifecycle RP", acRedirect)
+	form := clientFields("Lifecycle RP", rpRedirect)
 	form.Set("_csrf", csrf)
-	p := acPostMultipart(b, "/admin/clients", form, nil)
-	id := acClientPK(t, p)
-	secret := acOneTimeSecret(p.body)
+	p := b.postMultipart("/admin/clients", form, nil)
+	id := clientPK(t, p)
+	secret := oneTimeSecret(p.body)
 	if secret == "" {
 		t.Fatalf("no one-time secret after create:\n%s", p.body)
 	}
@@ -298,32 +294,32 @@ func TestAdminClientLifecycle(t *testing.T) {
 	if strings.Contains(cl.SecretHash, secret) {
 		t.Errorf("the secret is stored in the clear")
 	}
-	if got := acTestIDText(p.body, "client-id"); got != cl.ClientID {
+	if got := testIDText(p.body, "client-id"); got != cl.ClientID {
 		t.Errorf("client-id on the page = %q, want %q", got, cl.ClientID)
 	}
-	if cl.Name != "Lifecycle RP" || !cl.HasRedirectURI(acRedirect) || cl.IsPublic() || !cl.RequireConsent {
+	if cl.Name != "Lifecycle RP" || !cl.HasRedirectURI(rpRedirect) || cl.IsPublic() || !cl.RequireConsent {
 		t.Errorf("stored client = %+v", cl)
 	}
-	if again := b.get(fmt.Sprintf("/admin/clients/%d", id)); again.status != http.StatusOK || acOneTimeSecret(again.body) != "" || strings.Contains(again.body, secret) {
+	if again := b.get(fmt.Sprintf("/admin/clients/%d", id)); again.status != http.StatusOK || oneTimeSecret(again.body) != "" || strings.Contains(again.body, secret) {
 		t.Errorf("reload of the client page still shows the secret (%d)", again.status)
 	}
 	if strings.Contains(env.logs.String(), secret) {
 		t.Errorf("the server log contains the client secret")
 	}
 
-	rp := acRP(t, env, cl.ClientID, secret)
+	rp := newRelyingParty(t, env, cl.ClientID, secret)
 	tok := rp.flow(t, env, "alice")
 	rp.wantUserinfo(t, tok, true)
 
 	// Rotate: the old secret is refused at /token, the new one works.
 	p = b.post(fmt.Sprintf("/admin/clients/%d/secret", id), url.Values{"_csrf": {csrf}})
-	newSecret := acOneTimeSecret(p.body)
+	newSecret := oneTimeSecret(p.body)
 	if p.status != http.StatusOK || newSecret == "" || newSecret == secret {
 		t.Fatalf("rotate: %d, new secret %q, want a fresh one:\n%s", p.status, newSecret, p.body)
 	}
 	code, verifier := rp.code(t, env, "alice")
 	resp, body := postForm(t, env.issuer+"/token", url.Values{
-		"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {acRedirect},
+		"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {rpRedirect},
 		"code_verifier": {verifier}, "client_id": {cl.ClientID}, "client_secret": {secret},
 	})
 	if resp.StatusCode != http.StatusUnauthorized || body["error"] != "invalid_client" {
@@ -341,24 +337,24 @@ func TestAdminClientLifecycle(t *testing.T) {
 	if edit.status != http.StatusOK || !strings.Contains(edit.body, `value="Lifecycle RP"`) {
 		t.Fatalf("edit page: %d", edit.status)
 	}
-	form = acClientFields("Renamed RP", acRedirect+"\nhttp://127.0.0.1/rp/cb2")
+	form = clientFields("Renamed RP", rpRedirect+"\nhttp://127.0.0.1/rp/cb2")
 	form.Set("_csrf", csrf)
 	form.Set("website_url", "https://rp.example/")
-	p = acPostMultipart(b, fmt.Sprintf("/admin/clients/%d", id), form, nil)
-	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-success"`) || acTestIDText(p.body, "client-title") != "Renamed RP" {
+	p = b.postMultipart(fmt.Sprintf("/admin/clients/%d", id), form, nil)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-success"`) || testIDText(p.body, "client-title") != "Renamed RP" {
 		t.Fatalf("edit: %d, want the client page with a success flash:\n%s", p.status, p.body)
 	}
 	cl, err = env.store.ClientByID(ctx, id)
 	if err != nil || cl.Name != "Renamed RP" || len(cl.RedirectURIs) != 2 || cl.WebsiteURL != "https://rp.example/" || cl.SecretHash != oauth.HashToken(newSecret) {
 		t.Errorf("after edit: %+v, %v", cl, err)
 	}
-	if n := acCountEvents(t, "kind = ? AND detail = ? AND target = ?", models.EventAdminChange, "update client", "client "+cl.ClientID); n != 1 {
+	if n := countEvents(t, "kind = ? AND detail = ? AND target = ?", models.EventAdminChange, "update client", "client "+cl.ClientID); n != 1 {
 		t.Errorf("%d admin_change events for the edit, want 1", n)
 	}
-	if n := acCountEvents(t, "kind = ? AND detail = ?", models.EventAdminChange, "create client"); n != 1 {
+	if n := countEvents(t, "kind = ? AND detail = ?", models.EventAdminChange, "create client"); n != 1 {
 		t.Errorf("%d admin_change events for the create, want 1", n)
 	}
-	if n := acCountEvents(t, `"before" LIKE ? OR "after" LIKE ?`, "%"+newSecret+"%", "%"+newSecret+"%"); n != 0 {
+	if n := countEvents(t, `"before" LIKE ? OR "after" LIKE ?`, "%"+newSecret+"%", "%"+newSecret+"%"); n != 0 {
 		t.Errorf("the audit log holds the client secret")
 	}
 
@@ -390,7 +386,7 @@ func TestAdminClientLifecycle(t *testing.T) {
 	if _, err := rp.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok2.RefreshToken}).Token(); err == nil {
 		t.Errorf("refresh after delete: want an error")
 	}
-	if n := acCountEvents(t, "kind = ? AND detail = ?", models.EventAdminChange, "delete client"); n != 1 {
+	if n := countEvents(t, "kind = ? AND detail = ?", models.EventAdminChange, "delete client"); n != 1 {
 		t.Errorf("%d admin_change events for the delete, want 1", n)
 	}
 }
@@ -399,17 +395,18 @@ func TestAdminClientLifecycle(t *testing.T) {
 func TestAdminClientCSRF(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b, csrf := acAdmin(t, env)
-	form := acClientFields("No token", acRedirect)
-	if p := acPostMultipart(b, "/admin/clients", form, nil); p.status != http.StatusForbidden {
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
+	form := clientFields("No token", rpRedirect)
+	if p := b.postMultipart("/admin/clients", form, nil); p.status != http.StatusForbidden {
 		t.Errorf("POST /admin/clients without _csrf: %d, want 403", p.status)
 	}
 	form.Set("_csrf", "forged"+csrf)
-	if p := acPostMultipart(b, "/admin/clients", form, nil); p.status != http.StatusForbidden {
+	if p := b.postMultipart("/admin/clients", form, nil); p.status != http.StatusForbidden {
 		t.Errorf("POST /admin/clients with a wrong _csrf: %d, want 403", p.status)
 	}
-	acWantClients(t, env, 0)
-	cl, _ := env.createClient(models.ClientConfidential, []string{acRedirect})
+	wantClientCount(t, env, 0)
+	cl, _ := env.createClient(models.ClientConfidential, []string{rpRedirect})
 	if p := b.post(fmt.Sprintf("/admin/clients/%d/secret", cl.ID), url.Values{}); p.status != http.StatusForbidden {
 		t.Errorf("rotate without _csrf: %d, want 403", p.status)
 	}
@@ -423,26 +420,27 @@ func TestAdminClientCSRF(t *testing.T) {
 func TestAdminClientEscapesName(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b, csrf := acAdmin(t, env)
-	env.createUser("alice", acUserPassword)
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
+	env.createUser("alice", userPassword)
 	const evil = `<script>alert(1)</script>`
 	const escaped = `&lt;script&gt;alert(1)&lt;/script&gt;`
-	form := acClientFields(evil, acRedirect)
+	form := clientFields(evil, rpRedirect)
 	form.Set("_csrf", csrf)
-	p := acPostMultipart(b, "/admin/clients", form, nil)
-	id := acClientPK(t, p)
-	secret := acOneTimeSecret(p.body)
+	p := b.postMultipart("/admin/clients", form, nil)
+	id := clientPK(t, p)
+	secret := oneTimeSecret(p.body)
 	cl, err := env.store.ClientByID(context.Background(), id)
 	if err != nil || cl.Name != evil {
 		t.Fatalf("stored name = %q, %v", cl.Name, err)
 	}
 	pages := map[string]string{"client page": p.body, "client list": b.get("/admin/clients").body, "edit page": b.get(fmt.Sprintf("/admin/clients/%d/edit", id)).body}
 
-	rp := acRP(t, env, cl.ClientID, secret)
+	rp := newRelyingParty(t, env, cl.ClientID, secret)
 	user := env.browser()
 	login := user.get(rp.cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
 	pages["login page"] = login.body
-	consent := user.submitLogin(login, "alice", acUserPassword)
+	consent := user.submitLogin(login, "alice", userPassword)
 	if !strings.Contains(consent.body, `data-testid="consent-page"`) {
 		t.Fatalf("expected the consent page, got %d:\n%s", consent.status, consent.body)
 	}
@@ -462,14 +460,15 @@ func TestAdminClientEscapesName(t *testing.T) {
 func TestAdminClientLogo(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b, csrf := acAdmin(t, env)
-	env.createUser("alice", acUserPassword)
-	img := acPNG(t, 32, 32)
-	form := acClientFields("Logo RP", acRedirect)
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
+	env.createUser("alice", userPassword)
+	img := noisePNG(t, 32, 32)
+	form := clientFields("Logo RP", rpRedirect)
 	form.Set("_csrf", csrf)
-	p := acPostMultipart(b, "/admin/clients", form, &acUpload{name: "logo.bin", data: img})
-	id := acClientPK(t, p)
-	secret := acOneTimeSecret(p.body)
+	p := b.postMultipart("/admin/clients", form, &logoFile{name: "logo.bin", data: img})
+	id := clientPK(t, p)
+	secret := oneTimeSecret(p.body)
 	cl, err := env.store.ClientByID(context.Background(), id)
 	if err != nil || !strings.HasPrefix(cl.Logo, "/logos/"+cl.ClientID) {
 		t.Fatalf("Logo = %q, %v; want /logos/%s...", cl.Logo, err, cl.ClientID)
@@ -489,21 +488,21 @@ func TestAdminClientLogo(t *testing.T) {
 		r.Body.Close()
 	}
 
-	rp := acRP(t, env, cl.ClientID, secret)
+	rp := newRelyingParty(t, env, cl.ClientID, secret)
 	user := env.browser()
-	consent := user.submitLogin(user.get(rp.cfg.AuthCodeURL("st")), "alice", acUserPassword)
+	consent := user.submitLogin(user.get(rp.cfg.AuthCodeURL("st")), "alice", userPassword)
 	if !strings.Contains(consent.body, `data-testid="client-logo"`) || !strings.Contains(consent.body, `src="`+html.EscapeString(cl.Logo)+`"`) {
 		t.Errorf("consent page does not show the logo %s:\n%s", cl.Logo, consent.body)
 	}
 
 	// A larger logo, still within the documented 256 KiB, is accepted too.
-	big := acPNG(t, 250, 250)
+	big := noisePNG(t, 250, 250)
 	if len(big) < 100<<10 || len(big) > 256<<10 {
 		t.Fatalf("big logo is %d bytes, want 100-256 KiB", len(big))
 	}
-	form = acClientFields("Logo RP", acRedirect)
+	form = clientFields("Logo RP", rpRedirect)
 	form.Set("_csrf", csrf)
-	p = acPostMultipart(b, fmt.Sprintf("/admin/clients/%d", id), form, &acUpload{name: "big.png", data: big})
+	p = b.postMultipart(fmt.Sprintf("/admin/clients/%d", id), form, &logoFile{name: "big.png", data: big})
 	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-success"`) {
 		t.Fatalf("edit with a %d-byte logo: %d, want the client page:\n%s", len(big), p.status, p.body)
 	}
@@ -513,11 +512,11 @@ func TestAdminClientLogo(t *testing.T) {
 	}
 
 	// Over 256 KiB: the form says so, and the stored logo stays.
-	tooBig := acPNG(t, 300, 300)
+	tooBig := noisePNG(t, 300, 300)
 	if len(tooBig) <= 256<<10 {
 		t.Fatalf("too-big logo is only %d bytes", len(tooBig))
 	}
-	p = acPostMultipart(b, fmt.Sprintf("/admin/clients/%d", id), form, &acUpload{name: "huge.png", data: tooBig})
+	p = b.postMultipart(fmt.Sprintf("/admin/clients/%d", id), form, &logoFile{name: "huge.png", data: tooBig})
 	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `data-testid="error-logo"`) {
 		t.Errorf("edit with a %d-byte logo: %d, want 422 with error-logo", len(tooBig), p.status)
 	}
@@ -531,15 +530,15 @@ func TestAdminClientLogo(t *testing.T) {
 func TestAdminClientListSearchAndPages(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b, _ := acAdmin(t, env)
+	b := env.signInAdmin()
 	for i := range 25 {
-		env.createClient(models.ClientConfidential, []string{acRedirect}, func(c *models.Client) { c.Name = fmt.Sprintf("Beta %02d", i) })
+		env.createClient(models.ClientConfidential, []string{rpRedirect}, func(c *models.Client) { c.Name = fmt.Sprintf("Beta %02d", i) })
 	}
 	p := b.get("/admin/clients")
 	if n := strings.Count(p.body, `data-testid="client-row"`); n != 25 || strings.Contains(p.body, `data-testid="pager"`) {
 		t.Errorf("25 clients: %d rows, pager shown %v; want 25 rows and no pager", n, strings.Contains(p.body, "pager"))
 	}
-	alpha, _ := env.createClient(models.ClientPublic, []string{acRedirect}, func(c *models.Client) { c.Name = "Alpha 100%_app" })
+	alpha, _ := env.createClient(models.ClientPublic, []string{rpRedirect}, func(c *models.Client) { c.Name = "Alpha 100%_app" })
 
 	p = b.get("/admin/clients")
 	if n := strings.Count(p.body, `data-testid="client-row"`); n != 25 || !strings.Contains(p.body, `data-testid="pager"`) || !strings.Contains(p.body, "Page 1 of 2") {
@@ -586,24 +585,25 @@ func TestAdminClientListSearchAndPages(t *testing.T) {
 func TestAdminClientIDAndSecret(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b, csrf := acAdmin(t, env)
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
 	idRE := regexp.MustCompile(`^[A-Z2-7]{26}$`)
 	var ids []string
 	for _, name := range []string{"First RP", "Second RP"} {
-		form := acClientFields(name, acRedirect)
+		form := clientFields(name, rpRedirect)
 		form.Set("_csrf", csrf)
-		p := acPostMultipart(b, "/admin/clients", form, nil)
-		cl, err := env.store.ClientByID(context.Background(), acClientPK(t, p))
+		p := b.postMultipart("/admin/clients", form, nil)
+		cl, err := env.store.ClientByID(context.Background(), clientPK(t, p))
 		if err != nil {
 			t.Fatalf("load %s: %v", name, err)
 		}
 		if !idRE.MatchString(cl.ClientID) || regexp.MustCompile(`^\d{6}$`).MatchString(cl.ClientID) {
 			t.Errorf("%s: client_id %q, want 26 characters of [A-Z2-7]", name, cl.ClientID)
 		}
-		if got := acTestIDText(p.body, "client-id"); got != cl.ClientID {
+		if got := testIDText(p.body, "client-id"); got != cl.ClientID {
 			t.Errorf("%s: client-id on the page = %q, want %q", name, got, cl.ClientID)
 		}
-		if acOneTimeSecret(p.body) == "" {
+		if oneTimeSecret(p.body) == "" {
 			t.Errorf("%s: no one-time secret on the page", name)
 		}
 		button := regexp.MustCompile(`<button[^>]*data-testid="copy-secret"[^>]*>`).FindString(p.body)
@@ -624,29 +624,30 @@ func TestAdminClientEditRejectsAndSavesNothing(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
 	ctx := context.Background()
-	b, csrf := acAdmin(t, env)
-	img := acPNG(t, 16, 16)
-	form := acClientFields("Kept RP", acRedirect)
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
+	img := noisePNG(t, 16, 16)
+	form := clientFields("Kept RP", rpRedirect)
 	form.Set("_csrf", csrf)
 	form.Set("post_logout_redirect_uris", "http://127.0.0.1/rp/bye")
 	form.Set("terms_url", "https://rp.example/terms")
 	form.Set("contact_email", "ops@rp.example")
-	id := acClientPK(t, acPostMultipart(b, "/admin/clients", form, &acUpload{name: "logo.png", data: img}))
+	id := clientPK(t, b.postMultipart("/admin/clients", form, &logoFile{name: "logo.png", data: img}))
 	before, err := env.store.ClientByID(ctx, id)
 	if err != nil || before.Logo == "" {
 		t.Fatalf("client before = %+v, %v; want one with a logo", before, err)
 	}
 
-	other := acPNG(t, 24, 24)
+	other := noisePNG(t, 24, 24)
 	tests := []struct {
 		name  string
 		edit  func(url.Values)
-		file  *acUpload
+		file  *logoFile
 		field string
 	}{
-		{"empty name with a new logo", func(f url.Values) { f.Set("name", "") }, &acUpload{name: "new.png", data: other}, "name"},
+		{"empty name with a new logo", func(f url.Values) { f.Set("name", "") }, &logoFile{name: "new.png", data: other}, "name"},
 		{"javascript redirect URI, logo removed", func(f url.Values) {
-			f.Set("redirect_uris", acRedirect+"\njavascript:alert(1)")
+			f.Set("redirect_uris", rpRedirect+"\njavascript:alert(1)")
 			f.Set("remove_logo", "on")
 		}, nil, "redirect_uris"},
 		{"data post-logout URI", func(f url.Values) { f.Set("post_logout_redirect_uris", "data:text/html,bye") }, nil, "post_logout_redirect_uris"},
@@ -660,14 +661,14 @@ func TestAdminClientEditRejectsAndSavesNothing(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := acClientFields("Changed RP", "http://127.0.0.1/rp/other")
+			f := clientFields("Changed RP", "http://127.0.0.1/rp/other")
 			f.Set("_csrf", csrf)
 			f.Set("post_logout_redirect_uris", "http://127.0.0.1/rp/changed")
 			f.Set("terms_url", "https://rp.example/changed")
 			f.Set("contact_email", "changed@rp.example")
 			f.Del("require_consent")
 			tc.edit(f)
-			p := acPostMultipart(b, fmt.Sprintf("/admin/clients/%d", id), f, tc.file)
+			p := b.postMultipart(fmt.Sprintf("/admin/clients/%d", id), f, tc.file)
 			if p.status != http.StatusUnprocessableEntity {
 				t.Fatalf("got %d, want 422:\n%s", p.status, p.body)
 			}
@@ -681,7 +682,7 @@ func TestAdminClientEditRejectsAndSavesNothing(t *testing.T) {
 			if !reflect.DeepEqual(after, before) {
 				t.Errorf("stored client changed:\n got %+v\nwant %+v", after, before)
 			}
-			if got := acGetLogo(t, env, before.Logo); !bytes.Equal(got, img) {
+			if got := getLogo(t, env, before.Logo); !bytes.Equal(got, img) {
 				t.Errorf("served logo is %d bytes, want the original %d", len(got), len(img))
 			}
 		})
@@ -694,15 +695,16 @@ func TestAdminClientSavedFieldsReadBack(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
 	ctx := context.Background()
-	b, csrf := acAdmin(t, env)
-	form := acClientFields("Read back RP", acRedirect)
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
+	form := clientFields("Read back RP", rpRedirect)
 	form.Set("_csrf", csrf)
 	form.Set("client_type", models.ClientPublic)
-	id := acClientPK(t, acPostMultipart(b, "/admin/clients", form, nil))
+	id := clientPK(t, b.postMultipart("/admin/clients", form, nil))
 
-	redirects := []string{acRedirect, "com.example.app:/oauth2redirect", "http://127.0.0.1/rp/cb?a=1&b=2"}
+	redirects := []string{rpRedirect, "com.example.app:/oauth2redirect", "http://127.0.0.1/rp/cb?a=1&b=2"}
 	postLogout := []string{"http://127.0.0.1/rp/bye", "com.example.app:/logout"}
-	form = acClientFields("Read back RP 2", strings.Join(redirects, "\r\n")+"\n"+acRedirect)
+	form = clientFields("Read back RP 2", strings.Join(redirects, "\r\n")+"\n"+rpRedirect)
 	form.Set("_csrf", csrf)
 	form.Set("post_logout_redirect_uris", strings.Join(postLogout, "\n"))
 	form.Set("terms_url", "https://rp.example/terms")
@@ -711,7 +713,7 @@ func TestAdminClientSavedFieldsReadBack(t *testing.T) {
 	form.Set("scopes", "openid email")
 	form["grant_types"] = []string{"authorization_code"}
 	form.Del("reuse_consent")
-	p := acPostMultipart(b, fmt.Sprintf("/admin/clients/%d", id), form, nil)
+	p := b.postMultipart(fmt.Sprintf("/admin/clients/%d", id), form, nil)
 	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-success"`) {
 		t.Fatalf("edit: %d, want the client page with a success flash:\n%s", p.status, p.body)
 	}
@@ -763,28 +765,29 @@ func TestAdminClientRemoveLogo(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
 	ctx := context.Background()
-	b, csrf := acAdmin(t, env)
-	img := acPNG(t, 16, 16)
-	form := acClientFields("Logo RP", acRedirect)
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
+	img := noisePNG(t, 16, 16)
+	form := clientFields("Logo RP", rpRedirect)
 	form.Set("_csrf", csrf)
-	id := acClientPK(t, acPostMultipart(b, "/admin/clients", form, &acUpload{name: "logo.png", data: img}))
+	id := clientPK(t, b.postMultipart("/admin/clients", form, &logoFile{name: "logo.png", data: img}))
 	cl, _ := env.store.ClientByID(ctx, id)
 	logoURL := cl.Logo
-	if got := acGetLogo(t, env, logoURL); !bytes.Equal(got, img) {
+	if got := getLogo(t, env, logoURL); !bytes.Equal(got, img) {
 		t.Fatalf("logo before removal: %d bytes, want %d", len(got), len(img))
 	}
 
 	// Saving without ticking the box keeps the logo.
-	p := acPostMultipart(b, fmt.Sprintf("/admin/clients/%d", id), form, nil)
+	p := b.postMultipart(fmt.Sprintf("/admin/clients/%d", id), form, nil)
 	if p.status != http.StatusOK {
 		t.Fatalf("edit: %d", p.status)
 	}
-	if got := acGetLogo(t, env, logoURL); !bytes.Equal(got, img) {
+	if got := getLogo(t, env, logoURL); !bytes.Equal(got, img) {
 		t.Errorf("logo after an edit without removal: %d bytes, want %d", len(got), len(img))
 	}
 
 	form.Set("remove_logo", "on")
-	p = acPostMultipart(b, fmt.Sprintf("/admin/clients/%d", id), form, nil)
+	p = b.postMultipart(fmt.Sprintf("/admin/clients/%d", id), form, nil)
 	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-success"`) {
 		t.Fatalf("remove logo: %d, want the client page:\n%s", p.status, p.body)
 	}
@@ -801,7 +804,7 @@ func TestAdminClientRemoveLogo(t *testing.T) {
 			t.Errorf("GET %s after removal: %d, want 404", path, resp.StatusCode)
 		}
 	}
-	if n := acCountRows(t, &models.ClientLogo{}, "client_id = ?", id); n != 0 {
+	if n := countRows(t, &models.ClientLogo{}, "client_id = ?", id); n != 0 {
 		t.Errorf("%d logo rows stored after removal, want 0", n)
 	}
 }
@@ -813,27 +816,28 @@ func TestAdminClientLogoFailureStoresNothing(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
 	ctx := context.Background()
-	b, csrf := acAdmin(t, env)
-	cl, _ := env.createClient(models.ClientConfidential, []string{acRedirect})
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
+	cl, _ := env.createClient(models.ClientConfidential, []string{rpRedirect})
 	refuseWrites(t, "client_logos", "INSERT", "UPDATE")
-	logo := &acUpload{name: "logo.png", data: acPNG(t, 16, 16)}
+	logo := &logoFile{name: "logo.png", data: noisePNG(t, 16, 16)}
 
-	form := acClientFields("Doomed RP", acRedirect)
+	form := clientFields("Doomed RP", rpRedirect)
 	form.Set("_csrf", csrf)
-	p := acPostMultipart(b, "/admin/clients", form, logo)
+	p := b.postMultipart("/admin/clients", form, logo)
 	if p.status != http.StatusInternalServerError {
 		t.Errorf("create with a failing logo: %d, want 500", p.status)
 	}
 	if _, n, err := env.store.ListClients(ctx, "Doomed", models.Page{Limit: 10}); err != nil || n != 0 {
 		t.Errorf("%d clients named Doomed stored (%v), want 0", n, err)
 	}
-	if p := b.get("/admin/clients"); acOneTimeSecret(p.body) != "" {
+	if p := b.get("/admin/clients"); oneTimeSecret(p.body) != "" {
 		t.Errorf("a secret was queued for a client that was not stored")
 	}
 
-	form = acClientFields("Renamed", acRedirect)
+	form = clientFields("Renamed", rpRedirect)
 	form.Set("_csrf", csrf)
-	if p := acPostMultipart(b, fmt.Sprintf("/admin/clients/%d", cl.ID), form, logo); p.status != http.StatusInternalServerError {
+	if p := b.postMultipart(fmt.Sprintf("/admin/clients/%d", cl.ID), form, logo); p.status != http.StatusInternalServerError {
 		t.Errorf("edit with a failing logo: %d, want 500", p.status)
 	}
 	if got, _ := env.store.ClientByID(ctx, cl.ID); got.Name != cl.Name || got.Logo != "" {
@@ -847,14 +851,15 @@ func TestAdminClientLogoFailureStoresNothing(t *testing.T) {
 func TestAdminClientSecretNotQueuedStoresNothing(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b, csrf := acAdmin(t, env)
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
 	refuseWrites(t, "sessions", "UPDATE")
-	form := acClientFields("Secretless RP", acRedirect)
+	form := clientFields("Secretless RP", rpRedirect)
 	form.Set("_csrf", csrf)
-	if p := acPostMultipart(b, "/admin/clients", form, nil); p.status != http.StatusInternalServerError {
+	if p := b.postMultipart("/admin/clients", form, nil); p.status != http.StatusInternalServerError {
 		t.Errorf("create with a failing session: %d, want 500", p.status)
 	}
-	acWantClients(t, env, 0)
+	wantClientCount(t, env, 0)
 }
 
 // TestAdminClientRotationNotQueuedKeepsOldSecret: when the rotated secret
@@ -863,8 +868,9 @@ func TestAdminClientSecretNotQueuedStoresNothing(t *testing.T) {
 func TestAdminClientRotationNotQueuedKeepsOldSecret(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b, csrf := acAdmin(t, env)
-	client, secret := env.createClient(models.ClientConfidential, []string{acRedirect})
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
+	client, secret := env.createClient(models.ClientConfidential, []string{rpRedirect})
 	refuseWrites(t, "sessions", "UPDATE")
 	if p := b.post(fmt.Sprintf("/admin/clients/%d/secret", client.ID), url.Values{"_csrf": {csrf}}); p.status != http.StatusInternalServerError {
 		t.Errorf("rotate with a failing session: %d, want 500", p.status)
@@ -885,27 +891,28 @@ func TestAdminClientIntegrationPanel(t *testing.T) {
 	const redirect = `http://127.0.0.1/rp/cb?a=1&b=2&home=$HOME&q='x'`
 	const quoted = `'redirect_uri=http://127.0.0.1/rp/cb?a=1&b=2&home=$HOME&q='\''x'\'''`
 	env := newTestEnv(t)
-	b, csrf := acAdmin(t, env)
-	env.createUser("alice", acUserPassword)
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
+	env.createUser("alice", userPassword)
 	bash, bashErr := exec.LookPath("bash")
 	_, curlErr := exec.LookPath("curl")
 
 	for _, clientType := range []string{models.ClientConfidential, models.ClientPublic} {
 		t.Run(clientType, func(t *testing.T) {
-			form := acClientFields("Panel "+clientType, redirect)
+			form := clientFields("Panel "+clientType, redirect)
 			form.Set("_csrf", csrf)
 			form.Set("client_type", clientType)
-			p := acPostMultipart(b, "/admin/clients", form, nil)
-			cl, err := env.store.ClientByID(context.Background(), acClientPK(t, p))
+			p := b.postMultipart("/admin/clients", form, nil)
+			cl, err := env.store.ClientByID(context.Background(), clientPK(t, p))
 			if err != nil || !slices.Equal(cl.RedirectURIs, []string{redirect}) {
 				t.Fatalf("client = %+v, %v; want the redirect URI %q", cl, err, redirect)
 			}
-			secret := acOneTimeSecret(p.body)
+			secret := oneTimeSecret(p.body)
 
-			if got, want := acTestIDText(p.body, "int-discovery"), env.issuer+"/.well-known/openid-configuration"; got != want {
+			if got, want := testIDText(p.body, "int-discovery"), env.issuer+"/.well-known/openid-configuration"; got != want {
 				t.Errorf("discovery URL = %q, want %q", got, want)
 			}
-			if got := acTestIDText(p.body, "int-client-id"); got != cl.ClientID {
+			if got := testIDText(p.body, "int-client-id"); got != cl.ClientID {
 				t.Errorf("client_id = %q, want %q", got, cl.ClientID)
 			}
 			lines := []string{
@@ -922,7 +929,7 @@ func TestAdminClientIntegrationPanel(t *testing.T) {
 				lines = append(lines, "  --data-urlencode 'code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'")
 			}
 			lines = append(lines, "  --data-urlencode 'grant_type=authorization_code'")
-			tokenCmd := acTestIDText(p.body, "int-token")
+			tokenCmd := testIDText(p.body, "int-token")
 			if want := strings.Join(lines, " \\\n"); tokenCmd != want {
 				t.Errorf("token command:\n%s\nwant:\n%s", tokenCmd, want)
 			}
@@ -930,12 +937,12 @@ func TestAdminClientIntegrationPanel(t *testing.T) {
 				t.Errorf("the panel does not say to set CODE='…'")
 			}
 
-			authorize := acTestIDText(p.body, "int-authorize")
+			authorize := testIDText(p.body, "int-authorize")
 			u, err := url.Parse(authorize)
 			if err != nil || u.Query().Get("redirect_uri") != redirect || u.Query().Get("client_id") != cl.ClientID {
 				t.Fatalf("authorize URL %q does not carry the client_id and redirect URI (%v)", authorize, err)
 			}
-			back := env.browser().authorize(authorize, "alice", acUserPassword, "allow")
+			back := env.browser().authorize(authorize, "alice", userPassword, "allow")
 			code := back.Query().Get("code")
 			if code == "" || back.Query().Get("state") != "123123" || back.Query().Get("b") != "2" {
 				t.Fatalf("authorize redirected to %s, want the redirect URI with a code and state", back)
@@ -951,13 +958,13 @@ func TestAdminClientIntegrationPanel(t *testing.T) {
 			if secret != "" {
 				vars["CLIENT_SECRET"] = secret
 			}
-			tok := acRunPanel(t, bash, vars, tokenCmd)
+			tok := runPanel(t, bash, vars, tokenCmd)
 			access, _ := tok["access_token"].(string)
 			refresh, _ := tok["refresh_token"].(string)
 			if access == "" || tok["id_token"] == nil {
 				t.Fatalf("token command answered %v, want tokens", tok)
 			}
-			info := acRunPanel(t, bash, map[string]string{"ACCESS_TOKEN": access}, acTestIDText(p.body, "int-userinfo"))
+			info := runPanel(t, bash, map[string]string{"ACCESS_TOKEN": access}, testIDText(p.body, "int-userinfo"))
 			if info["sub"] == nil {
 				t.Errorf("userinfo command answered %v, want claims with sub", info)
 			}
@@ -968,18 +975,18 @@ func TestAdminClientIntegrationPanel(t *testing.T) {
 				return
 			}
 			vars["REFRESH_TOKEN"] = refresh
-			if next := acRunPanel(t, bash, vars, acTestIDText(p.body, "int-refresh")); next["access_token"] == nil || next["access_token"] == access {
+			if next := runPanel(t, bash, vars, testIDText(p.body, "int-refresh")); next["access_token"] == nil || next["access_token"] == access {
 				t.Errorf("refresh command answered %v, want a new access token", next)
 			}
 		})
 	}
 }
 
-// acRunPanel runs a panel command with bash, after setting shell variables
+// runPanel runs a panel command with bash, after setting shell variables
 // the way the panel says (NAME='value'), and decodes the JSON it prints.
 // HOME is a fresh folder and no proxy is set, so neither a ~/.curlrc nor
 // a proxy gets between curl and the loopback test server.
-func acRunPanel(t *testing.T, bash string, vars map[string]string, command string) map[string]any {
+func runPanel(t *testing.T, bash string, vars map[string]string, command string) map[string]any {
 	t.Helper()
 	var script strings.Builder
 	for k, v := range vars {
@@ -1002,9 +1009,9 @@ func acRunPanel(t *testing.T, bash string, vars map[string]string, command strin
 	return out
 }
 
-// acGetLogo fetches a logo URL and returns the body, or nil when it is
+// getLogo fetches a logo URL and returns the body, or nil when it is
 // not a 200.
-func acGetLogo(t *testing.T, env *testEnv, path string) []byte {
+func getLogo(t *testing.T, env *testEnv, path string) []byte {
 	t.Helper()
 	resp, err := http.Get(env.issuer + path)
 	if err != nil {
@@ -1018,25 +1025,8 @@ func acGetLogo(t *testing.T, env *testEnv, path string) []byte {
 	return body
 }
 
-// acAdmin makes a superuser and signs a browser in as them through the
-// login page; it returns the browser and its CSRF token.
-func acAdmin(t *testing.T, env *testEnv) (*browser, string) {
-	t.Helper()
-	env.createUser("root", acAdminPassword, func(u *models.User) { u.Superuser = true })
-	b := env.browser()
-	p := b.submitLogin(b.get("/admin/clients/new"), "root", acAdminPassword)
-	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="client-form-page"`) {
-		t.Fatalf("admin login: %d at %s, want the new-client form", p.status, p.url)
-	}
-	csrf := hiddenFields(p.body).Get("_csrf")
-	if csrf == "" {
-		t.Fatalf("no _csrf on the client form")
-	}
-	return b, csrf
-}
-
-// acClientFields is a valid new-client form, without _csrf.
-func acClientFields(name, redirectURIs string) url.Values {
+// clientFields is a valid new-client form, without _csrf.
+func clientFields(name, redirectURIs string) url.Values {
 	return url.Values{
 		"name": {name}, "client_type": {models.ClientConfidential}, "response_types": {"code"}, "grant_types": {"authorization_code", "refresh_token"},
 		"redirect_uris": {redirectURIs}, "scopes": {"openid profile email offline_access"}, "jwt_alg": {"RS256"},
@@ -1044,7 +1034,7 @@ func acClientFields(name, redirectURIs string) url.Values {
 	}
 }
 
-func acClone(v url.Values) url.Values {
+func cloneValues(v url.Values) url.Values {
 	out := url.Values{}
 	for k, vs := range v {
 		out[k] = append([]string(nil), vs...)
@@ -1052,50 +1042,13 @@ func acClone(v url.Values) url.Values {
 	return out
 }
 
-// acUpload is a file for the logo field.
-type acUpload struct {
-	name string
-	data []byte
-}
+var clientPathRE = regexp.MustCompile(`^/admin/clients/(\d+)$`)
 
-// acPostMultipart posts a form as multipart/form-data, as the client form
-// is sent.
-func acPostMultipart(b *browser, path string, fields url.Values, file *acUpload) page {
-	b.t.Helper()
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	for k, vs := range fields {
-		for _, v := range vs {
-			if err := w.WriteField(k, v); err != nil {
-				b.t.Fatalf("multipart: %v", err)
-			}
-		}
-	}
-	if file != nil {
-		fw, err := w.CreateFormFile("logo", file.name)
-		if err != nil {
-			b.t.Fatalf("multipart: %v", err)
-		}
-		fw.Write(file.data)
-	}
-	if err := w.Close(); err != nil {
-		b.t.Fatalf("multipart: %v", err)
-	}
-	req, err := http.NewRequest(http.MethodPost, b.abs(path), &buf)
-	if err != nil {
-		b.t.Fatalf("new request: %v", err)
-	}
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	return b.do(req)
-}
-
-var acClientPathRE = regexp.MustCompile(`^/admin/clients/(\d+)$`)
-
-// acClientPK reads the client's primary key from the page the browser
+// clientPK reads the client's primary key from the page the browser
 // landed on after a create.
-func acClientPK(t *testing.T, p page) uint {
+func clientPK(t *testing.T, p page) uint {
 	t.Helper()
-	m := acClientPathRE.FindStringSubmatch(p.url.Path)
+	m := clientPathRE.FindStringSubmatch(p.url.Path)
 	if p.status != http.StatusOK || m == nil {
 		t.Fatalf("expected a client page, got %d at %s:\n%s", p.status, p.url, p.body)
 	}
@@ -1103,28 +1056,19 @@ func acClientPK(t *testing.T, p page) uint {
 	return uint(n)
 }
 
-var acSecretRE = regexp.MustCompile(`<input[^>]*data-testid="one-time-secret"[^>]*>`)
-var acValueRE = regexp.MustCompile(`value="([^"]*)"`)
+var oneTimeSecretRE = regexp.MustCompile(`<input[^>]*data-testid="one-time-secret"[^>]*>`)
+var valueAttrRE = regexp.MustCompile(`value="([^"]*)"`)
 
-// acOneTimeSecret is the secret shown once on a page, or "".
-func acOneTimeSecret(body string) string {
-	tag := acSecretRE.FindString(body)
-	if m := acValueRE.FindStringSubmatch(tag); m != nil {
+// oneTimeSecret is the secret shown once on a page, or "".
+func oneTimeSecret(body string) string {
+	tag := oneTimeSecretRE.FindString(body)
+	if m := valueAttrRE.FindStringSubmatch(tag); m != nil {
 		return html.UnescapeString(m[1])
 	}
 	return ""
 }
 
-// acTestIDText is the text inside the element with the test id.
-func acTestIDText(body, testID string) string {
-	re := regexp.MustCompile(`data-testid="` + regexp.QuoteMeta(testID) + `"[^>]*>([^<]*)<`)
-	if m := re.FindStringSubmatch(body); m != nil {
-		return html.UnescapeString(m[1])
-	}
-	return ""
-}
-
-func acWantClients(t *testing.T, env *testEnv, want int64) {
+func wantClientCount(t *testing.T, env *testEnv, want int64) {
 	t.Helper()
 	_, n, err := env.store.ListClients(context.Background(), "", models.Page{Limit: 1})
 	if err != nil || n != want {
@@ -1132,24 +1076,7 @@ func acWantClients(t *testing.T, env *testEnv, want int64) {
 	}
 }
 
-// acCountEvents counts audit rows matching a condition.
-func acCountEvents(t *testing.T, cond string, args ...any) int64 {
-	t.Helper()
-	return acCountRows(t, &models.Event{}, cond, args...)
-}
-
-// acCountRows counts the rows of model's table that match a condition,
-// in the database the test's server uses.
-func acCountRows(t *testing.T, model any, cond string, args ...any) int64 {
-	t.Helper()
-	var n int64
-	if err := testDB(t).Model(model).Where(cond, args...).Count(&n).Error; err != nil {
-		t.Fatalf("count rows: %v", err)
-	}
-	return n
-}
-
-func acPNG(t *testing.T, w, h int) []byte {
+func noisePNG(t *testing.T, w, h int) []byte {
 	t.Helper()
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	// Noise keeps a large image large after compression.
@@ -1167,39 +1094,39 @@ func acPNG(t *testing.T, w, h int) []byte {
 	return buf.Bytes()
 }
 
-// acRelyingParty is a go-oidc relying party for a client made in the
+// relyingParty is a go-oidc relying party for a client made in the
 // admin site.
-type acRelyingParty struct {
+type relyingParty struct {
 	provider *oidc.Provider
 	cfg      oauth2.Config
 }
 
-func acRP(t *testing.T, env *testEnv, clientID, secret string) *acRelyingParty {
+func newRelyingParty(t *testing.T, env *testEnv, clientID, secret string) *relyingParty {
 	t.Helper()
 	provider, err := oidc.NewProvider(context.Background(), env.issuer)
 	if err != nil {
 		t.Fatalf("discovery: %v", err)
 	}
-	return &acRelyingParty{provider: provider, cfg: oauth2.Config{
-		ClientID: clientID, ClientSecret: secret, RedirectURL: acRedirect,
+	return &relyingParty{provider: provider, cfg: oauth2.Config{
+		ClientID: clientID, ClientSecret: secret, RedirectURL: rpRedirect,
 		Endpoint: provider.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "email", "offline_access"},
 	}}
 }
 
 // code walks the user through login and consent and returns the code and
 // its PKCE verifier.
-func (rp *acRelyingParty) code(t *testing.T, env *testEnv, username string) (string, string) {
+func (rp *relyingParty) code(t *testing.T, env *testEnv, username string) (string, string) {
 	t.Helper()
 	verifier := oauth2.GenerateVerifier()
-	back := env.browser().authorize(rp.cfg.AuthCodeURL("state-1", oauth2.S256ChallengeOption(verifier), oidc.Nonce("n-1")), username, acUserPassword, "allow")
-	if got := back.Scheme + "://" + back.Host + back.Path; got != acRedirect || back.Query().Get("code") == "" {
-		t.Fatalf("redirected to %s, want %s with a code", back, acRedirect)
+	back := env.browser().authorize(rp.cfg.AuthCodeURL("state-1", oauth2.S256ChallengeOption(verifier), oidc.Nonce("n-1")), username, userPassword, "allow")
+	if got := back.Scheme + "://" + back.Host + back.Path; got != rpRedirect || back.Query().Get("code") == "" {
+		t.Fatalf("redirected to %s, want %s with a code", back, rpRedirect)
 	}
 	return back.Query().Get("code"), verifier
 }
 
 // flow runs the whole code flow and verifies the ID token.
-func (rp *acRelyingParty) flow(t *testing.T, env *testEnv, username string) *oauth2.Token {
+func (rp *relyingParty) flow(t *testing.T, env *testEnv, username string) *oauth2.Token {
 	t.Helper()
 	code, verifier := rp.code(t, env, username)
 	ctx := context.Background()
@@ -1215,7 +1142,7 @@ func (rp *acRelyingParty) flow(t *testing.T, env *testEnv, username string) *oau
 	return tok
 }
 
-func (rp *acRelyingParty) wantUserinfo(t *testing.T, tok *oauth2.Token, ok bool) {
+func (rp *relyingParty) wantUserinfo(t *testing.T, tok *oauth2.Token, ok bool) {
 	t.Helper()
 	_, err := rp.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok))
 	if ok && err != nil {
@@ -1233,15 +1160,16 @@ func (rp *acRelyingParty) wantUserinfo(t *testing.T, tok *oauth2.Token, ok bool)
 func TestAdminClientSecretNeverStored(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b, csrf := acAdmin(t, env)
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
 	// The same cookie jar, stopping at each redirect, so the database can
 	// be read between the POST and the page it redirects to.
 	stop := &browser{t: t, env: env, client: &http.Client{Jar: b.client.Jar, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 
-	form := acClientFields("Secret RP", acRedirect)
+	form := clientFields("Secret RP", rpRedirect)
 	form.Set("_csrf", csrf)
-	posted := acPostMultipart(stop, "/admin/clients", form, nil)
+	posted := stop.postMultipart("/admin/clients", form, nil)
 	if posted.status != http.StatusSeeOther {
 		t.Fatalf("create: %d, want 303", posted.status)
 	}
@@ -1254,10 +1182,10 @@ func TestAdminClientSecretNeverStored(t *testing.T) {
 	if cookie == nil || cookie.Path != "/admin" || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.MaxAge <= 0 || cookie.MaxAge > 300 {
 		t.Fatalf("secret cookie = %+v, want HttpOnly, SameSite=Strict, Path=/admin, Max-Age at most 300", cookie)
 	}
-	stored := acDatabaseText(t)
+	stored := databaseText(t)
 
 	shown := b.get(posted.location().String())
-	secret := acOneTimeSecret(shown.body)
+	secret := oneTimeSecret(shown.body)
 	if secret == "" || len(secret) < 20 {
 		t.Fatalf("no one-time secret on the client page:\n%s", shown.body)
 	}
@@ -1272,56 +1200,19 @@ func TestAdminClientSecretNeverStored(t *testing.T) {
 			t.Errorf("the secret cookie is still set after the page showed it")
 		}
 	}
-	if again := b.get(shown.url.Path); acOneTimeSecret(again.body) != "" {
+	if again := b.get(shown.url.Path); oneTimeSecret(again.body) != "" {
 		t.Errorf("the secret shows a second time")
 	}
 
 	// Rotation takes the same way.
-	id := acClientPK(t, shown)
+	id := clientPK(t, shown)
 	rotated := stop.post(fmt.Sprintf("/admin/clients/%d/secret", id), url.Values{"_csrf": {csrf}})
-	stored = acDatabaseText(t)
-	newSecret := acOneTimeSecret(b.get(rotated.location().String()).body)
+	stored = databaseText(t)
+	newSecret := oneTimeSecret(b.get(rotated.location().String()).body)
 	if newSecret == "" || newSecret == secret {
 		t.Fatalf("rotate: new secret %q", newSecret)
 	}
 	if strings.Contains(stored, newSecret) {
 		t.Errorf("the database held the rotated secret")
 	}
-}
-
-// acDatabaseText is every row of every table as text, with each session
-// row's payload unwrapped from its two layers of base64, so a test can
-// search the whole database for a value.
-func acDatabaseText(t *testing.T) string {
-	t.Helper()
-	db := testDB(t)
-	tables, err := db.Migrator().GetTables()
-	if err != nil || len(tables) == 0 {
-		t.Fatalf("list tables: %v", err)
-	}
-	var out strings.Builder
-	for _, table := range tables {
-		var rows []map[string]any
-		if err := db.Table(table).Find(&rows).Error; err != nil {
-			t.Fatalf("read %s: %v", table, err)
-		}
-		fmt.Fprintln(&out, table, rows)
-	}
-	var sessions []models.Session
-	if err := db.Find(&sessions).Error; err != nil || len(sessions) == 0 {
-		t.Fatalf("read sessions: %d rows, %v", len(sessions), err)
-	}
-	for _, s := range sessions {
-		outer, err := base64.URLEncoding.DecodeString(s.Data)
-		parts := strings.Split(string(outer), "|")
-		if err != nil || len(parts) < 3 {
-			t.Fatalf("session %s: not a securecookie value", s.ID)
-		}
-		inner, err := base64.URLEncoding.DecodeString(parts[1])
-		if err != nil {
-			t.Fatalf("session %s: payload: %v", s.ID, err)
-		}
-		out.Write(inner)
-	}
-	return out.String()
 }

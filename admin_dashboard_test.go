@@ -47,8 +47,8 @@ func chartBars(t *testing.T, body, testID string) (dates []string, counts []int)
 func TestAdminDashboardCharts(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b := kadAdmin(t, env, "root") // login 1
-	kadCodeFlow(t, env, "alice")  // login 2, one token issued
+	b := env.signInAdmin()          // login 1
+	codeFlowTokens(t, env, "alice") // login 2, one token issued
 	mallory := env.browser()
 	mallory.submitLogin(mallory.get("/login"), "mallory", "wrong password 1") // one failed login
 
@@ -89,7 +89,7 @@ func TestAdminDashboardCharts(t *testing.T) {
 	// session has expired by then, so sign in again (an event dated by
 	// the real clock, outside the window too).
 	env.clock.Advance(20 * 24 * time.Hour)
-	p = kadAdmin(t, env, "root").get("/admin")
+	p = env.signInAdmin().get("/admin")
 	for _, id := range []string{"chart-logins", "chart-failed-logins", "chart-tokens"} {
 		dates, counts := chartBars(t, p.body, id)
 		if len(counts) != 14 {
@@ -126,7 +126,7 @@ func TestAdminDashboardCounts(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
 	ctx := context.Background()
-	b := kadAdmin(t, env, "root")
+	b := env.signInAdmin()
 	carol := env.createUser("carol", "carol's password 1")
 	env.createUser("dave", "dave's password 1")
 	var clients []*models.Client

@@ -61,11 +61,11 @@ func TestAdminConsentRevoke(t *testing.T) {
 	}
 
 	for name, access := range map[string]string{"first": first, "second": second} {
-		if status, _ := userinfoStatus(t, r, access); status != http.StatusUnauthorized {
+		if status := r.userinfoStatus(access); status != http.StatusUnauthorized {
 			t.Errorf("userinfo with the %s token after revoking consent: got %d, want 401", name, status)
 		}
 	}
-	if status, _ := userinfoStatus(t, r, pubAccess); status != http.StatusOK {
+	if status := r.userinfoStatus(pubAccess); status != http.StatusOK {
 		t.Errorf("userinfo with another client's token: got %d, want 200 (untouched)", status)
 	}
 	if _, err := r.env.store.ConsentFor(context.Background(), r.user.ID, r.conf.ID); err != models.ErrNotFound {
@@ -119,10 +119,10 @@ func TestAdminTokens(t *testing.T) {
 	// Revoke one.
 	form := csrfFrom(t, b, "/admin/tokens", "revoke-token")
 	wantLanded(t, b.post(fmt.Sprintf("/admin/tokens/%d/revoke", tokenID(r, access)), form), "/admin/tokens", "success")
-	if status, _ := userinfoStatus(t, r, access); status != http.StatusUnauthorized {
+	if status := r.userinfoStatus(access); status != http.StatusUnauthorized {
 		t.Errorf("userinfo with the revoked token: got %d, want 401", status)
 	}
-	if status, _ := userinfoStatus(t, r, other); status != http.StatusOK {
+	if status := r.userinfoStatus(other); status != http.StatusOK {
 		t.Errorf("userinfo with a token not revoked: got %d, want 200", status)
 	}
 	if rt, ok := tok["refresh_token"].(string); ok {
@@ -138,11 +138,11 @@ func TestAdminTokens(t *testing.T) {
 	form.Set("client", fmt.Sprint(r.conf.ID))
 	wantLanded(t, b.post("/admin/tokens/revoke", form), "/admin/tokens", "success")
 	for name, a := range map[string]string{"second": other, "third": third} {
-		if status, _ := userinfoStatus(t, r, a); status != http.StatusUnauthorized {
+		if status := r.userinfoStatus(a); status != http.StatusUnauthorized {
 			t.Errorf("userinfo with the %s token of the client after revoke-all: got %d, want 401", name, status)
 		}
 	}
-	if status, _ := userinfoStatus(t, r, pubAccess); status != http.StatusOK {
+	if status := r.userinfoStatus(pubAccess); status != http.StatusOK {
 		t.Errorf("userinfo with another client's token after revoke-all: got %d, want 200", status)
 	}
 
@@ -150,7 +150,7 @@ func TestAdminTokens(t *testing.T) {
 	form = csrfFrom(t, b, "/admin/tokens", "tokens-page")
 	form.Set("user", fmt.Sprint(r.user.ID))
 	wantLanded(t, b.post("/admin/tokens/revoke", form), "/admin/tokens", "success")
-	if status, _ := userinfoStatus(t, r, pubAccess); status != http.StatusUnauthorized {
+	if status := r.userinfoStatus(pubAccess); status != http.StatusUnauthorized {
 		t.Errorf("userinfo after revoking all of the user's tokens: got %d, want 401", status)
 	}
 	if p := b.get("/admin/tokens"); strings.Contains(p.body, `data-testid="token-row"`) {
@@ -215,7 +215,7 @@ func TestAdminGrantsCSRF(t *testing.T) {
 		}
 	}
 	r.wantUnchanged(t, before, countedTables...)
-	if status, _ := userinfoStatus(t, r, access); status != http.StatusOK {
+	if status := r.userinfoStatus(access); status != http.StatusOK {
 		t.Errorf("userinfo after the refused posts: got %d, want 200 (nothing revoked)", status)
 	}
 	if _, err := r.env.store.UserByUsername(context.Background(), "mallory"); err != models.ErrNotFound {
@@ -283,7 +283,7 @@ func TestAdminGrantListsPages(t *testing.T) {
 			if first.status != http.StatusOK || !strings.Contains(first.body, `data-testid="`+tc.testid+`"`) {
 				t.Fatalf("page 1: got %d, want the %s page", first.status, tc.list)
 			}
-			if n := countRows(first.body, tc.row); n != adminPageSize {
+			if n := countTestIDs(first.body, tc.row); n != adminPageSize {
 				t.Errorf("page 1 rows = %d, want %d", n, adminPageSize)
 			}
 			if !strings.Contains(first.body, fmt.Sprintf("Page 1 of 2 (%d in all)", rows)) {
@@ -298,7 +298,7 @@ func TestAdminGrantListsPages(t *testing.T) {
 				t.Errorf("Next link = %s, want /admin/%s with page=2 and the user filter", next, tc.list)
 			}
 			second := b.get(next.String())
-			if n := countRows(second.body, tc.row); n != rows-adminPageSize {
+			if n := countTestIDs(second.body, tc.row); n != rows-adminPageSize {
 				t.Errorf("page 2 rows = %d, want %d", n, rows-adminPageSize)
 			}
 			if !strings.Contains(second.body, "Page 2 of 2") || nextLinkRE.MatchString(second.body) || !strings.Contains(second.body, `rel="prev"`) {

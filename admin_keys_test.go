@@ -13,44 +13,6 @@ import (
 	"oidcd/models"
 )
 
-// kadAdminPassword is the password of the superuser the keys, audit and
-// dashboard tests sign in as.
-const kadAdminPassword = "root's long admin password"
-
-// kadAdmin creates an active superuser and returns a browser signed in as
-// them through the login page.
-func kadAdmin(t *testing.T, env *testEnv, username string) *browser {
-	t.Helper()
-	if _, err := env.store.UserByUsername(context.Background(), username); err != nil {
-		env.createUser(username, kadAdminPassword, func(u *models.User) { u.Superuser = true })
-	}
-	b := env.browser()
-	p := b.submitLogin(b.get("/login"), username, kadAdminPassword)
-	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="home-page"`) {
-		t.Fatalf("admin login: got %d at %s, want the home page", p.status, p.url)
-	}
-	return b
-}
-
-// kadPost GETs page (for its CSRF token) and posts form plus the token to
-// action.
-func kadPost(t *testing.T, b *browser, page, action string, form url.Values) page {
-	t.Helper()
-	p := b.get(page)
-	if p.status != http.StatusOK {
-		t.Fatalf("GET %s: got %d, want 200", page, p.status)
-	}
-	token := hiddenFields(p.body).Get("_csrf")
-	if token == "" {
-		t.Fatalf("GET %s: no _csrf field", page)
-	}
-	if form == nil {
-		form = url.Values{}
-	}
-	form.Set("_csrf", token)
-	return b.post(action, form)
-}
-
 // jwksKIDs lists the kids env's /jwks publishes.
 func jwksKIDs(t *testing.T, env *testEnv) []string {
 	t.Helper()
@@ -97,41 +59,10 @@ func kidOf(t *testing.T, idToken string) string {
 	return kid
 }
 
-// kadCodeFlow runs a whole code flow for a fresh user and client and
-// returns the token response.
-func kadCodeFlow(t *testing.T, env *testEnv, username string) map[string]any {
-	t.Helper()
-	const password = "user password 12345"
-	env.createUser(username, password)
-	redirect := "http://127.0.0.1/kad/cb"
-	client, secret := env.createClient(models.ClientConfidential, []string{redirect})
-	authURL := "/authorize?" + url.Values{
-		"client_id": {client.ClientID}, "redirect_uri": {redirect}, "response_type": {"code"},
-		"scope": {"openid"}, "state": {"s"}, "nonce": {"n"},
-	}.Encode()
-	back := env.browser().authorize(authURL, username, password, "allow")
-	code := back.Query().Get("code")
-	if code == "" {
-		t.Fatalf("no code in %s", back)
-	}
-	resp, body := postForm(t, env.issuer+"/token", url.Values{
-		"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirect},
-		"client_id": {client.ClientID}, "client_secret": {secret},
-	})
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("token: got %d %v, want 200", resp.StatusCode, body)
-	}
-	return body
-}
-
-func countRows(body, testID string) int {
-	return strings.Count(body, `data-testid="`+testID+`"`)
-}
-
 func TestAdminKeysCreateSigns(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b := kadAdmin(t, env, "root")
+	b := env.signInAdmin()
 	oldKID := activeKID(t, env)
 
 	p := b.get("/admin/keys")
@@ -139,14 +70,14 @@ func TestAdminKeysCreateSigns(t *testing.T) {
 		t.Fatalf("GET /admin/keys: got %d, want 200 and the keys page", p.status)
 	}
 	// One key per server-key algorithm (RS256, ES256, EdDSA) from the start.
-	if got := countRows(p.body, "key-row"); got != 3 {
+	if got := countTestIDs(p.body, "key-row"); got != 3 {
 		t.Errorf("key rows = %d, want 3", got)
 	}
-	if !strings.Contains(p.body, oldKID) || countRows(p.body, "key-jwk") != 3 || !strings.Contains(p.body, `&#34;kty&#34;: &#34;RSA&#34;`) {
+	if !strings.Contains(p.body, oldKID) || countTestIDs(p.body, "key-jwk") != 3 || !strings.Contains(p.body, `&#34;kty&#34;: &#34;RSA&#34;`) {
 		t.Errorf("keys page lacks the key's kid and public JWK:\n%s", p.body)
 	}
 
-	p = kadPost(t, b, "/admin/keys", "/admin/keys", nil)
+	p = postWithCSRF(t, b, "/admin/keys", "/admin/keys", nil)
 	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-success"`) {
 		t.Fatalf("create key: got %d at %s, want the keys page with a success flash:\n%s", p.status, p.url, p.body)
 	}
@@ -154,16 +85,16 @@ func TestAdminKeysCreateSigns(t *testing.T) {
 	if newKID == oldKID {
 		t.Fatalf("active kid = %s after creating a key, want a new one", newKID)
 	}
-	if got := countRows(p.body, "key-row"); got != 4 {
+	if got := countTestIDs(p.body, "key-row"); got != 4 {
 		t.Errorf("key rows = %d, want 4", got)
 	}
-	if got := countRows(p.body, "key-signing"); got != 3 || !strings.Contains(p.body, newKID) {
+	if got := countTestIDs(p.body, "key-signing"); got != 3 || !strings.Contains(p.body, newKID) {
 		t.Errorf("signing badges = %d, want 3 (one per algorithm), with the new key %s listed", got, newKID)
 	}
 	if kids := jwksKIDs(t, env); !slices.Contains(kids, newKID) || !slices.Contains(kids, oldKID) {
 		t.Errorf("/jwks kids = %v, want both %s and %s", kids, newKID, oldKID)
 	}
-	body := kadCodeFlow(t, env, "alice")
+	body := codeFlowTokens(t, env, "alice")
 	if got := kidOf(t, body["id_token"].(string)); got != newKID {
 		t.Errorf("ID token kid = %s, want the new key %s", got, newKID)
 	}
@@ -183,20 +114,20 @@ func TestAdminKeysCreateSigns(t *testing.T) {
 func TestAdminKeysRetire(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b := kadAdmin(t, env, "root")
+	b := env.signInAdmin()
 	oldKID := activeKID(t, env)
 	old, err := env.store.ActiveSigningKey(context.Background(), "RS256")
 	if err != nil {
 		t.Fatalf("active key: %v", err)
 	}
-	kadPost(t, b, "/admin/keys", "/admin/keys", nil)
+	postWithCSRF(t, b, "/admin/keys", "/admin/keys", nil)
 	newKID := activeKID(t, env)
 
-	p := kadPost(t, b, "/admin/keys", fmt.Sprintf("/admin/keys/%d/retire", old.ID), nil)
+	p := postWithCSRF(t, b, "/admin/keys", fmt.Sprintf("/admin/keys/%d/retire", old.ID), nil)
 	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-success"`) {
 		t.Fatalf("retire: got %d at %s, want the keys page with a success flash:\n%s", p.status, p.url, p.body)
 	}
-	if got := countRows(p.body, "retire-key"); got != 3 {
+	if got := countTestIDs(p.body, "retire-key"); got != 3 {
 		t.Errorf("retire buttons = %d, want 3 (only the active keys, one per algorithm)", got)
 	}
 	if !strings.Contains(p.body, "in /jwks until") {
@@ -231,24 +162,24 @@ func TestAdminKeysRetire(t *testing.T) {
 func TestAdminKeysRefuseLastActiveKey(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b := kadAdmin(t, env, "root")
+	b := env.signInAdmin()
 	only, err := env.store.ActiveSigningKey(context.Background(), "RS256")
 	if err != nil {
 		t.Fatalf("active key: %v", err)
 	}
-	p := kadPost(t, b, "/admin/keys", fmt.Sprintf("/admin/keys/%d/retire", only.ID), nil)
+	p := postWithCSRF(t, b, "/admin/keys", fmt.Sprintf("/admin/keys/%d/retire", only.ID), nil)
 	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-error"`) {
 		t.Fatalf("retire the last key: got %d at %s, want the keys page with an error flash:\n%s", p.status, p.url, p.body)
 	}
 	if got := activeKID(t, env); got != only.KID {
 		t.Errorf("active kid = %s, want %s still active", got, only.KID)
 	}
-	if got := countRows(b.get("/admin/keys").body, "retire-key"); got != 3 {
+	if got := countTestIDs(b.get("/admin/keys").body, "retire-key"); got != 3 {
 		t.Errorf("retire buttons = %d, want 3 (one active key per algorithm)", got)
 	}
-	kadCodeFlow(t, env, "alice") // still signs
+	codeFlowTokens(t, env, "alice") // still signs
 
-	p = kadPost(t, b, "/admin/keys", "/admin/keys/999/retire", nil)
+	p = postWithCSRF(t, b, "/admin/keys", "/admin/keys/999/retire", nil)
 	if p.status != http.StatusNotFound {
 		t.Errorf("retire an unknown key: got %d, want 404", p.status)
 	}
@@ -261,11 +192,11 @@ func TestAdminKeysRefuseLastActiveKey(t *testing.T) {
 func TestAdminKeysPageHasNoPrivateKey(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b := kadAdmin(t, env, "root")
-	kadPost(t, b, "/admin/keys", "/admin/keys", nil)
+	b := env.signInAdmin()
+	postWithCSRF(t, b, "/admin/keys", "/admin/keys", nil)
 	p := b.get("/admin/keys")
-	if countRows(p.body, "key-jwk") != 4 {
-		t.Fatalf("JWKs shown = %d, want 4", countRows(p.body, "key-jwk"))
+	if countTestIDs(p.body, "key-jwk") != 4 {
+		t.Fatalf("JWKs shown = %d, want 4", countTestIDs(p.body, "key-jwk"))
 	}
 	for _, s := range []string{"PRIVATE KEY", "&#34;d&#34;", "&#34;p&#34;", "&#34;q&#34;", "&#34;dp&#34;"} {
 		if strings.Contains(p.body, s) {
@@ -314,7 +245,7 @@ func TestAdminKADForbidden(t *testing.T) {
 		}
 	}
 
-	root := kadAdmin(t, env, "root")
+	root := env.signInAdmin()
 	for _, path := range []string{"/admin/keys", retire} {
 		if p := root.post(path, url.Values{}); p.status != http.StatusForbidden {
 			t.Errorf("admin POST %s without _csrf: got %d, want 403", path, p.status)

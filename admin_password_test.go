@@ -26,7 +26,7 @@ func TestAdminSetPasswordEndsAccess(t *testing.T) {
 	if p := alice.get(r.authURL(r.conf, nil)); isLoginPage(p) {
 		t.Fatalf("GET /authorize before the change: the login page, want alice's session to work")
 	}
-	if status, _ := userinfoStatus(t, r, access); status != http.StatusOK {
+	if status := r.userinfoStatus(access); status != http.StatusOK {
 		t.Fatalf("userinfo before the change: %d, want 200", status)
 	}
 
@@ -46,8 +46,8 @@ func TestAdminSetPasswordEndsAccess(t *testing.T) {
 	if p := alice.get(r.authURL(r.conf, nil)); !isLoginPage(p) {
 		t.Errorf("GET /authorize with alice's old session: %d at %s, want the login page", p.status, p.url)
 	}
-	if status, body := userinfoStatus(t, r, access); status != http.StatusUnauthorized {
-		t.Errorf("userinfo with the access token issued before the change: %d %v, want 401", status, body)
+	if resp, body := r.userinfo(access); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("userinfo with the access token issued before the change: %d %v, want 401", resp.StatusCode, body)
 	}
 	resp, body := r.postToken(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh},
 		"client_id": {r.conf.ClientID}, "client_secret": {r.secret}})

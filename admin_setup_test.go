@@ -19,9 +19,9 @@ import (
 // many requests race with it, and the admin it creates is signed in as by
 // any other login.
 
-// asSetupForm opens the setup link in b and returns the form's pre-filled
+// setupForm opens the setup link in b and returns the form's pre-filled
 // fields (_csrf and the token), completed with an admin's details.
-func asSetupForm(t *testing.T, b *browser, token, username, password string) url.Values {
+func setupForm(t *testing.T, b *browser, token, username, password string) url.Values {
 	t.Helper()
 	p := b.get("/admin/setup?token=" + url.QueryEscape(token))
 	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="setup-form"`) {
@@ -37,8 +37,8 @@ func asSetupForm(t *testing.T, b *browser, token, username, password string) url
 	return f
 }
 
-// asSuperusers lists every superuser in the store.
-func asSuperusers(t *testing.T, store *models.Store) []models.User {
+// storedSuperusers lists every superuser in the store.
+func storedSuperusers(t *testing.T, store *models.Store) []models.User {
 	t.Helper()
 	users, _, err := store.ListUsers(context.Background(), "", models.Page{Limit: 1000})
 	if err != nil {
@@ -53,8 +53,8 @@ func asSuperusers(t *testing.T, store *models.Store) []models.User {
 	return out
 }
 
-// asEvents lists the audit events of one kind, newest first.
-func asEvents(t *testing.T, store *models.Store, kind string) []models.EventRow {
+// eventsOf lists the audit events of one kind, newest first.
+func eventsOf(t *testing.T, store *models.Store, kind string) []models.EventRow {
 	t.Helper()
 	events, _, err := store.ListEvents(context.Background(), models.EventFilter{Kind: kind}, models.Page{Limit: 1000})
 	if err != nil {
@@ -63,8 +63,8 @@ func asEvents(t *testing.T, store *models.Store, kind string) []models.EventRow 
 	return events
 }
 
-// asResult is what one racing POST got back.
-type asResult struct {
+// setupResult is what one racing POST got back.
+type setupResult struct {
 	status int
 	path   string // where the browser ended up
 	body   string
@@ -89,14 +89,14 @@ func TestSetupConcurrentPostsHaveOneWinner(t *testing.T) {
 	forms := make([]url.Values, n)
 	for i := range n {
 		browsers[i] = env.browser()
-		forms[i] = asSetupForm(t, browsers[i], token, fmt.Sprintf("admin%d", i), acAdminPassword)
+		forms[i] = setupForm(t, browsers[i], token, fmt.Sprintf("admin%d", i), adminPassword)
 	}
 
 	// b.post would call t.Fatalf off the test goroutine, so the requests
 	// are sent here and checked afterwards. Each request hashes a password
 	// with bcrypt; n of them at once under -race on a busy machine can
 	// outlast the browser's usual timeout.
-	results := make([]asResult, n)
+	results := make([]setupResult, n)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range n {
@@ -120,7 +120,7 @@ func TestSetupConcurrentPostsHaveOneWinner(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			body, err := io.ReadAll(resp.Body)
-			results[i] = asResult{status: resp.StatusCode, path: resp.Request.URL.Path, body: string(body), err: err}
+			results[i] = setupResult{status: resp.StatusCode, path: resp.Request.URL.Path, body: string(body), err: err}
 		}()
 	}
 	close(start)
@@ -146,7 +146,7 @@ func TestSetupConcurrentPostsHaveOneWinner(t *testing.T) {
 		t.Fatalf("no POST got the dashboard, want one winner")
 	}
 
-	admins := asSuperusers(t, env.store)
+	admins := storedSuperusers(t, env.store)
 	if want := fmt.Sprintf("admin%d", winner); len(admins) != 1 || admins[0].Username != want {
 		var names []string
 		for _, u := range admins {
@@ -157,10 +157,10 @@ func TestSetupConcurrentPostsHaveOneWinner(t *testing.T) {
 	if _, total, err := env.store.ListUsers(ctx, "", models.Page{Limit: 1}); err != nil || total != 1 {
 		t.Errorf("users after the race = %d (err %v), want 1", total, err)
 	}
-	if got := asEvents(t, env.store, models.EventLoginSucceeded); len(got) != 1 || got[0].UserID == nil || *got[0].UserID != admins[0].ID {
+	if got := eventsOf(t, env.store, models.EventLoginSucceeded); len(got) != 1 || got[0].UserID == nil || *got[0].UserID != admins[0].ID {
 		t.Errorf("login_succeeded events = %+v, want one, for the winner", got)
 	}
-	if got := asEvents(t, env.store, models.EventAdminChange); len(got) != 1 || got[0].Detail != "create first admin" {
+	if got := eventsOf(t, env.store, models.EventAdminChange); len(got) != 1 || got[0].Detail != "create first admin" {
 		t.Errorf("admin_change events = %+v, want one \"create first admin\"", got)
 	}
 
@@ -185,18 +185,18 @@ func TestSetupRecordsLogin(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
 	ctx := context.Background()
-	env.createUser("taken", acUserPassword)
+	env.createUser("taken", userPassword)
 	token, err := admin.PrepareSetup(ctx, env.store)
 	if err != nil || token == "" {
 		t.Fatalf("PrepareSetup = %q, %v; want a token", token, err)
 	}
 	b := env.browser()
 
-	f := asSetupForm(t, b, token, "taken", acAdminPassword)
+	f := setupForm(t, b, token, "taken", adminPassword)
 	if p := b.post("/admin/setup", f); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `data-testid="error-username"`) {
 		t.Fatalf("setup with a taken username: got %d, want 422 with error-username:\n%s", p.status, p.body)
 	}
-	if got := asEvents(t, env.store, models.EventLoginSucceeded); len(got) != 0 {
+	if got := eventsOf(t, env.store, models.EventLoginSucceeded); len(got) != 0 {
 		t.Fatalf("login_succeeded events after a refused setup = %+v, want none", got)
 	}
 
@@ -212,7 +212,7 @@ func TestSetupRecordsLogin(t *testing.T) {
 	if u.LastLogin == nil || u.LastLogin.IsZero() {
 		t.Errorf("root's last login = %v, want the setup time", u.LastLogin)
 	}
-	got := asEvents(t, env.store, models.EventLoginSucceeded)
+	got := eventsOf(t, env.store, models.EventLoginSucceeded)
 	if len(got) != 1 {
 		t.Fatalf("login_succeeded events = %+v, want one", got)
 	}
@@ -220,7 +220,7 @@ func TestSetupRecordsLogin(t *testing.T) {
 		t.Errorf("login_succeeded = user %q id %v ip %q; want root, %d, 127.0.0.1", e.Username, e.UserID, e.RemoteIP, u.ID)
 	}
 	// The audit page shows it beside the admin change.
-	if p := b.get("/admin/audit?kind=" + models.EventLoginSucceeded); p.status != http.StatusOK || countRows(p.body, "event-row") != 1 {
-		t.Errorf("audit log filtered to login_succeeded: got %d with %d rows, want 200 with 1", p.status, countRows(p.body, "event-row"))
+	if p := b.get("/admin/audit?kind=" + models.EventLoginSucceeded); p.status != http.StatusOK || countTestIDs(p.body, "event-row") != 1 {
+		t.Errorf("audit log filtered to login_succeeded: got %d with %d rows, want 200 with 1", p.status, countTestIDs(p.body, "event-row"))
 	}
 }

@@ -13,39 +13,6 @@ import (
 	"oidcd/models"
 )
 
-const (
-	adminName     = "root"
-	adminPassword = "root's long admin password"
-)
-
-// signInAdmin creates an active superuser on r and signs a new browser in
-// as them at /login.
-func signInAdmin(r *rig) (*browser, *models.User) {
-	r.t.Helper()
-	u := r.env.createUser(adminName, adminPassword, func(u *models.User) { u.Superuser = true })
-	r.keep(adminPassword)
-	b := r.env.browser()
-	if p := b.submitLogin(b.get("/login"), adminName, adminPassword); !strings.Contains(p.body, `data-testid="current-user">`+adminName+"<") {
-		r.t.Fatalf("admin login: got %d at %s, want the home page signed in", p.status, p.url)
-	}
-	return b, u
-}
-
-// csrfFrom GETs an admin page, checks it is the page with testid, and
-// returns a form holding just its CSRF token.
-func csrfFrom(t *testing.T, b *browser, path, testid string) url.Values {
-	t.Helper()
-	p := b.get(path)
-	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="`+testid+`"`) {
-		t.Fatalf("GET %s: got %d at %s, want 200 and %s:\n%.800s", path, p.status, p.url, testid, p.body)
-	}
-	token := hiddenFields(p.body).Get("_csrf")
-	if token == "" {
-		t.Fatalf("GET %s: no _csrf field on the page", path)
-	}
-	return url.Values{"_csrf": {token}}
-}
-
 // wantLanded checks that a POST redirected (303, followed) to path and
 // shows a flash of kind.
 func wantLanded(t *testing.T, p page, path, kind string) {
@@ -56,15 +23,6 @@ func wantLanded(t *testing.T, p page, path, kind string) {
 	if !strings.Contains(p.body, `data-testid="flash-`+kind+`"`) {
 		t.Errorf("page at %s has no %s flash:\n%.800s", path, kind, p.body)
 	}
-}
-
-// userinfoStatus calls /userinfo with a Bearer access token.
-func userinfoStatus(t *testing.T, r *rig, access string) (int, map[string]any) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, r.env.issuer+"/userinfo", nil)
-	req.Header.Set("Authorization", "Bearer "+access)
-	resp, body := doJSON(t, req)
-	return resp.StatusCode, body
 }
 
 // canLogIn reports whether username can sign in at /login in a fresh browser.
@@ -195,7 +153,7 @@ func TestAdminUsersEditClaims(t *testing.T) {
 	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `data-testid="error-birthdate"`) {
 		t.Errorf("bad birthdate: got %d, want 422 with the error next to birthdate", p.status)
 	}
-	if _, claims := userinfoStatus(t, r, access); claims["name"] != "Alice Liddell" {
+	if _, claims := r.userinfo(access); claims["name"] != "Alice Liddell" {
 		t.Errorf("after a refused edit, userinfo name = %v, want \"Alice Liddell\" (nothing saved)", claims["name"])
 	}
 
@@ -209,7 +167,8 @@ func TestAdminUsersEditClaims(t *testing.T) {
 		form.Set(k, v)
 	}
 	wantLanded(t, b.post(path, form), path, "success")
-	status, claims := userinfoStatus(t, r, access)
+	resp, claims := r.userinfo(access)
+	status := resp.StatusCode
 	if status != http.StatusOK {
 		t.Fatalf("userinfo after edit: got %d, want 200", status)
 	}
@@ -271,7 +230,7 @@ func TestAdminUsersDeactivate(t *testing.T) {
 	r := newRig(t)
 	alice := r.env.browser()
 	access := r.tokens(alice, r.conf, r.secret, nil)["access_token"].(string)
-	if status, _ := userinfoStatus(t, r, access); status != http.StatusOK {
+	if status := r.userinfoStatus(access); status != http.StatusOK {
 		t.Fatalf("userinfo before: got %d, want 200", status)
 	}
 	b, _ := signInAdmin(r)
@@ -279,7 +238,7 @@ func TestAdminUsersDeactivate(t *testing.T) {
 	form := csrfFrom(t, b, path, "deactivate-user")
 	wantLanded(t, b.post(path+"/deactivate", form), path, "success")
 
-	if status, _ := userinfoStatus(t, r, access); status != http.StatusUnauthorized {
+	if status := r.userinfoStatus(access); status != http.StatusUnauthorized {
 		t.Errorf("userinfo with the deactivated user's token: got %d, want 401", status)
 	}
 	var sessions, live int64
@@ -303,7 +262,7 @@ func TestAdminUsersDeactivate(t *testing.T) {
 	if !canLogIn(r, testUser, testPassword) {
 		t.Errorf("reactivated user cannot sign in, want signed in")
 	}
-	if status, _ := userinfoStatus(t, r, access); status != http.StatusUnauthorized {
+	if status := r.userinfoStatus(access); status != http.StatusUnauthorized {
 		t.Errorf("userinfo with a token revoked at deactivation, after reactivation: got %d, want 401", status)
 	}
 }
@@ -353,7 +312,7 @@ func TestAdminUsersDelete(t *testing.T) {
 			t.Errorf("%s of the deleted user: got %d, want 0", table, n)
 		}
 	}
-	if status, _ := userinfoStatus(t, r, access); status != http.StatusUnauthorized {
+	if status := r.userinfoStatus(access); status != http.StatusUnauthorized {
 		t.Errorf("userinfo with the deleted user's token: got %d, want 401", status)
 	}
 	if _, err := r.env.store.ActiveAccessToken(context.Background(), oauth.HashToken(access), r.env.clock.Now()); err != models.ErrNotFound {
@@ -403,7 +362,7 @@ func TestAdminUsersEditPhoneAndAddress(t *testing.T) {
 	if p := b.post(path, form); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `data-testid="error-phone_number"`) {
 		t.Errorf("bad phone number: got %d, want 422 with the error next to the field", p.status)
 	}
-	if _, claims := userinfoStatus(t, r, access); claims["phone_number"] != nil || claims["address"] != nil {
+	if _, claims := r.userinfo(access); claims["phone_number"] != nil || claims["address"] != nil {
 		t.Errorf("after a refused edit, userinfo phone_number %v, address %v; want neither", claims["phone_number"], claims["address"])
 	}
 
@@ -437,7 +396,8 @@ func TestAdminUsersEditPhoneAndAddress(t *testing.T) {
 				form.Set(k, v)
 			}
 			wantLanded(t, b.post(path, form), path, "success")
-			status, claims := userinfoStatus(t, r, access)
+			resp, claims := r.userinfo(access)
+			status := resp.StatusCode
 			if status != http.StatusOK {
 				t.Fatalf("userinfo after edit: got %d, want 200", status)
 			}

@@ -6,8 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,33 +19,7 @@ import (
 	"oidcd/models/modelstest"
 )
 
-// restDump is every row of every table as text, read through the
-// database connection: what a copy of the database hands to whoever has it.
-func restDump(t *testing.T, db *gorm.DB) string {
-	t.Helper()
-	tables, err := db.Migrator().GetTables()
-	if err != nil || len(tables) == 0 {
-		t.Fatalf("list tables: %d, %v", len(tables), err)
-	}
-	var out strings.Builder
-	for _, table := range tables {
-		var rows []map[string]any
-		if err := db.Table(table).Find(&rows).Error; err != nil {
-			t.Fatalf("read %s: %v", table, err)
-		}
-		for _, row := range rows {
-			for col, v := range row {
-				if b, ok := v.([]byte); ok {
-					v = string(b)
-				}
-				fmt.Fprintf(&out, "%s.%s=%v\n", table, col, v)
-			}
-		}
-	}
-	return out.String()
-}
-
-func restHash(s string) string {
+func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
@@ -63,22 +35,6 @@ func pemBody(pem string) []string {
 	return out
 }
 
-// restHome fetches base/ with only the session cookie value, and reports
-// whether it shows username signed in.
-func restHome(t *testing.T, base, cookie, username string) bool {
-	t.Helper()
-	req := mustRequest(t, http.MethodGet, base+"/", nil)
-	req.Header.Set("Accept", "text/html")
-	req.AddCookie(&http.Cookie{Name: sessionCookieName, Value: cookie})
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s/: %v", base, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode == http.StatusOK && strings.Contains(string(body), signedInMarker+username+"<")
-}
-
 // TestDatabaseCopyOpensNothing is finding 5: an admin signs in and a user
 // gets a signed ID token, then a copy of the database is searched for what
 // would let its holder in. It holds no session id (only their SHA-256),
@@ -88,13 +44,13 @@ func TestDatabaseCopyOpensNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	env := newTestEnv(t)
-	admin := kadAdmin(t, env, "root")
+	admin := env.signInAdmin()
 	if p := admin.get("/admin"); p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="dashboard-page"`) {
 		t.Fatalf("GET /admin: %d, want the dashboard", p.status)
 	}
 	cookie := jarCookie(admin, sessionCookieName)
 	sessionID := sessionIDOf(t, env, cookie)
-	tokens := kadCodeFlow(t, env, "alice")
+	tokens := codeFlowTokens(t, env, "alice")
 	if idToken, _ := tokens["id_token"].(string); kidOf(t, idToken) != activeKID(t, env) {
 		t.Fatalf("no ID token signed by the active key in %v", tokens)
 	}
@@ -109,13 +65,13 @@ func TestDatabaseCopyOpensNothing(t *testing.T) {
 
 	// An HS256 client: its secret is kept, sealed, to sign its ID tokens.
 	env.createUser("hugo", "hugo password 123")
-	hsClient, hsSecret := sgClient(t, env, models.ClientConfidential, "HS256", "http://127.0.0.1/hs/cb")
-	if idToken, _ := sgFlow(t, env, hsClient, hsSecret, "hugo", "hugo password 123"); jwsHeader(t, idToken)["alg"] != "HS256" {
+	hsClient, hsSecret := clientWithAlg(t, env, models.ClientConfidential, "HS256", "http://127.0.0.1/hs/cb")
+	if idToken, _ := codeAndRefreshIDTokens(t, env, hsClient, hsSecret, "hugo", "hugo password 123"); jwsHeader(t, idToken)["alg"] != "HS256" {
 		t.Fatalf("no HS256 ID token for the HS256 client")
 	}
 
 	d := modelstest.DatabaseOf(t, env.store)
-	dump := restDump(t, env.store.DB())
+	dump := dumpTables(t, env.store.DB())
 	copyDSN, copyText := d.DSN, dump
 	if !modelstest.Postgres() {
 		// A real copy of the file, WAL included.
@@ -132,7 +88,7 @@ func TestDatabaseCopyOpensNothing(t *testing.T) {
 	// On PostgreSQL the database itself stands for its copy: the refused
 	// opens below write nothing (TestStoreRefusesWrongKey).
 
-	if !strings.Contains(dump, restHash(sessionID)) {
+	if !strings.Contains(dump, sha256Hex(sessionID)) {
 		t.Errorf("the sessions table lacks SHA-256 of the admin's session id; the search below would prove nothing")
 	}
 	secrets := map[string]string{
@@ -230,33 +186,33 @@ func TestOldDatabaseMigratedOnStart(t *testing.T) {
 		if err != nil {
 			t.Fatalf("setting %s: %v", name, err)
 		}
-		restExec(t, db, "UPDATE settings SET value = ? WHERE name = ?", v, name)
+		execSQL(t, db, "UPDATE settings SET value = ? WHERE name = ?", v, name)
 	}
-	restExec(t, db, "DELETE FROM settings WHERE name = ?", "kek_check")
+	execSQL(t, db, "DELETE FROM settings WHERE name = ?", "kek_check")
 	keys, err := env.store.ListSigningKeys(ctx)
 	if err != nil {
 		t.Fatalf("signing keys: %v", err)
 	}
 	for _, k := range keys {
-		restExec(t, db, "UPDATE signing_keys SET private_key_pem = ? WHERE id = ?", k.PrivateKeyPEM, k.ID)
+		execSQL(t, db, "UPDATE signing_keys SET private_key_pem = ? WHERE id = ?", k.PrivateKeyPEM, k.ID)
 	}
-	restExec(t, db, "UPDATE sessions SET id = ? WHERE id = ?", sessionID, restHash(sessionID))
+	execSQL(t, db, "UPDATE sessions SET id = ? WHERE id = ?", sessionID, sha256Hex(sessionID))
 	modelstest.AsOlderOidcd(t, env.store)
-	if old := restDump(t, db); !strings.Contains(old, "PRIVATE KEY") || !strings.Contains(old, "sessions.id="+sessionID) {
+	if old := dumpTables(t, db); !strings.Contains(old, "PRIVATE KEY") || !strings.Contains(old, "sessions.id="+sessionID) {
 		t.Fatalf("the database is not in the old plaintext form; the test would prove nothing")
 	}
 
 	d := modelstest.DatabaseOf(t, env.store)
 	vars := map[string]string{"OIDC_DATABASE": d.DSN, "OIDC_SECRET_KEY": base64.StdEncoding.EncodeToString(d.Key)}
 	p := startServe(t, vars)
-	if !restHome(t, p.base, cookie, "alice") {
+	if !strings.Contains(homeWithCookie(t, p.base, cookie), signedInMarker+"alice<") {
 		t.Errorf("the old session cookie after the migrating start: alice not signed in")
 	}
 	if kids := kidsAt(t, p.base); !slices.Contains(kids, kid) {
 		t.Errorf("/jwks after the migrating start = %v, want the old key %s", kids, kid)
 	}
-	dump := restDump(t, db)
-	if strings.Contains(dump, "PRIVATE KEY") || strings.Contains(dump, sessionID) || !strings.Contains(dump, restHash(sessionID)) {
+	dump := dumpTables(t, db)
+	if strings.Contains(dump, "PRIVATE KEY") || strings.Contains(dump, sessionID) || !strings.Contains(dump, sha256Hex(sessionID)) {
 		t.Errorf("after the migrating start the database still holds a private key or the raw session id")
 	}
 	var values []string
@@ -273,7 +229,7 @@ func TestOldDatabaseMigratedOnStart(t *testing.T) {
 	}
 
 	p2 := startServe(t, vars)
-	if !restHome(t, p2.base, cookie, "alice") {
+	if !strings.Contains(homeWithCookie(t, p2.base, cookie), signedInMarker+"alice<") {
 		t.Errorf("the old session cookie after a second start: alice not signed in")
 	}
 	if got := kidsAt(t, p2.base); !slices.Contains(got, kid) {
@@ -281,7 +237,7 @@ func TestOldDatabaseMigratedOnStart(t *testing.T) {
 	}
 }
 
-func restExec(t *testing.T, db *gorm.DB, sql string, args ...any) {
+func execSQL(t *testing.T, db *gorm.DB, sql string, args ...any) {
 	t.Helper()
 	if err := db.Exec(sql, args...).Error; err != nil {
 		t.Fatalf("%s: %v", sql, err)

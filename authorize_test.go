@@ -517,10 +517,7 @@ func (r *rig) authURL(client *models.Client, edit func(url.Values)) string {
 // login signs b in directly at /login.
 func (r *rig) login(b *browser) {
 	r.t.Helper()
-	p := b.submitLogin(b.get("/login"), testUser, testPassword)
-	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="home-page"`) {
-		r.t.Fatalf("login: got %d at %s, want the home page", p.status, p.url)
-	}
+	signIn(r.t, b, testUser, testPassword)
 }
 
 // codeFor walks b through login and consent as needed and returns a code.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -76,15 +77,6 @@ func clientJSON(t *testing.T, stdout string) map[string]string {
 		t.Fatalf("--json printed %q, which is not a JSON object of strings: %v", stdout, err)
 	}
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func TestCLICreateUser(t *testing.T) {
@@ -247,7 +239,7 @@ func TestCLICreateClientConfidentialJSON(t *testing.T) {
 	r := mustRunCLI(t, nil, "createclient", "--db", db, "--name", "Example RP", "--type", "confidential",
 		"--redirect-uri", "http://example.org/", "--json")
 	out := clientJSON(t, r.stdout)
-	if got, want := sortedKeys(out), []string{"client_id", "client_secret"}; !slices.Equal(got, want) {
+	if got, want := slices.Sorted(maps.Keys(out)), []string{"client_id", "client_secret"}; !slices.Equal(got, want) {
 		t.Fatalf("--json keys = %v, want %v", got, want)
 	}
 	if r.stderr != "" {
@@ -308,7 +300,7 @@ func TestCLICreateClientPublicJSON(t *testing.T) {
 	r := mustRunCLI(t, nil, "createclient", "--db", db, "--name", "SPA", "--type", "public",
 		"--redirect-uri", "http://127.0.0.1/cb", "--json")
 	out := clientJSON(t, r.stdout)
-	if got, want := sortedKeys(out), []string{"client_id"}; !slices.Equal(got, want) {
+	if got, want := slices.Sorted(maps.Keys(out)), []string{"client_id"}; !slices.Equal(got, want) {
 		t.Fatalf("--json keys = %v, want %v", got, want)
 	}
 	c, err := openStore(t, db).ClientByClientID(context.Background(), out["client_id"])

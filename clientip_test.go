@@ -233,8 +233,9 @@ func TestHostileForwardedFor(t *testing.T) {
 func TestAdminAuditUsesClientIP(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b, csrf := acAdmin(t, env)
-	form := acClientFields("Audited", "https://rp.example/cb")
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
+	form := clientFields("Audited", "https://rp.example/cb")
 	form.Set("_csrf", csrf)
 	req, _ := http.NewRequest(http.MethodPost, env.issuer+"/admin/clients", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

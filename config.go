@@ -44,8 +44,9 @@ func boolean(field func(*handlers.Config) *bool) func(*handlers.Config, string) 
 	}
 }
 
-// settings lists every environment setting, with the seed system's names
-// and defaults where it had one (PARITY §4, §6).
+// settings lists every environment setting, with the names and defaults
+// of the system we rebuild where it had one; the README's settings table
+// documents each.
 var settings = []setting{
 	{"OIDC_CODE_EXPIRE", "600", seconds(time.Second, func(c *handlers.Config) *time.Duration { return &c.CodeExpire })},
 	{"OIDC_TOKEN_EXPIRE", "3600", seconds(time.Second, func(c *handlers.Config) *time.Duration { return &c.TokenExpire })},

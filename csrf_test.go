@@ -174,20 +174,20 @@ func (j httpsJar) Cookies(u *url.URL) []*http.Cookie { return j.CookieJar.Cookie
 func TestCookiePrefixesUnderHTTPS(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, "OIDC_ISSUER", "https://id.example.org")
-	env.createUser("root", acAdminPassword, func(u *models.User) { u.Superuser = true })
+	env.createUser("root", adminPassword, func(u *models.User) { u.Superuser = true })
 	b := env.browser()
 	jar, _ := cookiejar.New(nil)
 	b.client.Jar = httpsJar{jar}
 	stop := &browser{t: t, env: env, client: &http.Client{Jar: b.client.Jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 
-	p := b.submitLogin(b.get("/admin/clients/new"), "root", acAdminPassword)
+	p := b.submitLogin(b.get("/admin/clients/new"), "root", adminPassword)
 	if p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="client-form-page"`) {
 		t.Fatalf("admin login under an https issuer: %d at %s, want the new-client form", p.status, p.url)
 	}
-	form := acClientFields("Prefixed RP", acRedirect)
+	form := clientFields("Prefixed RP", rpRedirect)
 	form.Set("_csrf", hiddenFields(p.body).Get("_csrf"))
-	posted := acPostMultipart(stop, "/admin/clients", form, nil)
+	posted := stop.postMultipart("/admin/clients", form, nil)
 	if posted.status != http.StatusSeeOther {
 		t.Fatalf("create client: %d, want 303", posted.status)
 	}
@@ -202,7 +202,7 @@ func TestCookiePrefixesUnderHTTPS(t *testing.T) {
 		}
 	}
 	shown := b.get(posted.location().String())
-	if acOneTimeSecret(shown.body) == "" {
+	if oneTimeSecret(shown.body) == "" {
 		t.Errorf("the client page did not show the secret from the __Secure- cookie")
 	}
 }

@@ -323,8 +323,8 @@ func errorHandler(h *handlers.Handler, log *slog.Logger) echo.HTTPErrorHandler {
 		if c.Response().Committed {
 			return
 		}
-		// PARITY §3: every /token (and /revoke, /introspect) answer is no-store, also the wrong
-		// methods and oversized bodies that never reach the handler.
+		// RFC 6749 §5.1: every /token (and /revoke, /introspect) answer is no-store, also the
+		// wrong methods and oversized bodies that never reach the handler.
 		if p := c.Request().URL.Path; p == "/token" || p == "/revoke" || p == "/introspect" {
 			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 			c.Response().Header().Set("Pragma", "no-cache")

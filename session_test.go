@@ -37,27 +37,16 @@ func jarCookie(b *browser, name string) string {
 	return ""
 }
 
-// signIn logs the browser in through the login page and checks it landed
-// on the home page as username.
-func signIn(t *testing.T, b *browser, username, password string) page {
+// homeWithCookie fetches base/ with only the given session cookie, as
+// another browser holding that value would.
+func homeWithCookie(t *testing.T, base, value string) string {
 	t.Helper()
-	p := b.submitLogin(b.get("/login"), username, password)
-	if p.status != http.StatusOK || !strings.Contains(p.body, signedInMarker+username+"<") {
-		t.Fatalf("sign in as %s: %d at %s, want the home page signed in:\n%s", username, p.status, p.url, p.body)
-	}
-	return p
-}
-
-// homeWithCookie fetches / with only the given session cookie, as another
-// browser holding that value would.
-func homeWithCookie(t *testing.T, env *testEnv, value string) string {
-	t.Helper()
-	req := mustRequest(t, http.MethodGet, env.issuer+"/", nil)
+	req := mustRequest(t, http.MethodGet, base+"/", nil)
 	req.Header.Set("Accept", "text/html")
 	req.AddCookie(&http.Cookie{Name: sessionCookieName, Value: value})
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("GET /: %v", err)
+		t.Fatalf("GET %s/: %v", base, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
@@ -131,10 +120,10 @@ func TestLoginRenewsSessionID(t *testing.T) {
 	}
 	wantNoSessionRow(t, env, firstID, "of the replaced session")
 
-	if body := homeWithCookie(t, env, first); !strings.Contains(body, notSignedInMarker) {
+	if body := homeWithCookie(t, env.issuer, first); !strings.Contains(body, notSignedInMarker) {
 		t.Errorf("GET / with the pre-login cookie: want %q, got:\n%s", notSignedInMarker, body)
 	}
-	if body := homeWithCookie(t, env, second); !strings.Contains(body, signedInMarker+"bob<") {
+	if body := homeWithCookie(t, env.issuer, second); !strings.Contains(body, signedInMarker+"bob<") {
 		t.Errorf("GET / with the new cookie: want bob signed in, got:\n%s", body)
 	}
 }
@@ -317,7 +306,7 @@ func TestLoginFailureIsGeneric(t *testing.T) {
 				t.Errorf("ended at %s, want /login", p.url.Path)
 			}
 			if v := jarCookie(b, sessionCookieName); v != "" {
-				if body := homeWithCookie(t, env, v); !strings.Contains(body, notSignedInMarker) {
+				if body := homeWithCookie(t, env.issuer, v); !strings.Contains(body, notSignedInMarker) {
 					t.Errorf("a failed login signed the browser in:\n%s", body)
 				}
 			}
@@ -448,7 +437,7 @@ func TestLogout(t *testing.T) {
 		t.Errorf("GET / after logout: want %q, got:\n%s", notSignedInMarker, home.body)
 	}
 	wantNoSessionRow(t, env, id, "after logout")
-	if body := homeWithCookie(t, env, cookie); !strings.Contains(body, notSignedInMarker) {
+	if body := homeWithCookie(t, env.issuer, cookie); !strings.Contains(body, notSignedInMarker) {
 		t.Errorf("GET / with the logged-out cookie: want %q, got:\n%s", notSignedInMarker, body)
 	}
 }

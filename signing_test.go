@@ -27,9 +27,9 @@ import (
 	"oidcd/models/modelstest"
 )
 
-// sgClient registers a client signing with alg, its secret kept sealed as
+// clientWithAlg registers a client signing with alg, its secret kept sealed as
 // the admin site and the CLI keep it, and returns it with the secret.
-func sgClient(t *testing.T, env *testEnv, clientType, alg, redirect string) (*models.Client, string) {
+func clientWithAlg(t *testing.T, env *testEnv, clientType, alg, redirect string) (*models.Client, string) {
 	t.Helper()
 	var secret string
 	client, _ := env.createClient(clientType, []string{redirect}, func(c *models.Client) {
@@ -66,9 +66,9 @@ func (k hmacKeySet) VerifySignature(_ context.Context, jwt string) ([]byte, erro
 	return base64.RawURLEncoding.DecodeString(parts[1])
 }
 
-// sgVerifier is how a relying party verifies the client's ID tokens: the
+// idTokenVerifier is how a relying party verifies the client's ID tokens: the
 // provider's JWKS for the asymmetric algorithms, its own secret for HS256.
-func sgVerifier(env *testEnv, provider *oidc.Provider, client *models.Client, secret string) *oidc.IDTokenVerifier {
+func idTokenVerifier(env *testEnv, provider *oidc.Provider, client *models.Client, secret string) *oidc.IDTokenVerifier {
 	cfg := &oidc.Config{ClientID: client.ClientID, SupportedSigningAlgs: []string{client.JWTAlg}}
 	if client.JWTAlg == jose.HS256 {
 		return oidc.NewVerifier(env.issuer, hmacKeySet{secret}, cfg)
@@ -76,9 +76,9 @@ func sgVerifier(env *testEnv, provider *oidc.Provider, client *models.Client, se
 	return provider.Verifier(cfg)
 }
 
-// sgFlow runs a PKCE code flow with x/oauth2 and returns the ID token of
+// codeAndRefreshIDTokens runs a PKCE code flow with x/oauth2 and returns the ID token of
 // the code exchange and of a refresh.
-func sgFlow(t *testing.T, env *testEnv, client *models.Client, secret, username, password string) (string, string) {
+func codeAndRefreshIDTokens(t *testing.T, env *testEnv, client *models.Client, secret, username, password string) (string, string) {
 	t.Helper()
 	ctx := context.Background()
 	rp := oauth2.Config{
@@ -122,9 +122,9 @@ func TestIDTokenPerAlgorithm(t *testing.T) {
 			t.Parallel()
 			user := "user-" + strings.ToLower(alg)
 			env.createUser(user, password)
-			client, secret := sgClient(t, env, models.ClientConfidential, alg, "http://127.0.0.1/sg/"+alg)
-			rpVerifier := sgVerifier(env, provider, client, secret)
-			fromCode, fromRefresh := sgFlow(t, env, client, secret, user, password)
+			client, secret := clientWithAlg(t, env, models.ClientConfidential, alg, "http://127.0.0.1/sg/"+alg)
+			rpVerifier := idTokenVerifier(env, provider, client, secret)
+			fromCode, fromRefresh := codeAndRefreshIDTokens(t, env, client, secret, user, password)
 			for i, raw := range []string{fromCode, fromRefresh} {
 				hdr := jwsHeader(t, raw)
 				if hdr["alg"] != alg {
@@ -143,7 +143,7 @@ func TestIDTokenPerAlgorithm(t *testing.T) {
 						t.Errorf("HS256 token carries kid %q, want none", kid)
 					}
 					// A relying party with another secret rejects it.
-					if _, err := sgVerifier(env, provider, client, "not-"+secret).Verify(context.Background(), raw); err == nil {
+					if _, err := idTokenVerifier(env, provider, client, "not-"+secret).Verify(context.Background(), raw); err == nil {
 						t.Errorf("HS256 token verified with a wrong secret")
 					}
 					continue
@@ -264,7 +264,8 @@ func TestCLICreateKey(t *testing.T) {
 func TestAdminClientFormSigningAlg(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b, csrf := acAdmin(t, env)
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
 	page := b.get("/admin/clients/new")
 	for _, alg := range jose.Algorithms {
 		if !strings.Contains(page.body, fmt.Sprintf(`<option value="%s"`, alg)) {
@@ -272,18 +273,18 @@ func TestAdminClientFormSigningAlg(t *testing.T) {
 		}
 	}
 	for _, alg := range jose.Algorithms {
-		form := acClientFields("RP "+alg, acRedirect)
+		form := clientFields("RP "+alg, rpRedirect)
 		form.Set("_csrf", csrf)
 		form.Set("jwt_alg", alg)
-		p := acPostMultipart(b, "/admin/clients", form, nil)
-		cl, err := env.store.ClientByID(context.Background(), acClientPK(t, p))
+		p := b.postMultipart("/admin/clients", form, nil)
+		cl, err := env.store.ClientByID(context.Background(), clientPK(t, p))
 		if err != nil {
 			t.Fatalf("%s: load: %v", alg, err)
 		}
 		if cl.JWTAlg != alg {
 			t.Errorf("%s: stored jwt alg %q", alg, cl.JWTAlg)
 		}
-		secret := acOneTimeSecret(p.body)
+		secret := oneTimeSecret(p.body)
 		if s, err := env.store.ClientSecret(cl); err != nil || s != secret || secret == "" {
 			t.Errorf("%s: kept secret opens to %q (%v), want the one shown", alg, s, err)
 		}
@@ -292,7 +293,7 @@ func TestAdminClientFormSigningAlg(t *testing.T) {
 		}
 		// A rotated secret is kept too, and signs from then on.
 		p = b.post(fmt.Sprintf("/admin/clients/%d/secret", cl.ID), url.Values{"_csrf": {csrf}})
-		rotated := acOneTimeSecret(p.body)
+		rotated := oneTimeSecret(p.body)
 		cl, _ = env.store.ClientByID(context.Background(), cl.ID)
 		if s, err := env.store.ClientSecret(cl); err != nil || s != rotated || rotated == secret || rotated == "" {
 			t.Errorf("after rotation the kept secret opens to %q (%v), want the new one shown", s, err)
@@ -303,11 +304,11 @@ func TestAdminClientFormSigningAlg(t *testing.T) {
 		{"none", models.ClientConfidential, "none", "Choose a signing algorithm."},
 		{"HS256 public", models.ClientPublic, "HS256", "A public client has no secret, so it cannot use HS256"},
 	} {
-		form := acClientFields("Refused "+tt.name, acRedirect)
+		form := clientFields("Refused "+tt.name, rpRedirect)
 		form.Set("_csrf", csrf)
 		form.Set("client_type", tt.clientType)
 		form.Set("jwt_alg", tt.alg)
-		p := acPostMultipart(b, "/admin/clients", form, nil)
+		p := b.postMultipart("/admin/clients", form, nil)
 		if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, tt.msg) {
 			t.Errorf("%s: got %d, want 422 with %q", tt.name, p.status, tt.msg)
 		}
@@ -316,11 +317,11 @@ func TestAdminClientFormSigningAlg(t *testing.T) {
 		t.Errorf("refused clients stored: %d (%v)", total, err)
 	}
 	// An edit cannot turn a public client to HS256 either.
-	pubClient, _ := env.createClient(models.ClientPublic, []string{acRedirect})
-	form := acClientFields("SPA", acRedirect)
+	pubClient, _ := env.createClient(models.ClientPublic, []string{rpRedirect})
+	form := clientFields("SPA", rpRedirect)
 	form.Set("_csrf", csrf)
 	form.Set("jwt_alg", jose.HS256)
-	if p := acPostMultipart(b, fmt.Sprintf("/admin/clients/%d", pubClient.ID), form, nil); p.status != http.StatusUnprocessableEntity {
+	if p := b.postMultipart(fmt.Sprintf("/admin/clients/%d", pubClient.ID), form, nil); p.status != http.StatusUnprocessableEntity {
 		t.Errorf("edit a public client to HS256: got %d, want 422", p.status)
 	}
 	if c, _ := env.store.ClientByID(context.Background(), pubClient.ID); c.JWTAlg != jose.RS256 {
@@ -328,16 +329,16 @@ func TestAdminClientFormSigningAlg(t *testing.T) {
 	}
 	// A confidential client whose secret predates kept secrets switches to
 	// HS256 only after a rotation.
-	old, _ := env.createClient(models.ClientConfidential, []string{acRedirect})
-	form = acClientFields("Old RP", acRedirect)
+	old, _ := env.createClient(models.ClientConfidential, []string{rpRedirect})
+	form = clientFields("Old RP", rpRedirect)
 	form.Set("_csrf", csrf)
 	form.Set("jwt_alg", jose.HS256)
 	edit := fmt.Sprintf("/admin/clients/%d", old.ID)
-	if p := acPostMultipart(b, edit, form, nil); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "rotate the secret first") {
+	if p := b.postMultipart(edit, form, nil); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "rotate the secret first") {
 		t.Errorf("switch a client without a kept secret to HS256: got %d, want 422 asking for a rotation", p.status)
 	}
 	b.post(edit+"/secret", url.Values{"_csrf": {csrf}})
-	acPostMultipart(b, edit, form, nil)
+	b.postMultipart(edit, form, nil)
 	if c, _ := env.store.ClientByID(context.Background(), old.ID); c.JWTAlg != jose.HS256 || c.SecretSealed == "" {
 		t.Errorf("after a rotation the switch to HS256: alg %q, kept secret %t; want HS256 and a kept secret", c.JWTAlg, c.SecretSealed != "")
 	}
@@ -349,11 +350,11 @@ func TestAdminClientFormSigningAlg(t *testing.T) {
 func TestAdminKeysCreatePerAlgorithm(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b := kadAdmin(t, env, "root")
+	b := env.signInAdmin()
 	env.createUser("ed", "ed password 12345")
 	for _, alg := range jose.KeyAlgorithms {
 		before, _ := env.store.ActiveSigningKey(context.Background(), alg)
-		p := kadPost(t, b, "/admin/keys", "/admin/keys", url.Values{"alg": {alg}})
+		p := postWithCSRF(t, b, "/admin/keys", "/admin/keys", url.Values{"alg": {alg}})
 		if !strings.Contains(p.body, `data-testid="flash-success"`) {
 			t.Fatalf("create %s key: got %d, want a success flash", alg, p.status)
 		}
@@ -364,14 +365,14 @@ func TestAdminKeysCreatePerAlgorithm(t *testing.T) {
 		if !slices.Contains(jwksKIDs(t, env), k.KID) {
 			t.Errorf("/jwks lacks the new %s key", alg)
 		}
-		client, secret := sgClient(t, env, models.ClientConfidential, alg, "http://127.0.0.1/k/"+alg)
-		idToken, _ := sgFlow(t, env, client, secret, "ed", "ed password 12345")
+		client, secret := clientWithAlg(t, env, models.ClientConfidential, alg, "http://127.0.0.1/k/"+alg)
+		idToken, _ := codeAndRefreshIDTokens(t, env, client, secret, "ed", "ed password 12345")
 		if got := kidOf(t, idToken); got != k.KID {
 			t.Errorf("%s ID token kid = %s, want the new key %s", alg, got, k.KID)
 		}
 	}
 	keys, _ := env.store.ListSigningKeys(context.Background())
-	p := kadPost(t, b, "/admin/keys", "/admin/keys", url.Values{"alg": {"HS256"}})
+	p := postWithCSRF(t, b, "/admin/keys", "/admin/keys", url.Values{"alg": {"HS256"}})
 	if !strings.Contains(p.body, `data-testid="flash-error"`) {
 		t.Errorf("create an HS256 key: got %d, want an error flash", p.status)
 	}
@@ -410,10 +411,10 @@ func TestKeyCacheBoundedStaleness(t *testing.T) {
 
 	const password = "stale password 123"
 	b.createUser("bo", password)
-	client, secret := sgClient(t, b, models.ClientConfidential, jose.ES256, "http://127.0.0.1/b/cb")
+	client, secret := clientWithAlg(t, b, models.ClientConfidential, jose.ES256, "http://127.0.0.1/b/cb")
 	signerOnB := func() string {
 		t.Helper()
-		idToken, _ := sgFlow(t, b, client, secret, "bo", password)
+		idToken, _ := codeAndRefreshIDTokens(t, b, client, secret, "bo", password)
 		return kidOf(t, idToken)
 	}
 	first, err := a.store.ActiveSigningKey(ctx, jose.ES256)
@@ -424,8 +425,8 @@ func TestKeyCacheBoundedStaleness(t *testing.T) {
 		t.Fatalf("B signs with %s, want %s", got, first.KID)
 	}
 
-	admin := kadAdmin(t, a, "root")
-	kadPost(t, admin, "/admin/keys", "/admin/keys", url.Values{"alg": {jose.ES256}})
+	admin := a.signInAdmin()
+	postWithCSRF(t, admin, "/admin/keys", "/admin/keys", url.Values{"alg": {jose.ES256}})
 	second, err := a.store.ActiveSigningKey(ctx, jose.ES256)
 	if err != nil || second.KID == first.KID {
 		t.Fatalf("new ES256 key: %v (%v)", second, err)
@@ -452,7 +453,7 @@ func TestKeyCacheBoundedStaleness(t *testing.T) {
 
 	// Retiring the new key through A: B keeps signing with it until the
 	// bound passes, then goes back to the first key.
-	kadPost(t, admin, "/admin/keys", fmt.Sprintf("/admin/keys/%d/retire", second.ID), nil)
+	postWithCSRF(t, admin, "/admin/keys", fmt.Sprintf("/admin/keys/%d/retire", second.ID), nil)
 	if got, err := a.store.ActiveSigningKey(ctx, jose.ES256); err != nil || got.KID != first.KID {
 		t.Fatalf("active ES256 key after retirement: %v (%v), want %s", got, err, first.KID)
 	}

@@ -13,16 +13,6 @@ import (
 	"oidcd/models"
 )
 
-// countEvents counts audit events of kind for username.
-func countEvents(t *testing.T, kind, username string) int64 {
-	t.Helper()
-	var n int64
-	if err := testDB(t).Model(&models.Event{}).Where("kind = ? AND username = ?", kind, username).Count(&n).Error; err != nil {
-		t.Fatalf("count events: %v", err)
-	}
-	return n
-}
-
 // TestLoginBurstCountedBeforeCheck (finding 3): 30 simultaneous wrong
 // guesses for one account are evaluated at most up to the limit; the
 // rest are refused with 429 before any password is checked.
@@ -83,7 +73,7 @@ func TestLoginBurstCountedBeforeCheck(t *testing.T) {
 	if evaluated > 5 || refused < n-5 {
 		t.Errorf("evaluated %d, refused %d of %d; want at most the limit 5 evaluated, the rest 429", evaluated, refused, n)
 	}
-	if got := countEvents(t, models.EventLoginFailed, "alice"); got > 5 {
+	if got := countEvents(t, "kind = ? AND username = ?", models.EventLoginFailed, "alice"); got > 5 {
 		t.Errorf("login_failed events for alice: %d, want at most 5 passwords checked", got)
 	}
 }
@@ -223,7 +213,7 @@ func TestAdminThrottles(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, "OIDC_LOGIN_MAX_FAILURES", "2")
 	env.createUser("alice", "alice password 1")
-	b, _ := acAdmin(t, env)
+	b := env.signInAdmin()
 	attacker := env.browser()
 	for range 2 {
 		attacker.submitLogin(attacker.get("/login"), "alice", "wrong")

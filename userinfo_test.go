@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -255,7 +256,7 @@ func TestUserinfoClaims(t *testing.T) {
 			}
 			resp, got := r.userinfo(tok["access_token"].(string))
 			wantUserinfo(t, resp, got, http.StatusOK, "", tt.user.Subject)
-			if gotKeys, wantKeys := sortedKeysOf(got), sortedKeysOf(tt.want); !slices.Equal(gotKeys, wantKeys) {
+			if gotKeys, wantKeys := slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(tt.want)); !slices.Equal(gotKeys, wantKeys) {
 				t.Errorf("claims = %v, want exactly %v", gotKeys, wantKeys)
 			}
 			for k, want := range tt.want {
@@ -331,15 +332,6 @@ func wantUserinfo(t *testing.T, resp *http.Response, body map[string]any, status
 	if _, ok := body["sub"]; ok {
 		t.Errorf("an error answer carries claims: %v", body)
 	}
-}
-
-func sortedKeysOf(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // jsonEqual compares a decoded JSON value with a wanted one, nested

@@ -14,7 +14,7 @@ import (
 )
 
 // ShowConsent serves GET /consent: who asks, for what, Allow or Deny
-// (PARITY §2 step 7).
+// (OpenID Connect Core §3.1.2.4).
 func (h *Handler) ShowConsent(c echo.Context) error {
 	reqID := c.QueryParam("req")
 	req, client, fail := h.parkedRequest(c, reqID)

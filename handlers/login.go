@@ -54,7 +54,7 @@ func (h *Handler) renderLogin(c echo.Context, status int, reqID, next, username,
 
 // SubmitLogin serves POST /login: it throttles guessing (loginKeys),
 // checks the password, renews the session id, and resumes the parked
-// request.
+// authorization request (OpenID Connect Core §3.1.2.3).
 func (h *Handler) SubmitLogin(c echo.Context) error {
 	p, err := readBody(c)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 )
 
 // codeGrant is the authorization_code grant (RFC 6749 §4.1.3, RFC 7636
-// §4.5, PARITY §3).
+// §4.5).
 type codeGrant struct{ h *Handler }
 
 func (codeGrant) grantType() string { return oauth.GrantAuthorizationCode }

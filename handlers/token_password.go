@@ -10,7 +10,7 @@ import (
 // passwordGrant is the resource owner password credentials grant (RFC
 // 6749 §4.3): the client sends the user's username and password and gets
 // the tokens the code flow would give. It exists for parity with the
-// system this one replaces (PARITY §3) and is off unless
+// system this one replaces and is off unless
 // OIDC_GRANT_TYPE_PASSWORD_ENABLE=true; RFC 9700 §2.4 says it MUST NOT be
 // used, since it hands the user's password to the client.
 //

@@ -290,7 +290,8 @@ type storedFlash struct {
 // AddFlash queues a message for the next page the user sees. It needs a
 // signed-in session; the message is stored with it. A Secret goes in an
 // encrypted cookie of its own instead, scoped to the admin site and
-// short-lived, so it is never written to the database (PARITY §4).
+// short-lived, so it is never written to the database: nothing secret is
+// stored usable at rest.
 func (m *Manager) AddFlash(c echo.Context, f Flash) error {
 	s, err := m.Load(c)
 	if err != nil {

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"oidcd/models"
 )
 
 // raceResult is one of several simultaneous token requests.
@@ -88,29 +86,10 @@ func tallyRace(t *testing.T, results []raceResult) (winners []map[string]any, lo
 	return winners, losers
 }
 
-// codeFlowClient makes a user and a confidential client and walks the
-// browser through login and consent, returning a fresh code.
-func codeFlowClient(t *testing.T, env *testEnv) (client *models.Client, secret, redirect, code string) {
-	t.Helper()
-	env.createUser("racer", "racer password 1")
-	redirect = "http://127.0.0.1/race/cb"
-	client, secret = env.createClient(models.ClientConfidential, []string{redirect})
-	authURL := "/authorize?" + url.Values{
-		"client_id": {client.ClientID}, "redirect_uri": {redirect}, "response_type": {"code"},
-		"scope": {"openid profile"}, "state": {"s"},
-	}.Encode()
-	back := env.browser().authorize(authURL, "racer", "racer password 1", "allow")
-	code = back.Query().Get("code")
-	if code == "" {
-		t.Fatalf("no code in %s", back)
-	}
-	return client, secret, redirect, code
-}
-
 func TestConcurrentCodeRedemption(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	client, secret, redirect, code := codeFlowClient(t, env)
+	client, secret, redirect, code := newCodeFlow(t, env, "racer")
 
 	const n = 20
 	results := raceTokenRequests(t, env, n, url.Values{
@@ -135,7 +114,7 @@ func TestConcurrentCodeRedemption(t *testing.T) {
 func TestConcurrentRefreshRotation(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	client, secret, redirect, code := codeFlowClient(t, env)
+	client, secret, redirect, code := newCodeFlow(t, env, "racer")
 	resp, tok := postForm(t, env.issuer+"/token", url.Values{
 		"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirect},
 		"client_id": {client.ClientID}, "client_secret": {secret},

@@ -21,9 +21,10 @@ import (
 func TestInvalidUTF8Refused(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	b, csrf := acAdmin(t, env)
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
 	alice := env.createUser("alice", "alice password 1")
-	client, secret := env.createClient(models.ClientConfidential, []string{acRedirect})
+	client, secret := env.createClient(models.ClientConfidential, []string{rpRedirect})
 
 	for _, path := range []string{
 		"/consent?req=%ff", "/authorize/resume?req=%ff", "/logos/%FF", "/logos/a%c3", "/login?req=%ff",
@@ -39,7 +40,7 @@ func TestInvalidUTF8Refused(t *testing.T) {
 	if p := b.post("/admin/users", user); p.status != http.StatusBadRequest || !strings.Contains(p.body, `data-testid="error-page"`) {
 		t.Errorf("POST /admin/users with username bad\\xffname: %d, want the 400 page:\n%.300s", p.status, p.body)
 	}
-	if n := acCountRows(t, &models.User{}, "username NOT IN ?", []string{"root", "alice"}); n != 0 {
+	if n := countRows(t, &models.User{}, "username NOT IN ?", []string{"root", "alice"}); n != 0 {
 		t.Errorf("%d users created from the refused form, want 0", n)
 	}
 	claims := url.Values{"_csrf": {csrf}, "name": {"Alice \xe2\x28\xa1"}}
@@ -49,16 +50,16 @@ func TestInvalidUTF8Refused(t *testing.T) {
 	if u, err := env.store.UserByID(t.Context(), alice.ID); err != nil || u.Name != "" {
 		t.Errorf("alice after the refused claims form: name %q, err %v; want it unchanged", u.Name, err)
 	}
-	form := acClientFields("Bad\xffRP", "https://rp.example/cb")
+	form := clientFields("Bad\xffRP", "https://rp.example/cb")
 	form.Set("_csrf", csrf)
-	if p := acPostMultipart(b, "/admin/clients", form, nil); p.status != http.StatusBadRequest {
+	if p := b.postMultipart("/admin/clients", form, nil); p.status != http.StatusBadRequest {
 		t.Errorf("POST /admin/clients (multipart) with an invalid name: %d, want 400", p.status)
 	}
-	acWantClients(t, env, 1)
+	wantClientCount(t, env, 1)
 
 	// /token answers in JSON: invalid_client for the Basic header,
 	// invalid_request for the rest.
-	tokenForm := url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "redirect_uri": {acRedirect}}
+	tokenForm := url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "redirect_uri": {rpRedirect}}
 	for _, tt := range []struct {
 		name, target string
 		form         url.Values

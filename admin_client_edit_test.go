@@ -44,8 +44,9 @@ func TestClientEditKeepsRotatedSecret(t *testing.T) {
 			t.Fatalf("register callback: %v", err)
 		}
 	}
-	b, csrf := acAdmin(t, env)
-	client, first := env.createClient(models.ClientConfidential, []string{acRedirect})
+	b := env.signInAdmin()
+	csrf := csrfFrom(t, b, "/admin/clients/new", "client-form-page").Get("_csrf")
+	client, first := env.createClient(models.ClientConfidential, []string{rpRedirect})
 	clientID = client.ID
 	editPath := fmt.Sprintf("/admin/clients/%d", client.ID)
 
@@ -54,13 +55,13 @@ func TestClientEditKeepsRotatedSecret(t *testing.T) {
 		t.Fatalf("edit page: %d", p.status)
 	}
 	p := b.post(editPath+"/secret", url.Values{"_csrf": {csrf}})
-	rotated := acOneTimeSecret(p.body)
+	rotated := oneTimeSecret(p.body)
 	if rotated == "" || rotated == first {
 		t.Fatalf("rotate: %d, no new secret on the page", p.status)
 	}
-	form := acClientFields("Edited RP", acRedirect)
+	form := clientFields("Edited RP", rpRedirect)
 	form.Set("_csrf", csrf)
-	if p := acPostMultipart(b, editPath, form, nil); p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-success"`) {
+	if p := b.postMultipart(editPath, form, nil); p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-success"`) {
 		t.Fatalf("save the edit: %d, want the client page with a success flash", p.status)
 	}
 	wantClientSecret(t, env, client.ClientID, rotated, first)
@@ -68,7 +69,7 @@ func TestClientEditKeepsRotatedSecret(t *testing.T) {
 	// A rotation between the save's read and its write.
 	form.Set("name", "Edited again RP")
 	armed.Store(true)
-	if p := acPostMultipart(b, editPath, form, nil); p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-success"`) {
+	if p := b.postMultipart(editPath, form, nil); p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-success"`) {
 		t.Fatalf("save the edit: %d, want the client page with a success flash", p.status)
 	}
 	var during string
