@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"slices"
@@ -85,6 +87,12 @@ func TestKeyRotationPublishedBeforeSigning(t *testing.T) {
 	confirm := admin.get("/admin/keys/rotate")
 	if !strings.Contains(confirm.body, `data-testid="rotate-keys-page"`) || !strings.Contains(confirm.body, "RS256, ES256, EdDSA") {
 		t.Fatalf("GET /admin/keys/rotate: %d, want the confirmation naming every algorithm:\n%s", confirm.status, confirm.body)
+	}
+	if p := admin.post("/admin/keys/rotate", url.Values{"_csrf": {"forged"}}); p.status != http.StatusForbidden {
+		t.Errorf("rotate with a forged CSRF token: %d, want 403", p.status)
+	}
+	if keys, err := env.store.ListSigningKeys(ctx); err != nil || len(keys) != 3 {
+		t.Fatalf("keys after a refused rotation = %d (%v), want 3", len(keys), err)
 	}
 	p := kadPost(t, admin, "/admin/keys/rotate", "/admin/keys/rotate", nil)
 	if !strings.Contains(p.body, `data-testid="flash-success"`) {
