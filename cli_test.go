@@ -507,9 +507,20 @@ func TestCLICreateRSAKey(t *testing.T) {
 	if want := []string{second, first}; !slices.Equal(kids, want) {
 		t.Errorf("stored kids (newest first) = %q, want %q", kids, want)
 	}
+	// The first key signs at once (there was none); the second is
+	// published now and signs after OIDC_KEY_PREPUBLISH, when the first
+	// retires.
+	now := time.Now()
 	active, err := store.ActiveSigningKey(context.Background(), jose.RS256)
-	if err != nil || active.KID != second {
-		t.Errorf("active key = %v, %v; want the newest, %q", active, err, second)
+	if err != nil || active.KID != first {
+		t.Errorf("active key = %v, %v; want the first, %q", active, err, first)
+	}
+	later := now.Add(24*time.Hour + time.Minute)
+	if next, err := store.SigningKeyAt(context.Background(), jose.RS256, later); err != nil || next.KID != second {
+		t.Errorf("key signing after the default pre-publication (a day) = %v, %v; want the second, %q", next, err, second)
+	}
+	if r := runCLI(t, nil, "creatersakey", "--db", db); r.code != 1 || !strings.Contains(r.stderr, "already next") {
+		t.Errorf("a third key while the second waits: exit %d, stderr %q; want 1 naming the pending key", r.code, r.stderr)
 	}
 }
 

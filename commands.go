@@ -116,6 +116,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		defer close(janitorDone)
 		var wg sync.WaitGroup
 		wg.Go(func() { runCheckpoints(janitorCtx, store, log, checkpointEvery) })
+		wg.Go(func() { runKeyRotation(janitorCtx, store, cfg, log, time.Now, keyRotationFirst, keyRotationEvery) })
 		runJanitor(janitorCtx, store, cfg.EventRetention, log, time.Now, janitorFirst, janitorEvery)
 		wg.Wait()
 	}()
@@ -206,16 +207,18 @@ func addKey(ctx context.Context, store *models.Store, alg string) (string, error
 }
 
 func cmdCreateRSAKey(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs, db := newFlagSet("creatersakey", "[--db PATH]", getenv, stderr)
+	fs, db := newFlagSet("creatersakey", "[--now] [--db PATH]", getenv, stderr)
+	signNow := fs.Bool("now", false, signNowUsage)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	return createKey(ctx, *db, jose.RS256, getenv, stdout, stderr)
+	return createKey(ctx, *db, jose.RS256, *signNow, getenv, stdout, stderr)
 }
 
 func cmdCreateKey(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs, db := newFlagSet("createkey", "[--alg RS256|ES256|EdDSA] [--db PATH]", getenv, stderr)
+	fs, db := newFlagSet("createkey", "[--alg RS256|ES256|EdDSA] [--now] [--db PATH]", getenv, stderr)
 	alg := fs.String("alg", jose.RS256, "key algorithm: RS256, ES256 or EdDSA")
+	signNow := fs.Bool("now", false, signNowUsage)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -224,21 +227,38 @@ func cmdCreateKey(ctx context.Context, args []string, getenv func(string) string
 		fs.Usage()
 		return usageError{"bad --alg"}
 	}
-	return createKey(ctx, *db, *alg, getenv, stdout, stderr)
+	return createKey(ctx, *db, *alg, *signNow, getenv, stdout, stderr)
 }
 
-// createKey adds a signing key of alg to the database and prints its kid.
-func createKey(ctx context.Context, db, alg string, getenv func(string) string, stdout, stderr io.Writer) error {
+const signNowUsage = "sign with the new key at once (emergency, e.g. a leaked key: then retire the leaked one in the admin site): " +
+	"relying parties holding a cached /jwks reject the tokens it signs until they fetch it again"
+
+// createKey adds a signing key of alg and prints its kid. The key is a
+// rotation (keyrotation.go): published at once, it signs after
+// OIDC_KEY_PREPUBLISH, when the key it replaces retires; with signNow, or
+// when alg has no key yet, it signs at once.
+func createKey(ctx context.Context, db, alg string, signNow bool, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadHandlerConfig(envOr(getenv, "OIDC_ISSUER", "http://localhost:8000"), getenv)
+	if err != nil {
+		return err
+	}
 	store, err := openDatabase(db, getenv, warnings(stderr))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	kid, err := addKey(ctx, store, alg)
+	now := time.Now().UTC()
+	k, err := store.RotateSigningKeys(ctx, rotation(cfg, alg, now, actorCLI, "create", signNow))
+	if errors.Is(err, models.ErrKeyPending) {
+		return fmt.Errorf("createkey: key %s of %s is already next (it signs from %s): wait for it, or use --now", k.KID, alg, k.ActivatesAt.Format(time.RFC3339))
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, kid)
+	fmt.Fprintln(stdout, k.KID)
+	if k.ActivatesAt.After(now) {
+		fmt.Fprintf(stderr, "key %s is published in /jwks now and signs from %s\n", k.KID, k.ActivatesAt.Format(time.RFC3339))
+	}
 	return nil
 }
 

@@ -72,6 +72,16 @@ var settings = []setting{
 		return err
 	}},
 	{"OIDC_KEY_CACHE_SECONDS", "30", seconds(time.Second, func(c *handlers.Config) *time.Duration { return &c.KeyCacheTTL })},
+	// Signing key rotation (checkKeyRotation).
+	{"OIDC_KEY_PREPUBLISH", "86400", seconds(time.Second, func(c *handlers.Config) *time.Duration { return &c.KeyPrepublish })},
+	{"OIDC_KEY_ROTATION_DAYS", "90", func(c *handlers.Config, v string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 0 || n > 3650 {
+			return fmt.Errorf("must be a whole number of days from 0 (no automatic rotation) to 3650")
+		}
+		c.KeyRotation = time.Duration(n) * 24 * time.Hour
+		return nil
+	}},
 	{"OIDC_EVENT_RETENTION_DAYS", "90", seconds(24*time.Hour, func(c *handlers.Config) *time.Duration { return &c.EventRetention })},
 	{"OIDC_METRICS_TOKEN", "", func(c *handlers.Config, v string) error {
 		// A guessable token would open the metrics to anyone: at least 16
@@ -145,7 +155,28 @@ func loadHandlerConfig(issuer string, getenv func(string) string) (handlers.Conf
 	if slices.Contains(cfg.GrantTypes, "password") && !cfg.PasswordGrant {
 		return handlers.Config{}, fmt.Errorf("setting OIDC_GRANT_TYPES lists password: set OIDC_GRANT_TYPE_PASSWORD_ENABLE=true to serve it")
 	}
+	if err := checkKeyRotation(cfg); err != nil {
+		return handlers.Config{}, err
+	}
 	return cfg, nil
+}
+
+// checkKeyRotation checks the key rotation settings against each other.
+// A rotated-in key must be in every verifier's copy of the JWK Set before
+// it signs: this instance's key cache may see it OIDC_KEY_CACHE_SECONDS
+// late, and a verifier may hold /jwks for its max-age, so the
+// pre-publication period must be longer than the two together. And a key
+// must sign for a while before it is replaced.
+func checkKeyRotation(cfg handlers.Config) error {
+	if least := cfg.KeyCacheTTL + handlers.JWKSMaxAge; cfg.KeyPrepublish <= least {
+		return fmt.Errorf("setting OIDC_KEY_PREPUBLISH=%d: must be longer than %d seconds: the /jwks cache lifetime (max-age %d) plus OIDC_KEY_CACHE_SECONDS (%d), or relying parties meet tokens signed by a key they have not fetched yet",
+			int(cfg.KeyPrepublish.Seconds()), int(least.Seconds()), int(handlers.JWKSMaxAge.Seconds()), int(cfg.KeyCacheTTL.Seconds()))
+	}
+	if cfg.KeyRotation > 0 && cfg.KeyRotation <= 2*cfg.KeyPrepublish {
+		return fmt.Errorf("setting OIDC_KEY_ROTATION_DAYS=%d: must be 0 (off) or longer than twice OIDC_KEY_PREPUBLISH (%d seconds)",
+			int(cfg.KeyRotation/(24*time.Hour)), int(cfg.KeyPrepublish.Seconds()))
+	}
+	return nil
 }
 
 // normaliseIssuer checks the issuer is an http(s) URL with no query or

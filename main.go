@@ -57,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdCreateRSAKey(ctx, args, getenv, stdout, stderr)
 	case "createkey":
 		return cmdCreateKey(ctx, args, getenv, stdout, stderr)
+	case "rotatekeys":
+		return cmdRotateKeys(ctx, args, getenv, stdout, stderr)
 	case "cleanup":
 		return cmdCleanup(ctx, args, getenv, stdout, stderr)
 	case "bench":
@@ -75,8 +77,9 @@ commands:
   serve          run the OpenID provider (the default)
   createuser     add a user
   createclient   register a relying party
-  creatersakey   add an RSA signing key
-  createkey      add a signing key: --alg RS256, ES256 or EdDSA
+  creatersakey   add an RSA signing key (published now, signs after OIDC_KEY_PREPUBLISH; --now at once)
+  createkey      add a signing key: --alg RS256, ES256 or EdDSA (as creatersakey)
+  rotatekeys     rotate the signing keys of every algorithm (or --alg's)
   cleanup        delete expired requests, sessions, codes, tokens and old events
   bench          load a running provider over HTTP; report ops/s, latency, errors
 

@@ -43,7 +43,8 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 		return nil, err
 	}
 	h := handlers.New(store, sessions, cfg, log, now, metrics)
-	adm := admin.New(store, sessions, admin.Config{Issuer: cfg.Issuer, IDTokenExpire: cfg.IDTokenExpire, Secure: cfg.SecureCookies(), Keys: h.SigningKeys()}, log, now)
+	adm := admin.New(store, sessions, admin.Config{Issuer: cfg.Issuer, IDTokenExpire: cfg.IDTokenExpire, Secure: cfg.SecureCookies(), Keys: h.SigningKeys(),
+		KeyPublishFor: cfg.KeyPublishFor(), KeyPrepublish: cfg.KeyPrepublish, KeyRotation: cfg.KeyRotation}, log, now)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// c.RealIP(): one client address for throttling, audit and the
@@ -184,6 +185,8 @@ func adminRoutes(e *echo.Echo, a *admin.Admin) {
 	g(http.MethodGet, "/admin/keys", a.ListKeys)
 	g(http.MethodPost, "/admin/keys", a.CreateKey)
 	g(http.MethodPost, "/admin/keys/:id/retire", a.RetireKey)
+	g(http.MethodGet, "/admin/keys/rotate", a.ConfirmRotateKeys)
+	g(http.MethodPost, "/admin/keys/rotate", a.RotateKeys)
 	// login and client authentication throttles
 	g(http.MethodGet, "/admin/throttles", a.ListThrottles)
 	g(http.MethodPost, "/admin/throttles/:id/clear", a.ClearThrottle)

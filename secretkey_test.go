@@ -188,8 +188,8 @@ func TestSecretKeyFromEnvironment(t *testing.T) {
 	}
 
 	// Rotate a -> b, with the previous key in the environment.
-	mustRunCLI(t, env("OIDC_SECRET_KEY", b64Key(b), "OIDC_SECRET_KEY_PREVIOUS", b64Key(a)), "creatersakey")
-	mustRunCLI(t, env("OIDC_SECRET_KEY", b64Key(b)), "creatersakey")
+	mustRunCLI(t, env("OIDC_SECRET_KEY", b64Key(b), "OIDC_SECRET_KEY_PREVIOUS", b64Key(a)), "creatersakey", "--now")
+	mustRunCLI(t, env("OIDC_SECRET_KEY", b64Key(b)), "creatersakey", "--now")
 	if r := runCLI(t, env("OIDC_SECRET_KEY", b64Key(a)), "creatersakey"); r.code != 1 {
 		t.Errorf("the old key after the rotation: exit %d, want 1", r.code)
 	}
@@ -199,7 +199,7 @@ func TestSecretKeyFromEnvironment(t *testing.T) {
 	if err := os.WriteFile(prev, []byte(b64Key(b)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	mustRunCLI(t, env("OIDC_SECRET_KEY", b64Key(c), "OIDC_SECRET_KEY_PREVIOUS_FILE", prev), "creatersakey")
+	mustRunCLI(t, env("OIDC_SECRET_KEY", b64Key(c), "OIDC_SECRET_KEY_PREVIOUS_FILE", prev), "creatersakey", "--now")
 	store, err := models.Open(dsn, models.Options{SecretKey: c})
 	if err != nil {
 		t.Fatalf("open with the key rotated to: %v", err)

@@ -230,7 +230,8 @@ func TestCLICreateClientJWTAlg(t *testing.T) {
 }
 
 // TestCLICreateKey: createkey --alg adds a key of each server-key
-// algorithm, which then signs; HS256 and unknown names are refused.
+// algorithm, which signs at once as the algorithm had none (and with
+// --now); HS256 and unknown names are refused.
 func TestCLICreateKey(t *testing.T) {
 	t.Parallel()
 	db := filepath.Join(t.TempDir(), "oidcd.db")
@@ -243,10 +244,10 @@ func TestCLICreateKey(t *testing.T) {
 		}
 		store.Close()
 	}
-	kid := strings.TrimSpace(mustRunCLI(t, nil, "createkey", "--db", db).stdout)
+	kid := strings.TrimSpace(mustRunCLI(t, nil, "createkey", "--db", db, "--now").stdout)
 	store := openStore(t, db)
 	if k, err := store.ActiveSigningKey(context.Background(), jose.RS256); err != nil || k.KID != kid {
-		t.Errorf("createkey without --alg: active RS256 key %v (%v), want %s", k, err, kid)
+		t.Errorf("createkey --now without --alg: active RS256 key %v (%v), want %s", k, err, kid)
 	}
 	store.Close()
 	for _, alg := range []string{"HS256", "RS512", ""} {
@@ -354,7 +355,7 @@ func TestAdminKeysCreatePerAlgorithm(t *testing.T) {
 	env.createUser("ed", "ed password 12345")
 	for _, alg := range jose.KeyAlgorithms {
 		before, _ := env.store.ActiveSigningKey(context.Background(), alg)
-		p := postWithCSRF(t, b, "/admin/keys", "/admin/keys", url.Values{"alg": {alg}})
+		p := postWithCSRF(t, b, "/admin/keys", "/admin/keys", url.Values{"alg": {alg}, "now": {"1"}})
 		if !strings.Contains(p.body, `data-testid="flash-success"`) {
 			t.Fatalf("create %s key: got %d, want a success flash", alg, p.status)
 		}
@@ -426,7 +427,7 @@ func TestKeyCacheBoundedStaleness(t *testing.T) {
 	}
 
 	admin := a.signInAdmin()
-	postWithCSRF(t, admin, "/admin/keys", "/admin/keys", url.Values{"alg": {jose.ES256}})
+	postWithCSRF(t, admin, "/admin/keys", "/admin/keys", url.Values{"alg": {jose.ES256}, "now": {"1"}})
 	second, err := a.store.ActiveSigningKey(ctx, jose.ES256)
 	if err != nil || second.KID == first.KID {
 		t.Fatalf("new ES256 key: %v (%v)", second, err)

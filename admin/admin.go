@@ -31,9 +31,14 @@ import (
 // Config holds what the admin site needs to know about the server.
 type Config struct {
 	Issuer string
-	// IDTokenExpire is how long a retired key must stay published.
+	// IDTokenExpire is the ID token lifetime.
 	IDTokenExpire time.Duration
-	Secure        bool
+	// KeyPublishFor is how long a retired key stays published
+	// (handlers.Config.KeyPublishFor); KeyPrepublish, how long a new key
+	// is published before it signs; KeyRotation, the automatic rotation
+	// period (zero: off).
+	KeyPublishFor, KeyPrepublish, KeyRotation time.Duration
+	Secure                                    bool
 	// Keys is the server's signing key cache: a key created or retired
 	// here is honoured by this instance at once. Nil: a cache of its own.
 	Keys *jose.Cache

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -96,8 +97,6 @@ func (h *Handler) JWKS(c echo.Context) error {
 		oe := h.serverError(c, "jwks", err)
 		return c.JSON(oe.Status, map[string]string{"error": oe.Code, "error_description": oe.Description})
 	}
-	// Short enough that a rotated-in key reaches verifiers before it signs
-	// much; long enough to spare the database.
-	c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=300")
+	c.Response().Header().Set(echo.HeaderCacheControl, fmt.Sprintf("public, max-age=%d", int(JWKSMaxAge.Seconds())))
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, body)
 }

@@ -60,6 +60,14 @@ type Config struct {
 	// kept in memory: a key created or retired through another instance
 	// is honoured here within it (OIDC_KEY_CACHE_SECONDS).
 	KeyCacheTTL time.Duration
+	// KeyPrepublish is how long a key made by rotation is published in
+	// /jwks before it signs (OIDC_KEY_PREPUBLISH): longer than a verifier
+	// may cache the JWK Set (JWKSMaxAge) plus KeyCacheTTL.
+	KeyPrepublish time.Duration
+	// KeyRotation is how long a key signs before the server rotates it;
+	// zero: never on its own (OIDC_KEY_ROTATION_DAYS). The handlers do
+	// not read it.
+	KeyRotation time.Duration
 	// ClientCacheTTL bounds how stale a client may be at /authorize,
 	// /token and /userinfo: a client changed or deleted through another
 	// instance is honoured within it (models.ClientCache); zero reads the
@@ -130,11 +138,27 @@ func NewKeyCache(store *models.Store, cfg Config, now func() time.Time) *jose.Ca
 		}
 		out := make([]jose.KeyMaterial, len(stored))
 		for i, k := range stored {
-			out[i] = jose.KeyMaterial{KID: k.KID, Alg: k.Alg, PEM: k.PrivateKeyPEM, Retired: k.RetiredAt != nil}
+			out[i] = jose.KeyMaterial{KID: k.KID, Alg: k.Alg, PEM: k.PrivateKeyPEM, ActivatesAt: k.ActivatesAt}
+			if k.RetiredAt != nil {
+				out[i].RetiredAt = *k.RetiredAt
+			}
 		}
 		return out, nil
-	}, cfg.KeyCacheTTL, cfg.IDTokenExpire, now)
+	}, cfg.KeyCacheTTL, cfg.KeyPublishFor(), now)
 }
+
+// JWKSMaxAge is how long /jwks tells verifiers they may cache the JWK Set
+// (Cache-Control max-age): short enough that a rotated-in key reaches them
+// well within the pre-publication period, long enough to spare the
+// server. OIDC_KEY_PREPUBLISH must be longer than it plus KeyCacheTTL.
+const JWKSMaxAge = 300 * time.Second
+
+// KeyPublishFor is how long a key stays in /jwks after it stops signing:
+// until every ID token it signed has expired. ID tokens are all the
+// server keys sign (access and refresh tokens are opaque), and an instance
+// may go on signing with a retired key for up to KeyCacheTTL after
+// another instance retired it.
+func (c Config) KeyPublishFor() time.Duration { return c.IDTokenExpire + c.KeyCacheTTL }
 
 // SigningKeys is the key cache, shared with the admin site so a key it
 // creates or retires is honoured by this instance at once.

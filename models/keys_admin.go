@@ -14,11 +14,11 @@ import (
 // algorithm without an active key, so the server could no longer sign.
 var ErrLastSigningKey = errors.New("models: last active signing key")
 
-// ListSigningKeys returns every signing key, newest first: the order in
-// which ActiveSigningKey picks the one that signs.
+// ListSigningKeys returns every signing key, newest activation first: the
+// order in which SigningKeyAt picks the one that signs.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]SigningKey, error) {
 	var keys []SigningKey
-	if err := s.rd.WithContext(ctx).Order("created_at DESC, id DESC").Find(&keys).Error; err != nil {
+	if err := s.rd.WithContext(ctx).Order(signerOrder).Find(&keys).Error; err != nil {
 		return nil, notFound(err, "list signing keys")
 	}
 	for i := range keys {
@@ -41,49 +41,64 @@ func (s *Store) SigningKeyByID(ctx context.Context, id uint) (*SigningKey, error
 	return &k, nil
 }
 
-// RetireSigningKey marks an active key retired at now. It refuses with
-// ErrLastSigningKey when no other key of the same algorithm would stay
-// active, and returns ErrNotFound for an unknown or already retired key.
-// The active keys of the algorithm are read and written in one
-// transaction; SQLite's transactions take the write lock when they begin,
-// and on PostgreSQL the rows are locked (FOR UPDATE), so two concurrent
-// retirements cannot both see the other key still active.
+// RetireSigningKey retires a key at now: a key that signs stops, a next
+// key is dropped before it ever signs. It refuses with ErrLastSigningKey
+// when no other key of the same algorithm could sign now and go on
+// signing (one whose retirement a rotation has set does not count), and returns
+// ErrNotFound for an unknown or already retired key. Dropping a next key
+// cancels the retirement its rotation scheduled for the key it was to
+// replace, so the algorithm keeps a signer. The keys of the algorithm are
+// read and written in one transaction; SQLite's transactions take the
+// write lock when they begin, and on PostgreSQL the rows are locked (FOR
+// UPDATE), so two concurrent retirements cannot both see the other key
+// still active.
 func (s *Store) RetireSigningKey(ctx context.Context, id uint, now time.Time) (*SigningKey, error) {
+	now = dbTime(now)
 	var retired *SigningKey
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		var k SigningKey
-		if err := tx.Where("id = ? AND retired_at IS NULL", id).Take(&k).Error; err != nil {
+		if err := tx.Where("id = ? AND (retired_at IS NULL OR retired_at > ?)", id, now).Take(&k).Error; err != nil {
 			return err
 		}
-		q := tx.Model(&SigningKey{}).Where("alg = ? AND retired_at IS NULL", k.Alg)
+		q := tx.Model(&SigningKey{}).Where("alg = ? AND (retired_at IS NULL OR retired_at > ?)", k.Alg, now)
 		if tx.Dialector.Name() == "postgres" {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
-		var active []uint
-		if err := q.Pluck("id", &active).Error; err != nil {
+		var live []SigningKey
+		if err := q.Select("id", "activates_at", "retired_at").Find(&live).Error; err != nil {
 			return err
 		}
-		others := 0
-		found := false
-		for _, a := range active {
-			if a == id {
-				found = true
-			} else {
-				others++
+		// Another key signs on after this one only if it may sign now
+		// and no retirement is set for it: one set in the future is a
+		// rotation's (its successor is pending), or a concurrent caller's
+		// whose clock ran a little ahead.
+		signers, pending := 0, 0
+		for _, o := range live {
+			switch {
+			case o.ID == id || o.RetiredAt != nil:
+			case now.Before(o.ActivatesAt):
+				pending++
+			default:
+				signers++
 			}
 		}
-		if !found {
-			return gorm.ErrRecordNotFound
-		}
-		if others == 0 {
+		next := now.Before(k.ActivatesAt)
+		if !next && signers == 0 {
 			return ErrLastSigningKey
 		}
-		res := tx.Model(&SigningKey{}).Where("id = ? AND retired_at IS NULL", id).Update("retired_at", now)
+		res := tx.Model(&SigningKey{}).Where("id = ? AND (retired_at IS NULL OR retired_at > ?)", id, now).Update("retired_at", now)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected != 1 {
 			return gorm.ErrRecordNotFound
+		}
+		if next && pending == 0 {
+			// The keys this one was to replace sign on.
+			if err := tx.Model(&SigningKey{}).Where("alg = ? AND id <> ? AND activates_at <= ? AND retired_at > ?", k.Alg, id, now, now).
+				Update("retired_at", nil).Error; err != nil {
+				return err
+			}
 		}
 		k.RetiredAt = &now
 		retired = &k

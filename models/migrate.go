@@ -43,6 +43,11 @@ var migrations = []migration{
 	// Clients made before clients had grant types keep what they could
 	// use: DefaultGrantTypes.
 	{"4 client grant types", func(s *Store, tx *gorm.DB) error { return defaultGrantTypes(tx) }},
+	// Signing keys made before keys had an activation time signed from
+	// their creation.
+	{"7 signing key activation", func(s *Store, tx *gorm.DB) error {
+		return tx.Exec("UPDATE signing_keys SET activates_at = created_at WHERE activates_at IS NULL").Error
+	}},
 }
 
 // defaultGrantTypes gives DefaultGrantTypes to every client without grant

@@ -224,16 +224,21 @@ func (c *UserConsent) Covers(want []string, now time.Time) bool {
 	return true
 }
 
-// SigningKey is a private key that signs ID tokens. The newest active key of
-// an algorithm signs; retired keys stay published until what they signed
-// has expired.
+// SigningKey is a private key that signs ID tokens. It is published in
+// /jwks from its creation; the newest key of an algorithm whose
+// ActivatesAt has come signs, until RetiredAt; retired keys stay published
+// until what they signed has expired (State, keys.go).
 type SigningKey struct {
 	ID            uint   `gorm:"primaryKey"`
 	KID           string `gorm:"column:kid;size:100;uniqueIndex;not null"`
 	Alg           string `gorm:"size:10;not null"`
 	PrivateKeyPEM string `gorm:"type:text;not null"` // sealed at rest (secretBox)
 	CreatedAt     time.Time
-	RetiredAt     *time.Time
+	// ActivatesAt is when the key may begin to sign: after CreatedAt by
+	// the pre-publication period for a rotated-in key. Keys made before
+	// it existed got their CreatedAt (migration 7).
+	ActivatesAt time.Time
+	RetiredAt   *time.Time
 }
 
 // Session is a browser login session. The cookie holds only the signed

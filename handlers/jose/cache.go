@@ -12,8 +12,9 @@ import (
 // ErrNoKey is returned when no active key of an algorithm exists.
 var ErrNoKey = errors.New("jose: no active signing key")
 
-// Loader reads the keys a verifier may still meet: every active key and
-// every key retired after retiredSince, newest first.
+// Loader reads the keys a verifier may still meet: every key not retired
+// (next keys too) and every key retired after retiredSince, newest
+// activation first.
 type Loader func(ctx context.Context, retiredSince time.Time) ([]KeyMaterial, error)
 
 // Cache holds the signing keys parsed, and the JWK Set rendered, for at most
@@ -33,13 +34,24 @@ type Cache struct {
 }
 
 type snapshot struct {
-	at     time.Time
-	active map[string]*Key // alg -> newest active key
-	jwks   []byte
+	at time.Time
+	// signers are, by alg, the keys that may sign at some time, newest
+	// activation first: Signer picks the first that signs at its now, so
+	// a key scheduled to activate (or retire) does so on time, within the
+	// snapshot's life, on every instance.
+	signers map[string][]signer
+	jwks    []byte
+}
+
+type signer struct {
+	m   KeyMaterial
+	key *Key
 }
 
 // NewCache builds a key cache. Retired keys stay in the JWK Set for
-// publishFor (the ID token lifetime), so tokens they signed still verify.
+// publishFor (the ID token lifetime and the cache's own bound: another
+// instance may sign with a key up to ttl after it retired), so tokens they
+// signed still verify.
 func NewCache(load Loader, ttl, publishFor time.Duration, now func() time.Time) *Cache {
 	return &Cache{load: load, ttl: ttl, publishFor: publishFor, now: now}
 }
@@ -50,17 +62,20 @@ func (c *Cache) Invalidate() {
 	c.snap.Store(nil)
 }
 
-// Signer returns the newest active key of alg.
+// Signer returns the key of alg that signs now: the newest whose
+// activation has come and that is not retired.
 func (c *Cache) Signer(ctx context.Context, alg string) (*Key, error) {
 	s, err := c.current(ctx)
 	if err != nil {
 		return nil, err
 	}
-	k, ok := s.active[alg]
-	if !ok {
-		return nil, fmt.Errorf("%w for %s", ErrNoKey, alg)
+	now := c.now()
+	for _, k := range s.signers[alg] {
+		if k.m.SignsAt(now) {
+			return k.key, nil
+		}
 	}
-	return k, nil
+	return nil, fmt.Errorf("%w for %s", ErrNoKey, alg)
 }
 
 // JWKS returns the public JWK Set as JSON.
@@ -104,7 +119,7 @@ func (c *Cache) current(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &snapshot{at: now, active: map[string]*Key{}}
+	s := &snapshot{at: now, signers: map[string][]signer{}}
 	keys := make([]*Key, 0, len(stored))
 	for _, m := range stored {
 		k, err := c.Parsed(m)
@@ -112,8 +127,8 @@ func (c *Cache) current(ctx context.Context) (*snapshot, error) {
 			return nil, err
 		}
 		keys = append(keys, k)
-		if _, ok := s.active[m.Alg]; !ok && !m.Retired {
-			s.active[m.Alg] = k
+		if m.RetiredAt.IsZero() || now.Before(m.RetiredAt) {
+			s.signers[m.Alg] = append(s.signers[m.Alg], signer{m: m, key: k})
 		}
 	}
 	if s.jwks, err = publicJWKS(keys); err != nil {

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -57,10 +58,18 @@ func CheckClientAlg(alg string, public bool) error {
 
 // KeyMaterial is a stored private key as the database holds it.
 type KeyMaterial struct {
-	KID     string
-	Alg     string
-	PEM     string
-	Retired bool
+	KID string
+	Alg string
+	PEM string
+	// ActivatesAt is when the key begins to sign; before, it is only
+	// published. RetiredAt, when not zero, is when it stops signing.
+	ActivatesAt time.Time
+	RetiredAt   time.Time
+}
+
+// SignsAt reports whether m may sign at now.
+func (m KeyMaterial) SignsAt(now time.Time) bool {
+	return !now.Before(m.ActivatesAt) && (m.RetiredAt.IsZero() || now.Before(m.RetiredAt))
 }
 
 // NewKey makes a private key for alg: RSA-2048 for RS256, P-256 for ES256,
