@@ -243,14 +243,21 @@ func createKey(ctx context.Context, db, alg string, getenv func(string) string, 
 }
 
 func cmdCreateUser(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs, db := newFlagSet("createuser", "--username U --password P [--email E] [--name N] [--given-name G] [--family-name F] [--superuser]", getenv, stderr)
+	fs, db := newFlagSet("createuser", "--username U --password P [--email E] [--name N] [--given-name G] [--family-name F] [claim flags] [--superuser]", getenv, stderr)
 	username := fs.String("username", "", "username (required)")
 	password := fs.String("password", "", "password (required)")
-	email := fs.String("email", "", "email address")
-	name := fs.String("name", "", "full name")
-	given := fs.String("given-name", "", "given name")
-	family := fs.String("family-name", "", "family name")
 	superuser := fs.Bool("superuser", false, "may use the admin site")
+	u := &models.User{Active: true}
+	// One flag per standard claim, from the claims table: --given-name,
+	// --address-street, --email-verified.
+	for _, f := range models.ClaimFields {
+		name := strings.ReplaceAll(f.Form, "_", "-")
+		if f.Kind == models.ClaimBool {
+			fs.BoolVar(f.Bool(u), name, false, claimUsage(f))
+		} else {
+			fs.StringVar(f.Str(u), name, "", claimUsage(f))
+		}
+	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -263,15 +270,19 @@ func cmdCreateUser(ctx context.Context, args []string, getenv func(string) strin
 	if len(*password) > 72 {
 		return fmt.Errorf("createuser: the password must be at most 72 bytes")
 	}
+	for _, f := range models.ClaimFields {
+		if f.Kind != models.ClaimBool {
+			if msg := f.Check(*f.Str(u)); msg != "" {
+				return fmt.Errorf("createuser: --%s: %s", strings.ReplaceAll(f.Form, "_", "-"), msg)
+			}
+		}
+	}
 	store, err := openDatabase(*db, getenv, warnings(stderr))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	u := &models.User{
-		Username: *username, Email: *email, Name: *name, GivenName: *given, FamilyName: *family,
-		Active: true, Superuser: *superuser,
-	}
+	u.Username, u.Superuser = *username, *superuser
 	if err := store.CreateUser(ctx, u, *password); err != nil {
 		if errors.Is(err, models.ErrConflict) {
 			return fmt.Errorf("createuser: username %q is taken", *username)
@@ -280,6 +291,18 @@ func cmdCreateUser(ctx context.Context, args []string, getenv func(string) strin
 	}
 	fmt.Fprintf(stdout, "created user %s (sub %s)\n", u.Username, u.Subject)
 	return nil
+}
+
+// claimUsage describes a claim's flag.
+func claimUsage(f models.ClaimField) string {
+	what := strings.ToLower(strings.TrimSuffix(f.Label, " URL"))
+	if f.Group != "" && f.Group != f.Label {
+		what = strings.ToLower(f.Group) + ": " + strings.ToLower(f.Label)
+	}
+	if f.Address {
+		return "address: " + strings.ToLower(f.Label) + " (claim address." + f.Claim + ")"
+	}
+	return what + " (claim " + f.Claim + ")"
 }
 
 func cmdCreateClient(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -26,14 +26,10 @@ func (s *Store) ListUsers(ctx context.Context, q string, p Page) ([]User, int64,
 	return out, total, nil
 }
 
-// claimColumns are the standard claims an admin edits; the username,
-// subject, password hash and flags are changed elsewhere or never.
-var claimColumns = []string{
-	"Email", "EmailVerified", "Name", "GivenName", "FamilyName", "MiddleName", "Nickname", "PreferredUsername",
-	"Profile", "Picture", "Website", "Gender", "Birthdate", "Zoneinfo", "Locale", "PhoneNumber", "PhoneNumberVerified",
-	"AddressFormatted", "AddressStreet", "AddressLocality", "AddressRegion", "AddressPostalCode", "AddressCountry",
-	"UpdatedAt",
-}
+// claimColumns are the standard claims an admin edits (the claims
+// table's columns); the username, subject, password hash and flags are
+// changed elsewhere or never.
+var claimColumns = append(claimFieldColumns(), "updated_at")
 
 // UpdateUserClaims saves u's standard claims (including empty ones) and
 // nothing else.
