@@ -243,10 +243,12 @@ func createKey(ctx context.Context, db, alg string, getenv func(string) string, 
 }
 
 func cmdCreateUser(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs, db := newFlagSet("createuser", "--username U --password P [--email E] [--name N] [--given-name G] [--family-name F] [claim flags] [--superuser]", getenv, stderr)
+	fs, db := newFlagSet("createuser", "--username U --password P [--email E] [--name N] [--given-name G] [--family-name F] [claim flags] [--attr K=V]... [--superuser]", getenv, stderr)
 	username := fs.String("username", "", "username (required)")
 	password := fs.String("password", "", "password (required)")
 	superuser := fs.Bool("superuser", false, "may use the admin site")
+	var attrs listFlag
+	fs.Var(&attrs, "attr", "free-form attribute key=value, released by custom scopes (repeatable)")
 	u := &models.User{Active: true}
 	// One flag per standard claim, from the claims table: --given-name,
 	// --address-street, --email-verified.
@@ -276,6 +278,22 @@ func cmdCreateUser(ctx context.Context, args []string, getenv func(string) strin
 				return fmt.Errorf("createuser: --%s: %s", strings.ReplaceAll(f.Form, "_", "-"), msg)
 			}
 		}
+	}
+	for _, kv := range attrs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return fmt.Errorf("createuser: --attr %q: write key=value", kv)
+		}
+		if _, dup := u.Attributes[k]; dup {
+			return fmt.Errorf("createuser: --attr %q: given twice", k)
+		}
+		if u.Attributes == nil {
+			u.Attributes = map[string]string{}
+		}
+		u.Attributes[k] = v
+	}
+	if msg := models.CheckAttributes(u.Attributes); msg != "" {
+		return fmt.Errorf("createuser: --attr: %s", msg)
 	}
 	store, err := openDatabase(*db, getenv, warnings(stderr))
 	if err != nil {

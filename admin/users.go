@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -26,6 +27,9 @@ func userStateOf(u *models.User) userState {
 		} else if v := *f.Str(u); v != "" {
 			st[goName(f.Form)] = v
 		}
+	}
+	if len(u.Attributes) > 0 {
+		st["Attributes"] = u.Attributes
 	}
 	return st
 }
@@ -162,7 +166,7 @@ func (a *Admin) renderUserEdit(c echo.Context, status int, u *models.User, vals 
 		IsSelf:  self != nil && self.ID == u.ID,
 		Created: formatTime(&u.CreatedAt), LastLogin: formatTime(u.LastLogin),
 		Tokens: deps.Tokens, Consents: deps.Consents,
-		Claims: claimGroups(vals), Errors: errs, PasswordErrors: pwErrs,
+		Claims: claimGroups(vals), Attributes: vals[attributesField], Errors: errs, PasswordErrors: pwErrs,
 	}))
 }
 
@@ -172,6 +176,7 @@ func claimValuesOf(u *models.User) views.UserClaimValues {
 	for _, f := range models.ClaimFields {
 		vals[f.Form] = f.Get(u)
 	}
+	vals[attributesField] = models.FormatKeyValueLines(u.Attributes)
 	return vals
 }
 
@@ -222,6 +227,10 @@ func claimsForm(c echo.Context) (views.UserClaimValues, views.FieldErrors) {
 			errs[f.Form] = msg
 		}
 	}
+	vals[attributesField] = c.FormValue(attributesField)
+	if _, msg := models.ParseAttributes(vals[attributesField]); msg != "" {
+		errs[attributesField] = upperFirst(msg) + "."
+	}
 	return vals, errs
 }
 
@@ -234,6 +243,18 @@ func applyClaims(u *models.User, vals views.UserClaimValues) {
 			*f.Str(u) = vals[f.Form]
 		}
 	}
+	u.Attributes, _ = models.ParseAttributes(vals[attributesField])
+}
+
+// attributesField is the claims form's field of the user's attributes,
+// "key = value" lines.
+const attributesField = "attributes"
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // UpdateUser serves POST /admin/users/:id: the standard claims.
@@ -248,7 +269,13 @@ func (a *Admin) UpdateUser(c echo.Context) error {
 	}
 	before := userStateOf(u)
 	applyClaims(u, f)
-	u.UpdatedAt = a.now()
+	now := a.now()
+	u.UpdatedAt = now
+	// updated_at (OpenID Connect Core §5.1) moves when the profile does,
+	// not on a save that changed nothing.
+	if !reflect.DeepEqual(before, userStateOf(u)) {
+		u.ProfileUpdatedAt = now
+	}
 	if err := a.store.UpdateUserClaims(c.Request().Context(), u); errors.Is(err, models.ErrNotFound) {
 		return a.notFound(c, "user")
 	} else if err != nil {

@@ -55,7 +55,7 @@ const maxClaimLength = 255
 
 // ClaimFields are the standard user claims, in the admin form's order.
 // updated_at is not among them: it is no field to edit but the time the
-// others last changed (User.ProfileUpdatedAt).
+// others (or the attributes) last changed, User.ProfileUpdatedAt.
 var ClaimFields = []ClaimField{
 	{Claim: "name", Form: "name", Label: "Full name", Kind: ClaimText, Scope: "profile", Max: maxClaimLength, Str: func(u *User) *string { return &u.Name }},
 	{Claim: "given_name", Form: "given_name", Label: "Given name", Kind: ClaimText, Scope: "profile", Max: maxClaimLength, Str: func(u *User) *string { return &u.GivenName }},
@@ -188,7 +188,11 @@ func StandardClaims(u *User) map[string]any {
 		claims["address"] = address
 	}
 	claims["sub"] = u.Subject
-	claims["updated_at"] = u.UpdatedAt.Unix()
+	updated := u.ProfileUpdatedAt
+	if updated.IsZero() { // a row written around CreateUser
+		updated = u.UpdatedAt
+	}
+	claims["updated_at"] = updated.Unix()
 	return claims
 }
 

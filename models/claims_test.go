@@ -60,13 +60,13 @@ func TestStandardClaims(t *testing.T) {
 		want map[string]any
 	}{
 		{"empty user: sub, preferred_username from the username, updated_at",
-			User{Subject: "s1", Username: "alice", UpdatedAt: at},
+			User{Subject: "s1", Username: "alice", ProfileUpdatedAt: at},
 			map[string]any{"sub": "s1", "preferred_username": "alice", "updated_at": at.Unix()}},
 		{"email_verified only beside an email",
-			User{Subject: "s1", Username: "alice", EmailVerified: true, PhoneNumber: "+1 555 1212", UpdatedAt: at},
+			User{Subject: "s1", Username: "alice", EmailVerified: true, PhoneNumber: "+1 555 1212", ProfileUpdatedAt: at},
 			map[string]any{"sub": "s1", "preferred_username": "alice", "updated_at": at.Unix(), "phone_number": "+1 555 1212", "phone_number_verified": false}},
 		{"address members in one object",
-			User{Subject: "s1", Username: "alice", PreferredUsername: "al", Email: "a@example.org", AddressCountry: "NL", AddressLocality: "Leiden", UpdatedAt: at},
+			User{Subject: "s1", Username: "alice", PreferredUsername: "al", Email: "a@example.org", AddressCountry: "NL", AddressLocality: "Leiden", ProfileUpdatedAt: at},
 			map[string]any{"sub": "s1", "preferred_username": "al", "updated_at": at.Unix(), "email": "a@example.org", "email_verified": false,
 				"address": map[string]any{"country": "NL", "locality": "Leiden"}}},
 	} {

@@ -20,7 +20,7 @@ var (
 	// userColumns: the claims' columns are named by the claims table
 	// (their form names are the column names).
 	userColumns = slices.Concat([]string{"id", "subject", "username", "password_hash"}, claimFieldColumns(),
-		[]string{"active", "superuser", "last_login", "created_at", "updated_at"})
+		[]string{"attributes", "profile_updated_at", "active", "superuser", "last_login", "created_at", "updated_at"})
 	clientColumns = []string{"id", "client_id", "name", "owner", "client_type", "secret_hash",
 		"secret_sealed", "response_types", "grant_types", "redirect_uris", "post_logout_redirect_uris", "scopes",
 		"jwt_alg", "require_consent", "reuse_consent", "website_url", "terms_url", "contact_email",
@@ -64,7 +64,29 @@ func userTargets(u *User, id **uint) []any {
 			t = append(t, zeroOr(f.Str(u)))
 		}
 	}
-	return append(t, zeroOr(&u.Active), zeroOr(&u.Superuser), &u.LastLogin, zeroOr(&u.CreatedAt), zeroOr(&u.UpdatedAt))
+	return append(t, jsonMap{&u.Attributes}, zeroOr(&u.ProfileUpdatedAt), zeroOr(&u.Active), zeroOr(&u.Superuser), &u.LastLogin, zeroOr(&u.CreatedAt), zeroOr(&u.UpdatedAt))
+}
+
+// jsonMap scans a string map stored by gorm's json serializer; NULL, ""
+// and "null" leave it nil.
+type jsonMap struct{ p *map[string]string }
+
+func (j jsonMap) Scan(v any) error {
+	var text []byte
+	switch x := v.(type) {
+	case nil:
+	case string:
+		text = []byte(x)
+	case []byte:
+		text = x
+	default:
+		return fmt.Errorf("models: scan %T as a JSON map", v)
+	}
+	*j.p = nil
+	if len(text) == 0 || string(text) == "null" {
+		return nil
+	}
+	return json.Unmarshal(text, j.p)
 }
 
 // claimFieldColumns are the columns of the claims table's fields, in its

@@ -15,6 +15,9 @@ func (s *Store) CreateUser(ctx context.Context, u *User, password string) error 
 	if u.Subject == "" {
 		u.Subject = NewID()
 	}
+	if u.ProfileUpdatedAt.IsZero() {
+		u.ProfileUpdatedAt = time.Now().UTC()
+	}
 	if err := s.db.WithContext(ctx).Create(u).Error; err != nil {
 		return notFound(err, "create user")
 	}

@@ -75,6 +75,7 @@ type UserEditView struct {
 	Tokens         int64
 	Consents       int64
 	Claims         []ClaimGroup
+	Attributes     string // "key = value" lines
 	Errors         FieldErrors
 	PasswordErrors FieldErrors
 }
