@@ -48,7 +48,10 @@ func (h *Handler) tokenResponse(c echo.Context, sign idTokenSigner, client *mode
 	now := h.now()
 	claims := map[string]any{}
 	if h.cfg.IDTokenIncludeClaims {
-		claims = oauth.ClaimsFor(userClaims(user), tok.ScopeList())
+		var err error
+		if claims, err = h.releasedClaims(c.Request().Context(), user, tok.ScopeList()); err != nil {
+			return nil, h.serverError(c, "id token claims", err)
+		}
 	}
 	claims["iss"] = h.cfg.Issuer
 	claims["sub"] = user.Subject

@@ -328,6 +328,6 @@ func allModels() []any {
 	return []any{
 		&User{}, &Client{}, &AuthRequest{}, &Code{}, &Token{}, &UserConsent{},
 		&SigningKey{}, &Session{}, &Setting{}, &Event{}, &ClientLogo{},
-		&Throttle{}, &EventDay{},
+		&Throttle{}, &EventDay{}, &CustomScope{},
 	}
 }
