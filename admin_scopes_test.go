@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -250,4 +251,66 @@ func TestCustomScopeEndToEnd(t *testing.T) {
 	if claims["sub"] != alice.Subject {
 		t.Errorf("userinfo sub = %v, want %s", claims["sub"], alice.Subject)
 	}
+}
+
+// TestClientScopesKnown: a client's allowed scopes are checked against the
+// scopes the server knows, in the admin client form and in createclient:
+// an unknown one is refused with its name, nothing is written; a custom
+// scope, token_introspection and a client_id are accepted.
+func TestClientScopesKnown(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	ctx := context.Background()
+	if err := r.env.store.CreateCustomScope(ctx, &models.CustomScope{Name: "groups", Title: "Groups"}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := signInAdmin(r)
+	fields := func(scopes string) url.Values {
+		form := csrfFrom(t, b, "/admin/clients/new", "client-form-page")
+		for k, v := range map[string]string{"name": "Scoped RP", "client_type": models.ClientConfidential, "response_types": "code",
+			"redirect_uris": "https://rp.example/cb", "scopes": scopes, "jwt_alg": "RS256"} {
+			form.Set(k, v)
+		}
+		form["grant_types"] = []string{"authorization_code", "refresh_token"}
+		return form
+	}
+	for _, c := range []struct {
+		name, scopes, wantErr string
+	}{
+		{"unknown scope", "openid nonexistent", `&#34;nonexistent&#34; is not a scope this server knows`},
+		{"unknown beside a custom one", "openid groups groupz", `&#34;groupz&#34; is not a scope this server knows`},
+		{"standard, custom, introspection, a client_id", "openid profile groups token_introspection " + r.pub.ClientID, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := r.count("clients")
+			p := b.post("/admin/clients", fields(c.scopes))
+			if c.wantErr == "" {
+				if p.status != http.StatusOK || r.count("clients") != before+1 {
+					t.Errorf("got %d, %d clients; want the client created:\n%.2000s", p.status, r.count("clients"), p.body)
+				}
+				return
+			}
+			if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `data-testid="error-scopes"`) || !strings.Contains(p.body, c.wantErr) {
+				t.Errorf("got %d, want 422 with %s next to scopes:\n%.3000s", p.status, c.wantErr, p.body)
+			}
+			if got := r.count("clients"); got != before {
+				t.Errorf("clients: %d, want %d (nothing written)", got, before)
+			}
+		})
+	}
+}
+
+func TestCLICreateClientScopesKnown(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "oidcd.db")
+	store := openStore(t, db)
+	if err := store.CreateCustomScope(context.Background(), &models.CustomScope{Name: "groups", Title: "Groups"}); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"createclient", "--db", db, "--name", "RP", "--type", "confidential", "--redirect-uri", "https://rp.example/cb"}
+	res := runCLI(t, nil, append(args, "--scope", "openid nonexistent")...)
+	if res.err == nil || !strings.Contains(res.err.Error(), `unknown scope "nonexistent"`) {
+		t.Errorf("unknown scope: %v, want an error naming it", res.err)
+	}
+	mustRunCLI(t, nil, append(args, "--scope", "openid groups offline_access")...)
 }

@@ -385,6 +385,11 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 		return err
 	}
 	defer store.Close()
+	if unknown, err := store.UnknownClientScope(ctx, scopes, oauth.ClientScopes()); err != nil {
+		return err
+	} else if unknown != "" {
+		return fmt.Errorf("createclient: unknown scope %q: %s", unknown, oauth.UnknownScopeHint)
+	}
 	c := &models.Client{
 		ClientID:               models.NewID(),
 		Name:                   *name,

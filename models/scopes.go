@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -226,4 +227,36 @@ func (sc *ScopeCache) All(ctx context.Context) (map[string]CustomScope, error) {
 		sc.mu.Unlock()
 	}
 	return list, nil
+}
+
+// UnknownClientScope returns the first of scopes that names nothing the
+// server knows, or "": known lists the names the caller knows (the
+// standard scopes and the reserved ones), and beyond them a scope may be
+// a custom scope or, for introspection's audience check, a registered
+// client_id. The admin client form and createclient both ask it.
+func (s *Store) UnknownClientScope(ctx context.Context, scopes, known []string) (string, error) {
+	var custom []CustomScope
+	loaded := false
+	for _, name := range scopes {
+		if slices.Contains(known, name) {
+			continue
+		}
+		if !loaded {
+			var err error
+			if custom, err = s.ListCustomScopes(ctx); err != nil {
+				return "", err
+			}
+			loaded = true
+		}
+		if slices.ContainsFunc(custom, func(cs CustomScope) bool { return cs.Name == name }) {
+			continue
+		}
+		if _, err := s.ClientByClientID(ctx, name); err == nil {
+			continue
+		} else if !errors.Is(err, ErrNotFound) {
+			return "", err
+		}
+		return name, nil
+	}
+	return "", nil
 }

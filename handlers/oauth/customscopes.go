@@ -15,6 +15,16 @@ func ReservedScopes() []string {
 	return append(ScopeNames(), "offline_access", "token_introspection")
 }
 
+// ClientScopes are the names a client's allowed scopes may take without
+// a lookup: the reserved scopes. offline_access is among them so that a
+// client set up for the system oidcd rebuilds can keep listing it; it
+// grants nothing (README, "Where the seed system differed").
+func ClientScopes() []string { return ReservedScopes() }
+
+// UnknownScopeHint says, after a scope name that is none of those, what
+// a client's scope may be.
+const UnknownScopeHint = "use a standard scope (" + "openid, profile, email, phone, address" + "), a custom scope, token_introspection or a client_id"
+
 // CheckScopeName returns why name cannot be a custom scope's, or "". A
 // scope is a scope-token (RFC 6749 §3.3): printable ASCII but for space,
 // '"' and '\'.
