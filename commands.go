@@ -263,34 +263,63 @@ func createKey(ctx context.Context, db, alg string, signNow bool, getenv func(st
 }
 
 func cmdCreateUser(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs, db := newFlagSet("createuser", "--username U --password P [--email E] [--name N] [--given-name G] [--family-name F] [--superuser]", getenv, stderr)
+	fs, db := newFlagSet("createuser", "--username U --password P [--email E] [--name N] [--given-name G] [--family-name F] [claim flags] [--attr K=V]... [--superuser]", getenv, stderr)
 	username := fs.String("username", "", "username (required)")
 	password := fs.String("password", "", "password (required)")
-	email := fs.String("email", "", "email address")
-	name := fs.String("name", "", "full name")
-	given := fs.String("given-name", "", "given name")
-	family := fs.String("family-name", "", "family name")
 	superuser := fs.Bool("superuser", false, "may use the admin site")
+	var attrs listFlag
+	fs.Var(&attrs, "attr", "free-form attribute key=value, released by custom scopes (repeatable)")
+	u := &models.User{Active: true}
+	// One flag per standard claim, from the claims table: --given-name,
+	// --address-street, --email-verified.
+	for _, f := range models.ClaimFields {
+		name := strings.ReplaceAll(f.Form, "_", "-")
+		if f.Kind == models.ClaimBool {
+			fs.BoolVar(f.Bool(u), name, false, claimUsage(f))
+		} else {
+			fs.StringVar(f.Str(u), name, "", claimUsage(f))
+		}
+	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := required(fs, "username", "password"); err != nil {
 		return err
 	}
-	for _, err := range []error{models.CheckUsername(*username), models.CheckEmail(*email), models.CheckPassword(*password)} {
+	for _, err := range []error{models.CheckUsername(*username), models.CheckPassword(*password)} {
 		if err != nil {
 			return fmt.Errorf("createuser: %w", err)
 		}
+	}
+	for _, f := range models.ClaimFields {
+		if f.Kind != models.ClaimBool {
+			if msg := f.Check(*f.Str(u)); msg != "" {
+				return fmt.Errorf("createuser: %w", &models.FieldError{Field: strings.ReplaceAll(f.Form, "_", "-"), Message: msg})
+			}
+		}
+	}
+	for _, kv := range attrs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return fmt.Errorf("createuser: --attr %q: write key=value", kv)
+		}
+		if _, dup := u.Attributes[k]; dup {
+			return fmt.Errorf("createuser: --attr %q: given twice", k)
+		}
+		if u.Attributes == nil {
+			u.Attributes = map[string]string{}
+		}
+		u.Attributes[k] = v
+	}
+	if msg := models.CheckAttributes(u.Attributes); msg != "" {
+		return fmt.Errorf("createuser: --attr: %s", msg)
 	}
 	store, err := openDatabase(*db, getenv, warnings(stderr))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	u := &models.User{
-		Username: *username, Email: *email, Name: *name, GivenName: *given, FamilyName: *family,
-		Active: true, Superuser: *superuser,
-	}
+	u.Username, u.Superuser = *username, *superuser
 	if err := store.CreateUser(ctx, u, *password); err != nil {
 		if errors.Is(err, models.ErrConflict) {
 			return fmt.Errorf("createuser: username %q is taken", *username)
@@ -299,6 +328,18 @@ func cmdCreateUser(ctx context.Context, args []string, getenv func(string) strin
 	}
 	fmt.Fprintf(stdout, "created user %s (sub %s)\n", u.Username, u.Subject)
 	return nil
+}
+
+// claimUsage describes a claim's flag.
+func claimUsage(f models.ClaimField) string {
+	what := strings.ToLower(strings.TrimSuffix(f.Label, " URL"))
+	if f.Group != "" && f.Group != f.Label {
+		what = strings.ToLower(f.Group) + ": " + strings.ToLower(f.Label)
+	}
+	if f.Address {
+		return "address: " + strings.ToLower(f.Label) + " (claim address." + f.Claim + ")"
+	}
+	return what + " (claim " + f.Claim + ")"
 }
 
 func cmdCreateClient(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -363,6 +404,11 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 		return err
 	}
 	defer store.Close()
+	if unknown, err := store.UnknownClientScope(ctx, scopes, oauth.ClientScopes()); err != nil {
+		return err
+	} else if unknown != "" {
+		return fmt.Errorf("createclient: unknown scope %q: %s", unknown, oauth.UnknownScopeHint)
+	}
 	c := &models.Client{
 		ClientID:               models.NewID(),
 		Name:                   *name,

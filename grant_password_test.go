@@ -86,8 +86,8 @@ func TestPasswordGrant(t *testing.T) {
 		style     oauth2.AuthStyle
 		wantScope string
 	}{
-		{"asked scope, basic", []string{"openid", "email", "offline_access"}, oauth2.AuthStyleInHeader, "openid email offline_access"},
-		{"default scope, post", nil, oauth2.AuthStyleInParams, "openid email offline_access"},
+		{"asked scope, basic", []string{"openid", "email", "offline_access"}, oauth2.AuthStyleInHeader, "openid email"}, // offline_access dropped: no scope here
+		{"default scope, post", nil, oauth2.AuthStyleInParams, "openid email"},
 		{"no openid", []string{"email"}, oauth2.AuthStyleInParams, "email"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -173,6 +173,14 @@ func adminRoutes(e *echo.Echo, a *admin.Admin) {
 	g(http.MethodGet, "/admin/users/:id/delete", a.ConfirmDeleteUser)
 	g(http.MethodPost, "/admin/users/:id/delete", a.DeleteUser)
 	// consents
+	g(http.MethodGet, "/admin/scopes", a.ListScopes)
+	g(http.MethodGet, "/admin/scopes/new", a.NewScope)
+	g(http.MethodPost, "/admin/scopes", a.CreateScope)
+	g(http.MethodGet, "/admin/scopes/:id", a.EditScope)
+	g(http.MethodPost, "/admin/scopes/:id", a.UpdateScope)
+	g(http.MethodGet, "/admin/scopes/:id/delete", a.ConfirmDeleteScope)
+	g(http.MethodPost, "/admin/scopes/:id/delete", a.DeleteScope)
+
 	g(http.MethodGet, "/admin/consents", a.ListConsents)
 	g(http.MethodPost, "/admin/consents/:id/revoke", a.RevokeConsent)
 	// tokens and codes

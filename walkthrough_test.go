@@ -111,7 +111,7 @@ func TestSeedWalkthrough(t *testing.T) {
 	}
 	want := map[string]any{
 		"sub": alice.Subject, "email": "alice@example.org", "email_verified": false,
-		"name": "Alice Liddell", "preferred_username": "alice", "updated_at": float64(alice.UpdatedAt.Unix()),
+		"name": "Alice Liddell", "preferred_username": "alice", "updated_at": float64(alice.ProfileUpdatedAt.Unix()), // the profile change, not the login
 	}
 	if !sameJSON(claims, want) {
 		t.Errorf("userinfo = %v, want %v", claims, want)

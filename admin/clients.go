@@ -154,6 +154,11 @@ func (a *Admin) clientForm(c echo.Context, existing *models.Client) (views.Clien
 	}
 	if f.Scopes == "" {
 		errs["scopes"] = "Enter at least one scope, such as openid."
+	} else if unknown, err := a.store.UnknownClientScope(c.Request().Context(), strings.Fields(f.Scopes), oauth.ClientScopes()); err != nil {
+		a.log.ErrorContext(c.Request().Context(), "check client scopes", "err", err)
+		errs["scopes"] = "The scopes could not be checked; try again."
+	} else if unknown != "" {
+		errs["scopes"] = fmt.Sprintf("%q is not a scope this server knows: %s.", unknown, oauth.UnknownScopeHint)
 	}
 	switch {
 	case !slices.Contains(jwtAlgChoices, f.JWTAlg):

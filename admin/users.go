@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
+	"reflect"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -14,32 +14,36 @@ import (
 	"oidcd/views"
 )
 
-// userState is a user as the audit log records it: never the password hash.
-type userState struct {
-	Username, Email, Name, GivenName, FamilyName string
-	EmailVerified, Active, Superuser             bool
-
-	MiddleName, Nickname, PreferredUsername     string `json:",omitempty"`
-	PhoneNumber                                 string `json:",omitempty"`
-	PhoneNumberVerified                         bool   `json:",omitempty"`
-	AddressFormatted, AddressStreet             string `json:",omitempty"`
-	AddressLocality, AddressRegion              string `json:",omitempty"`
-	AddressPostalCode, AddressCountry           string `json:",omitempty"`
-	Profile, Picture, Website, Locale, Zoneinfo string `json:",omitempty"`
-	Birthdate, Gender                           string `json:",omitempty"`
-}
+// userState is a user as the audit log records it: never the password
+// hash. Keys are the Go names the log has always used (GivenName,
+// AddressStreet), taken from the claims table; empty claims are left out.
+type userState map[string]any
 
 func userStateOf(u *models.User) userState {
-	return userState{
-		Username: u.Username, Email: u.Email, Name: u.Name, GivenName: u.GivenName, FamilyName: u.FamilyName,
-		EmailVerified: u.EmailVerified, Active: u.Active, Superuser: u.Superuser,
-		MiddleName: u.MiddleName, Nickname: u.Nickname, PreferredUsername: u.PreferredUsername,
-		PhoneNumber: u.PhoneNumber, PhoneNumberVerified: u.PhoneNumberVerified,
-		AddressFormatted: u.AddressFormatted, AddressStreet: u.AddressStreet, AddressLocality: u.AddressLocality,
-		AddressRegion: u.AddressRegion, AddressPostalCode: u.AddressPostalCode, AddressCountry: u.AddressCountry,
-		Profile: u.Profile, Picture: u.Picture, Website: u.Website, Locale: u.Locale, Zoneinfo: u.Zoneinfo,
-		Birthdate: u.Birthdate, Gender: u.Gender,
+	st := userState{"Username": u.Username, "Active": u.Active, "Superuser": u.Superuser}
+	for _, f := range models.ClaimFields {
+		if f.Kind == models.ClaimBool {
+			st[goName(f.Form)] = *f.Bool(u)
+		} else if v := *f.Str(u); v != "" {
+			st[goName(f.Form)] = v
+		}
 	}
+	if len(u.Attributes) > 0 {
+		st["Attributes"] = u.Attributes
+	}
+	return st
+}
+
+// goName is a form name in Go's spelling: address_postal_code is
+// AddressPostalCode.
+func goName(form string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(form, "_") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
 }
 
 // ListUsers serves GET /admin/users, with search and pages.
@@ -84,7 +88,9 @@ func (a *Admin) CreateUser(c echo.Context) error {
 	checkUsername(errs, f.Username)
 	checkEmail(errs, f.Email)
 	for field, value := range map[string]string{"given_name": f.GivenName, "family_name": f.FamilyName, "name": f.Name} {
-		checkLength(errs, field, value)
+		if cf, _ := models.ClaimFieldByForm(field); cf.Check(value) != "" {
+			errs[field] = cf.Check(value)
+		}
 	}
 	checkPassword(errs, password, c.FormValue("password_confirm"))
 	again := func() error {
@@ -160,94 +166,95 @@ func (a *Admin) renderUserEdit(c echo.Context, status int, u *models.User, vals 
 		IsSelf:  self != nil && self.ID == u.ID,
 		Created: formatTime(&u.CreatedAt), LastLogin: formatTime(u.LastLogin),
 		Tokens: deps.Tokens, Consents: deps.Consents,
-		Values: vals, Errors: errs, PasswordErrors: pwErrs,
+		Claims: claimGroups(vals), Attributes: vals[attributesField], Errors: errs, PasswordErrors: pwErrs,
 	}))
 }
 
+// claimValuesOf is the claims form filled with u's values.
 func claimValuesOf(u *models.User) views.UserClaimValues {
-	return views.UserClaimValues{
-		Name: u.Name, GivenName: u.GivenName, FamilyName: u.FamilyName, MiddleName: u.MiddleName,
-		Nickname: u.Nickname, PreferredUsername: u.PreferredUsername,
-		Email: u.Email, EmailVerified: u.EmailVerified, PhoneNumber: u.PhoneNumber, PhoneNumberVerified: u.PhoneNumberVerified,
-		AddressFormatted: u.AddressFormatted, AddressStreet: u.AddressStreet, AddressLocality: u.AddressLocality,
-		AddressRegion: u.AddressRegion, AddressPostalCode: u.AddressPostalCode, AddressCountry: u.AddressCountry,
-		Profile: u.Profile, Picture: u.Picture, Website: u.Website, Locale: u.Locale, Zoneinfo: u.Zoneinfo,
-		Birthdate: u.Birthdate, Gender: u.Gender,
+	vals := views.UserClaimValues{}
+	for _, f := range models.ClaimFields {
+		vals[f.Form] = f.Get(u)
 	}
+	vals[attributesField] = models.FormatKeyValueLines(u.Attributes)
+	return vals
 }
 
-// Shapes of the claims OpenID Connect Core §5.1 gives a format.
-var (
-	birthdateRE = regexp.MustCompile(`^\d{4}(-\d{2}-\d{2})?$`)
-	localeRE    = regexp.MustCompile(`^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*$`)
-	zoneinfoRE  = regexp.MustCompile(`^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$`)
-	phoneRE     = regexp.MustCompile(`^\+?[0-9 ().\-]{3,30}(;ext=[0-9]{1,10})?$`)
-)
-
-// maxClaimLength bounds every free-text claim.
-const maxClaimLength = 255
-
-func checkLength(errs views.FieldErrors, field, value string) {
-	if len(value) > maxClaimLength {
-		errs[field] = fmt.Sprintf("Use at most %d characters.", maxClaimLength)
+// claimGroups lays the claims table out as the edit form shows it: runs
+// of fields that share a fieldset.
+func claimGroups(vals views.UserClaimValues) []views.ClaimGroup {
+	var groups []views.ClaimGroup
+	for _, f := range models.ClaimFields {
+		if len(groups) == 0 || groups[len(groups)-1].Legend != f.Group || f.Group == "" {
+			groups = append(groups, views.ClaimGroup{Legend: f.Group})
+		}
+		g := &groups[len(groups)-1]
+		in := views.ClaimInput{Name: f.Form, Label: f.Label, Type: inputType(f.Kind), Value: vals[f.Form]}
+		if f.Kind == models.ClaimBool {
+			in.Checkbox, in.Checked, in.Value = true, vals[f.Form] == "true", ""
+		}
+		g.Fields = append(g.Fields, in)
 	}
+	return groups
+}
+
+// inputType is the HTML input type of a claim kind.
+func inputType(k models.ClaimKind) string {
+	switch k {
+	case models.ClaimEmail:
+		return "email"
+	case models.ClaimURL:
+		return "url"
+	case models.ClaimBool:
+		return "checkbox"
+	}
+	return "text"
 }
 
 // claimsForm reads and checks the claims form; nothing is saved when it
 // returns errors.
 func claimsForm(c echo.Context) (views.UserClaimValues, views.FieldErrors) {
-	t := func(name string) string { return strings.TrimSpace(c.FormValue(name)) }
-	f := views.UserClaimValues{
-		Name: t("name"), GivenName: t("given_name"), FamilyName: t("family_name"), MiddleName: t("middle_name"),
-		Nickname: t("nickname"), PreferredUsername: t("preferred_username"),
-		Email: t("email"), EmailVerified: c.FormValue("email_verified") == "on",
-		PhoneNumber: t("phone_number"), PhoneNumberVerified: c.FormValue("phone_number_verified") == "on",
-		AddressFormatted: t("address_formatted"), AddressStreet: t("address_street"), AddressLocality: t("address_locality"),
-		AddressRegion: t("address_region"), AddressPostalCode: t("address_postal_code"), AddressCountry: t("address_country"),
-		Profile: t("profile"), Picture: t("picture"), Website: t("website"),
-		Locale: t("locale"), Zoneinfo: t("zoneinfo"), Birthdate: t("birthdate"), Gender: t("gender"),
-	}
+	vals := views.UserClaimValues{}
 	errs := views.FieldErrors{}
-	for field, value := range map[string]string{
-		"name": f.Name, "given_name": f.GivenName, "family_name": f.FamilyName, "middle_name": f.MiddleName,
-		"nickname": f.Nickname, "preferred_username": f.PreferredUsername, "address_street": f.AddressStreet,
-		"address_locality": f.AddressLocality, "address_region": f.AddressRegion, "address_postal_code": f.AddressPostalCode,
-		"address_country": f.AddressCountry, "gender": f.Gender, "locale": f.Locale, "zoneinfo": f.Zoneinfo,
-	} {
-		checkLength(errs, field, value)
-	}
-	if len(f.AddressFormatted) > 1000 {
-		errs["address_formatted"] = "Use at most 1000 characters."
-	}
-	checkEmail(errs, f.Email)
-	for field, value := range map[string]string{"profile": f.Profile, "picture": f.Picture, "website": f.Website} {
-		if value != "" && (!webURL(value) || len(value) > 2000) {
-			errs[field] = "Enter an http or https URL."
+	for _, f := range models.ClaimFields {
+		if f.Kind == models.ClaimBool {
+			vals[f.Form] = fmt.Sprint(c.FormValue(f.Form) == "on")
+			continue
+		}
+		v := strings.TrimSpace(c.FormValue(f.Form))
+		vals[f.Form] = v
+		if msg := f.Check(v); msg != "" {
+			errs[f.Form] = msg
 		}
 	}
-	if f.PhoneNumber != "" && !phoneRE.MatchString(f.PhoneNumber) {
-		errs["phone_number"] = "Enter a phone number, such as +1 (425) 555-1212."
+	vals[attributesField] = c.FormValue(attributesField)
+	if _, msg := models.ParseAttributes(vals[attributesField]); msg != "" {
+		errs[attributesField] = upperFirst(msg) + "."
 	}
-	if f.Birthdate != "" && !birthdateRE.MatchString(f.Birthdate) {
-		errs["birthdate"] = "Use YYYY-MM-DD, or YYYY alone."
-	}
-	if f.Locale != "" && !localeRE.MatchString(f.Locale) {
-		errs["locale"] = "Use a language tag such as en-US."
-	}
-	if f.Zoneinfo != "" && !zoneinfoRE.MatchString(f.Zoneinfo) {
-		errs["zoneinfo"] = "Use a time zone name such as Europe/Paris."
-	}
-	return f, errs
+	return vals, errs
 }
 
-func applyClaims(u *models.User, f views.UserClaimValues) {
-	u.Name, u.GivenName, u.FamilyName, u.MiddleName = f.Name, f.GivenName, f.FamilyName, f.MiddleName
-	u.Nickname, u.PreferredUsername = f.Nickname, f.PreferredUsername
-	u.Email, u.EmailVerified, u.PhoneNumber, u.PhoneNumberVerified = f.Email, f.EmailVerified, f.PhoneNumber, f.PhoneNumberVerified
-	u.AddressFormatted, u.AddressStreet, u.AddressLocality = f.AddressFormatted, f.AddressStreet, f.AddressLocality
-	u.AddressRegion, u.AddressPostalCode, u.AddressCountry = f.AddressRegion, f.AddressPostalCode, f.AddressCountry
-	u.Profile, u.Picture, u.Website, u.Locale, u.Zoneinfo = f.Profile, f.Picture, f.Website, f.Locale, f.Zoneinfo
-	u.Birthdate, u.Gender = f.Birthdate, f.Gender
+// applyClaims copies checked form values onto u.
+func applyClaims(u *models.User, vals views.UserClaimValues) {
+	for _, f := range models.ClaimFields {
+		if f.Kind == models.ClaimBool {
+			*f.Bool(u) = vals[f.Form] == "true"
+		} else {
+			*f.Str(u) = vals[f.Form]
+		}
+	}
+	u.Attributes, _ = models.ParseAttributes(vals[attributesField])
+}
+
+// attributesField is the claims form's field of the user's attributes,
+// "key = value" lines.
+const attributesField = "attributes"
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // UpdateUser serves POST /admin/users/:id: the standard claims.
@@ -262,7 +269,13 @@ func (a *Admin) UpdateUser(c echo.Context) error {
 	}
 	before := userStateOf(u)
 	applyClaims(u, f)
-	u.UpdatedAt = a.now()
+	now := a.now()
+	u.UpdatedAt = now
+	// updated_at (OpenID Connect Core §5.1) moves when the profile does,
+	// not on a save that changed nothing.
+	if !reflect.DeepEqual(before, userStateOf(u)) {
+		u.ProfileUpdatedAt = now
+	}
 	if err := a.store.UpdateUserClaims(c.Request().Context(), u); errors.Is(err, models.ErrNotFound) {
 		return a.notFound(c, "user")
 	} else if err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"oidcd/models"
 	"oidcd/views"
 )
 
@@ -14,7 +15,7 @@ import (
 // under its own field and nothing else.
 func TestClaimsFormChecks(t *testing.T) {
 	t.Parallel()
-	long := strings.Repeat("x", maxClaimLength+1)
+	long := strings.Repeat("x", models.MaxClaimLength+1)
 	tests := []struct {
 		name string
 		form url.Values

@@ -32,6 +32,9 @@ func (h *Handler) Authorize(c echo.Context) error {
 		switch {
 		case err == nil:
 			info = authClient(client)
+			if info.Scopes, err = h.grantableScopes(ctx, client); err != nil {
+				return h.authorizeServerError(c, err)
+			}
 		case !errors.Is(err, models.ErrNotFound):
 			return h.authorizeServerError(c, err)
 		}
@@ -219,7 +222,11 @@ func (h *Handler) parkedRequest(c echo.Context, id string) (*models.AuthRequest,
 	if !client.AllowsResponseType(req.ResponseType) {
 		return nil, nil, redirect(oauth.UnauthorizedClient, "this client may no longer use this response_type")
 	}
-	scopes := allowedScopes(client, strings.Fields(req.Scope))
+	grantable, err := h.grantableScopes(ctx, client)
+	if err != nil {
+		return nil, nil, func() error { return h.authorizeServerError(c, err) }
+	}
+	scopes := oauth.AllowedScopes(strings.Fields(req.Scope), grantable)
 	if len(scopes) == 0 {
 		return nil, nil, redirect(oauth.InvalidScope, "no requested scope is allowed for this client")
 	}

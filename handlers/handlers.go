@@ -71,7 +71,8 @@ type Config struct {
 	// ClientCacheTTL bounds how stale a client may be at /authorize,
 	// /token and /userinfo: a client changed or deleted through another
 	// instance is honoured within it (models.ClientCache); zero reads the
-	// database every time (OIDC_CLIENT_CACHE_SECONDS).
+	// database every time (OIDC_CLIENT_CACHE_SECONDS). Custom scopes are
+	// cached as long (models.ScopeCache).
 	ClientCacheTTL time.Duration
 	// GrantTypes are the grant types /token serves, of GrantTypes(); nil
 	// serves them all. A grant left out answers unsupported_grant_type.
@@ -105,6 +106,9 @@ type Handler struct {
 	devices  *deviceCookies
 	metrics  Metrics
 	clients  *models.ClientCache
+	// scopes are the custom scopes, stale by at most Config.ClientCacheTTL
+	// as clients are (handlers/scopes.go).
+	scopes *models.ScopeCache
 	// discoveryJSON is the discovery document, encoded once (Discovery).
 	discoveryJSON []byte
 	// rsaSigners bounds the RS256 signatures computed at once (signingKey).
@@ -122,7 +126,7 @@ func New(store *models.Store, sessions *session.Manager, cfg Config, log *slog.L
 	}
 	keys := NewKeyCache(store, cfg, now)
 	h := &Handler{store: store, keys: keys, cfg: cfg, log: log, now: now, sessions: sessions, devices: &deviceCookies{}, metrics: m,
-		clients: store.NewClientCache(cfg.ClientCacheTTL, now), rsaSigners: semaphore.NewWeighted(rsaSigningSlots(runtime.GOMAXPROCS(0)))}
+		clients: store.NewClientCache(cfg.ClientCacheTTL, now), scopes: store.NewScopeCache(cfg.ClientCacheTTL, now), rsaSigners: semaphore.NewWeighted(rsaSigningSlots(runtime.GOMAXPROCS(0)))}
 	h.grants = newGrants(h, cfg.GrantTypes)
 	h.discoveryJSON = h.encodeDiscovery()
 	return h

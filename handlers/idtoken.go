@@ -48,7 +48,10 @@ func (h *Handler) tokenResponse(c echo.Context, sign idTokenSigner, client *mode
 	now := h.now()
 	claims := map[string]any{}
 	if h.cfg.IDTokenIncludeClaims {
-		claims = oauth.ClaimsFor(userClaims(user), tok.ScopeList())
+		var err error
+		if claims, err = h.releasedClaims(c.Request().Context(), user, tok.ScopeList()); err != nil {
+			return nil, h.serverError(c, "id token claims", err)
+		}
 	}
 	claims["iss"] = h.cfg.Issuer
 	claims["sub"] = user.Subject
@@ -119,36 +122,8 @@ func rsaSigningSlots(procs int) int64 {
 }
 
 // userClaims lists every standard claim of a user (OpenID Connect Core
-// §5.1); oauth.ClaimsFor picks those the granted scopes release.
-func userClaims(u *models.User) map[string]any {
-	address := map[string]any{}
-	for k, v := range map[string]string{
-		"formatted": u.AddressFormatted, "street_address": u.AddressStreet, "locality": u.AddressLocality,
-		"region": u.AddressRegion, "postal_code": u.AddressPostalCode, "country": u.AddressCountry,
-	} {
-		if v != "" {
-			address[k] = v
-		}
-	}
-	claims := map[string]any{
-		"sub": u.Subject, "name": u.Name, "given_name": u.GivenName, "family_name": u.FamilyName,
-		"middle_name": u.MiddleName, "nickname": u.Nickname, "preferred_username": u.PreferredUsername,
-		"profile": u.Profile, "picture": u.Picture, "website": u.Website, "gender": u.Gender,
-		"birthdate": u.Birthdate, "zoneinfo": u.Zoneinfo, "locale": u.Locale,
-		"updated_at": u.UpdatedAt.Unix(), "address": address,
-	}
-	if u.PreferredUsername == "" {
-		claims["preferred_username"] = u.Username
-	}
-	if u.Email != "" {
-		claims["email"] = u.Email
-		claims["email_verified"] = u.EmailVerified
-	}
-	if u.PhoneNumber != "" {
-		claims["phone_number"] = u.PhoneNumber
-		claims["phone_number_verified"] = u.PhoneNumberVerified
-	}
-	return claims
-}
+// §5.1) from the claims table; oauth.ClaimsFor picks those the granted
+// scopes release.
+func userClaims(u *models.User) map[string]any { return models.StandardClaims(u) }
 
 func joinScopes(s []string) string { return strings.Join(s, " ") }

@@ -33,7 +33,8 @@ import (
 //
 // Scope: what is asked for must be among the client's scopes
 // (invalid_scope, §5.2); none asked gives the client's scopes (§3.3's
-// pre-defined default). openid brings an ID token whose auth_time is now;
+// pre-defined default); of those, only the standard and custom scopes are
+// granted (grantableScopes). openid brings an ID token whose auth_time is now;
 // a refresh token is issued as the code exchange issues one.
 type passwordGrant struct{ h *Handler }
 
@@ -58,6 +59,16 @@ func (g passwordGrant) exchange(c echo.Context, p params, client *models.Client)
 		scope = client.Scopes
 	} else if !oauth.Subset(scope, client.Scopes) {
 		return nil, oauth.Errorf(oauth.InvalidScope, "the requested scope exceeds the client's scopes")
+	}
+	// A name the client lists that is no user scope (offline_access,
+	// token_introspection, a deleted custom scope) is dropped, as at
+	// /authorize.
+	grantable, err := h.grantableScopes(c.Request().Context(), client)
+	if err != nil {
+		return nil, h.serverError(c, "password grant scopes", err)
+	}
+	if scope = oauth.AllowedScopes(scope, grantable); len(scope) == 0 {
+		return nil, oauth.Errorf(oauth.InvalidScope, "no requested scope can be granted to a user")
 	}
 	// Found before the password is checked, so that a client that cannot
 	// be signed for costs no attempt and writes nothing.

@@ -52,7 +52,10 @@ func (h *Handler) Userinfo(c echo.Context) error {
 	if !slices.Contains(scopes, "openid") {
 		return h.bearerError(c, oauth.Errorf(oauth.InsufficientScope, "the access token does not carry the openid scope, or its client no longer has it"))
 	}
-	claims := oauth.ClaimsFor(userClaims(tok.User), scopes)
+	claims, err := h.releasedClaims(c.Request().Context(), tok.User, scopes)
+	if err != nil {
+		return h.bearerError(c, h.serverError(c, "userinfo", err))
+	}
 	claims["sub"] = tok.User.Subject
 	return c.JSON(http.StatusOK, claims)
 }

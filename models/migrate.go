@@ -43,11 +43,20 @@ var migrations = []migration{
 	// Clients made before clients had grant types keep what they could
 	// use: DefaultGrantTypes.
 	{"4 client grant types", func(s *Store, tx *gorm.DB) error { return defaultGrantTypes(tx) }},
+	// Users made before profile_updated_at was kept: their updated_at
+	// (which a login or a password change also moved), else created_at,
+	// is the best guess there is.
+	{"5 profile updated at", func(s *Store, tx *gorm.DB) error { return profileUpdatedAt(tx) }},
 	// Signing keys made before keys had an activation time signed from
 	// their creation.
 	{"7 signing key activation", func(s *Store, tx *gorm.DB) error {
 		return tx.Exec("UPDATE signing_keys SET activates_at = created_at WHERE activates_at IS NULL").Error
 	}},
+}
+
+// profileUpdatedAt fills users.profile_updated_at where it is unset.
+func profileUpdatedAt(tx *gorm.DB) error {
+	return tx.Exec("UPDATE users SET profile_updated_at = COALESCE(updated_at, created_at) WHERE profile_updated_at IS NULL").Error
 }
 
 // defaultGrantTypes gives DefaultGrantTypes to every client without grant

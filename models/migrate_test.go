@@ -210,3 +210,37 @@ func TestClientGrantTypesMigration(t *testing.T) {
 		t.Errorf("a migrated client may use client_credentials")
 	}
 }
+
+// TestProfileUpdatedAtMigration: users made before profile_updated_at
+// was kept get the column (NULL), and migration 5 fills it with their
+// updated_at, which the updated_at claim then reports.
+func TestProfileUpdatedAtMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := modelstest.New(t)
+	s := d.Open(t)
+	u := &models.User{Username: "old", Active: true}
+	if err := s.CreateUser(ctx, u, "old password"); err != nil {
+		t.Fatal(err)
+	}
+	was := time.Date(2024, 3, 4, 5, 6, 7, 0, time.UTC)
+	mustExec(t, s, "ALTER TABLE users DROP COLUMN profile_updated_at")
+	mustExec(t, s, "ALTER TABLE users DROP COLUMN attributes")
+	mustExec(t, s, "DELETE FROM schema_migrations WHERE id LIKE 'schema %' OR id = '5 profile updated at'")
+	mustExec(t, s, "UPDATE users SET updated_at = ? WHERE id = ?", was, u.ID)
+	_ = s.Close()
+	s = d.Open(t)
+	got, err := s.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.ProfileUpdatedAt.Equal(was) {
+		t.Errorf("after the migration: profile_updated_at %v, want %v", got.ProfileUpdatedAt, was)
+	}
+	if got.Attributes != nil {
+		t.Errorf("after the migration: attributes %v, want none", got.Attributes)
+	}
+	if c := models.StandardClaims(got); c["updated_at"] != was.Unix() {
+		t.Errorf("updated_at claim %v, want %v", c["updated_at"], was.Unix())
+	}
+}

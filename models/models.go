@@ -57,6 +57,15 @@ type User struct {
 	AddressRegion       string
 	AddressPostalCode   string
 	AddressCountry      string
+	// Attributes are the user's free-form attributes, beside the standard
+	// claims: what a custom scope can release (CustomScope.Claims). Keys
+	// and sizes are bounded by CheckAttributes.
+	Attributes map[string]string `gorm:"serializer:json;type:text"`
+	// ProfileUpdatedAt is when a claim or an attribute last changed: the
+	// updated_at claim (OpenID Connect Core §5.1). Unlike UpdatedAt, a
+	// login or a password change leaves it. Nullable only so that the
+	// column could be added to a table with rows; migration 5 fills it.
+	ProfileUpdatedAt time.Time
 
 	// Active has no `default:true` tag: GORM writes a tag default in place
 	// of a false field on create, so an inactive user could not be stored.
@@ -325,6 +334,6 @@ func allModels() []any {
 	return []any{
 		&User{}, &Client{}, &AuthRequest{}, &Code{}, &Token{}, &UserConsent{},
 		&SigningKey{}, &Session{}, &Setting{}, &Event{}, &ClientLogo{},
-		&Throttle{}, &EventDay{},
+		&Throttle{}, &EventDay{}, &CustomScope{},
 	}
 }

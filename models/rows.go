@@ -17,12 +17,10 @@ import (
 // on SQLite and PostgreSQL alike (gorm binds the ? placeholders).
 
 var (
-	userColumns = []string{"id", "subject", "username", "password_hash", "email", "email_verified",
-		"name", "given_name", "family_name", "middle_name", "nickname", "preferred_username", "profile",
-		"picture", "website", "gender", "birthdate", "zoneinfo", "locale", "phone_number",
-		"phone_number_verified", "address_formatted", "address_street", "address_locality",
-		"address_region", "address_postal_code", "address_country", "active", "superuser",
-		"last_login", "created_at", "updated_at"}
+	// userColumns: the claims' columns are named by the claims table
+	// (their form names are the column names).
+	userColumns = slices.Concat([]string{"id", "subject", "username", "password_hash"}, claimFieldColumns(),
+		[]string{"attributes", "profile_updated_at", "active", "superuser", "last_login", "created_at", "updated_at"})
 	clientColumns = []string{"id", "client_id", "name", "owner", "client_type", "secret_hash",
 		"secret_sealed", "response_types", "grant_types", "redirect_uris", "post_logout_redirect_uris", "scopes",
 		"jwt_alg", "require_consent", "reuse_consent", "website_url", "terms_url", "contact_email",
@@ -57,15 +55,48 @@ func zeroOr[T any](p *T) orZero[T] { return orZero[T]{p} }
 // userTargets are the scan targets of userColumns; id goes to *id, so
 // that a LEFT JOIN that found no user leaves it nil.
 func userTargets(u *User, id **uint) []any {
-	return []any{id, zeroOr(&u.Subject), zeroOr(&u.Username), zeroOr(&u.PasswordHash),
-		zeroOr(&u.Email), zeroOr(&u.EmailVerified), zeroOr(&u.Name), zeroOr(&u.GivenName),
-		zeroOr(&u.FamilyName), zeroOr(&u.MiddleName), zeroOr(&u.Nickname), zeroOr(&u.PreferredUsername),
-		zeroOr(&u.Profile), zeroOr(&u.Picture), zeroOr(&u.Website), zeroOr(&u.Gender),
-		zeroOr(&u.Birthdate), zeroOr(&u.Zoneinfo), zeroOr(&u.Locale), zeroOr(&u.PhoneNumber),
-		zeroOr(&u.PhoneNumberVerified), zeroOr(&u.AddressFormatted), zeroOr(&u.AddressStreet),
-		zeroOr(&u.AddressLocality), zeroOr(&u.AddressRegion), zeroOr(&u.AddressPostalCode),
-		zeroOr(&u.AddressCountry), zeroOr(&u.Active), zeroOr(&u.Superuser), &u.LastLogin,
-		zeroOr(&u.CreatedAt), zeroOr(&u.UpdatedAt)}
+	t := make([]any, 0, len(userColumns))
+	t = append(t, id, zeroOr(&u.Subject), zeroOr(&u.Username), zeroOr(&u.PasswordHash))
+	for _, f := range ClaimFields {
+		if f.Kind == ClaimBool {
+			t = append(t, zeroOr(f.Bool(u)))
+		} else {
+			t = append(t, zeroOr(f.Str(u)))
+		}
+	}
+	return append(t, jsonMap{&u.Attributes}, zeroOr(&u.ProfileUpdatedAt), zeroOr(&u.Active), zeroOr(&u.Superuser), &u.LastLogin, zeroOr(&u.CreatedAt), zeroOr(&u.UpdatedAt))
+}
+
+// jsonMap scans a string map stored by gorm's json serializer; NULL, ""
+// and "null" leave it nil.
+type jsonMap struct{ p *map[string]string }
+
+func (j jsonMap) Scan(v any) error {
+	var text []byte
+	switch x := v.(type) {
+	case nil:
+	case string:
+		text = []byte(x)
+	case []byte:
+		text = x
+	default:
+		return fmt.Errorf("models: scan %T as a JSON map", v)
+	}
+	*j.p = nil
+	if len(text) == 0 || string(text) == "null" {
+		return nil
+	}
+	return json.Unmarshal(text, j.p)
+}
+
+// claimFieldColumns are the columns of the claims table's fields, in its
+// order.
+func claimFieldColumns() []string {
+	cols := make([]string, len(ClaimFields))
+	for i, f := range ClaimFields {
+		cols[i] = f.Form
+	}
+	return cols
 }
 
 // clientRow is a Client as scanned: its JSON lists still text.

@@ -39,6 +39,8 @@ type Store struct {
 	box        *secretBox
 	// clientGen counts client writes through this Store (ClientCache).
 	clientGen atomic.Uint64
+	// scopeGen counts custom scope writes through this Store (ScopeCache).
+	scopeGen atomic.Uint64
 	// passwordCost is the bcrypt cost of new password hashes; dummyHash
 	// is a hash at that cost, compared against for unknown usernames;
 	// passwords bounds how many bcrypt evaluations run at once.

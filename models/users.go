@@ -15,6 +15,16 @@ func (s *Store) CreateUser(ctx context.Context, u *User, password string) error 
 	if u.Subject == "" {
 		u.Subject = NewID()
 	}
+	// The profile is as new as the user: one instant for all three.
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = s.db.NowFunc()
+	}
+	if u.UpdatedAt.IsZero() {
+		u.UpdatedAt = u.CreatedAt
+	}
+	if u.ProfileUpdatedAt.IsZero() {
+		u.ProfileUpdatedAt = u.CreatedAt
+	}
 	if err := s.db.WithContext(ctx).Create(u).Error; err != nil {
 		return notFound(err, "create user")
 	}

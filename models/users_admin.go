@@ -26,17 +26,13 @@ func (s *Store) ListUsers(ctx context.Context, q string, p Page) ([]User, int64,
 	return out, total, nil
 }
 
-// claimColumns are the standard claims an admin edits; the username,
-// subject, password hash and flags are changed elsewhere or never.
-var claimColumns = []string{
-	"Email", "EmailVerified", "Name", "GivenName", "FamilyName", "MiddleName", "Nickname", "PreferredUsername",
-	"Profile", "Picture", "Website", "Gender", "Birthdate", "Zoneinfo", "Locale", "PhoneNumber", "PhoneNumberVerified",
-	"AddressFormatted", "AddressStreet", "AddressLocality", "AddressRegion", "AddressPostalCode", "AddressCountry",
-	"UpdatedAt",
-}
+// claimColumns are the standard claims an admin edits (the claims
+// table's columns); the username, subject, password hash and flags are
+// changed elsewhere or never.
+var claimColumns = append(claimFieldColumns(), "attributes", "profile_updated_at", "updated_at")
 
-// UpdateUserClaims saves u's standard claims (including empty ones) and
-// nothing else.
+// UpdateUserClaims saves u's standard claims (including empty ones), its
+// attributes and ProfileUpdatedAt, and nothing else.
 func (s *Store) UpdateUserClaims(ctx context.Context, u *User) error {
 	res := s.db.WithContext(ctx).Model(u).Select(claimColumns).Updates(u)
 	if res.Error != nil {

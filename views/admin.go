@@ -73,6 +73,7 @@ var adminNav = []struct{ Section, Label, Href string }{
 	{"dashboard", "Dashboard", "/admin"},
 	{"clients", "Clients", "/admin/clients"},
 	{"users", "Users", "/admin/users"},
+	{"scopes", "Scopes", "/admin/scopes"},
 	{"consents", "Consents", "/admin/consents"},
 	{"tokens", "Tokens", "/admin/tokens"},
 	{"codes", "Codes", "/admin/codes"},

@@ -40,31 +40,24 @@ type NewUserView struct {
 }
 
 // UserClaimValues are the standard claims (OpenID Connect Core §5.1) as
-// typed in the edit form.
-type UserClaimValues struct {
-	Name                string
-	GivenName           string
-	FamilyName          string
-	MiddleName          string
-	Nickname            string
-	PreferredUsername   string
-	Email               string
-	EmailVerified       bool
-	PhoneNumber         string
-	PhoneNumberVerified bool
-	AddressFormatted    string
-	AddressStreet       string
-	AddressLocality     string
-	AddressRegion       string
-	AddressPostalCode   string
-	AddressCountry      string
-	Profile             string
-	Picture             string
-	Website             string
-	Locale              string
-	Zoneinfo            string
-	Birthdate           string
-	Gender              string
+// typed in the edit form, by form field name; a checkbox is "true" or
+// "false".
+type UserClaimValues map[string]string
+
+// ClaimGroup is a run of claim fields, in a fieldset when Legend is set.
+type ClaimGroup struct {
+	Legend string
+	Fields []ClaimInput
+}
+
+// ClaimInput is one field of the claims form.
+type ClaimInput struct {
+	Name     string
+	Label    string
+	Type     string
+	Value    string
+	Checkbox bool
+	Checked  bool
 }
 
 // UserEditView is one user: the claims form, the password form and the
@@ -81,7 +74,8 @@ type UserEditView struct {
 	LastLogin      string
 	Tokens         int64
 	Consents       int64
-	Values         UserClaimValues
+	Claims         []ClaimGroup
+	Attributes     string // "key = value" lines
 	Errors         FieldErrors
 	PasswordErrors FieldErrors
 }

@@ -15,7 +15,10 @@ type Scope struct {
 }
 
 // StandardScopes are the scopes of OpenID Connect Core §5.4, with the
-// consent texts of the system oidcd replaces.
+// consent texts of the system oidcd replaces. offline_access (Core §11)
+// is not among them: every code grant comes with a refresh token, as in
+// the system oidcd replaces, so the scope would mean nothing; it is not
+// advertised and a request for it is dropped like any unknown scope.
 var StandardScopes = []Scope{
 	{Name: "openid", Title: "Sign you in", Description: "Confirm who you are.", Claims: []string{"sub"}},
 	{Name: "profile", Title: "Basic profile", Description: "Access to your basic information. Includes names, gender, birthdate and other information.",
@@ -23,7 +26,6 @@ var StandardScopes = []Scope{
 	{Name: "email", Title: "Email", Description: "Access to your email address.", Claims: []string{"email", "email_verified"}},
 	{Name: "phone", Title: "Phone number", Description: "Access to your phone number.", Claims: []string{"phone_number", "phone_number_verified"}},
 	{Name: "address", Title: "Address information", Description: "Access to your address. Includes country, locality, street and other information.", Claims: []string{"address"}},
-	{Name: "offline_access", Title: "Offline access", Description: "Keep access while you are not signed in.", Claims: nil},
 }
 
 // LookupScope finds a standard scope by name.
