@@ -45,10 +45,27 @@ func (h *Handler) tokenResponse(c echo.Context, sign idTokenSigner, client *mode
 	if !slices.Contains(tok.ScopeList(), "openid") {
 		return resp, nil
 	}
+	claims := h.idTokenClaims(client, user, tok.ScopeList(), tok.AuthTime, nonce, h.cfg.IDTokenIncludeClaims)
+	claims["at_hash"] = oauth.HalfHash(client.JWTAlg, access)
+	idt, err := sign(claims)
+	if err != nil {
+		return nil, h.serverError(c, "sign id token", err)
+	}
+	resp.IDToken = idt
+	return resp, nil
+}
+
+// idTokenClaims are the claims of an ID token for user and client
+// (OpenID Connect Core §2), with the scopes' user claims when
+// includeClaims; the caller adds at_hash and c_hash. The authorization
+// and token endpoints both build theirs here, so an ID token from a
+// hybrid flow's code has the sub and iss of the one returned beside the
+// code (Core §3.3.3.6).
+func (h *Handler) idTokenClaims(client *models.Client, user *models.User, scopes []string, authTime time.Time, nonce string, includeClaims bool) map[string]any {
 	now := h.now()
 	claims := map[string]any{}
-	if h.cfg.IDTokenIncludeClaims {
-		claims = oauth.ClaimsFor(userClaims(user), tok.ScopeList())
+	if includeClaims {
+		claims = oauth.ClaimsFor(userClaims(user), scopes)
 	}
 	claims["iss"] = h.cfg.Issuer
 	claims["sub"] = user.Subject
@@ -56,17 +73,11 @@ func (h *Handler) tokenResponse(c echo.Context, sign idTokenSigner, client *mode
 	claims["azp"] = client.ClientID
 	claims["iat"] = now.Unix()
 	claims["exp"] = now.Add(h.cfg.IDTokenExpire).Unix()
-	claims["auth_time"] = tok.AuthTime.Unix()
-	claims["at_hash"] = oauth.HalfHash(access)
+	claims["auth_time"] = authTime.Unix()
 	if nonce != "" {
 		claims["nonce"] = nonce
 	}
-	idt, err := sign(claims)
-	if err != nil {
-		return nil, h.serverError(c, "sign id token", err)
-	}
-	resp.IDToken = idt
-	return resp, nil
+	return claims
 }
 
 // idTokenSigner signs an ID token's claims for one client.
