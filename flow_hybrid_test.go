@@ -339,6 +339,9 @@ func (r *rig) wantFragmentError(t *testing.T, p page, wantError, wantState strin
 	if got := loc.Scheme + "://" + loc.Host + loc.Path; got != cbURI || loc.RawQuery != "" {
 		t.Fatalf("redirected to %s, want %s with the error in the fragment only", loc, cbURI)
 	}
+	if got := p.header.Get("Cache-Control"); got != "no-store" {
+		t.Errorf("Cache-Control = %q, want no-store", got)
+	}
 	v, err := url.ParseQuery(loc.Fragment)
 	if err != nil {
 		t.Fatalf("fragment %q: %v", loc.Fragment, err)

@@ -342,6 +342,9 @@ func (h *Handler) sendAuthResponse(c echo.Context, redirectURI, mode, state stri
 		v.Set("state", state)
 	}
 	v.Set("iss", h.cfg.Issuer)
+	// A code or token in a Location header is no more cacheable than in
+	// a page (RFC 6749 §5.1 asks it of the token endpoint's answer).
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	switch mode {
 	case oauth.ModeFormPost:
 		return h.formPost(c, redirectURI, v)
