@@ -307,7 +307,12 @@ func errorMode(v url.Values) string {
 // ResponseTypeHas reports whether the response type rt includes value
 // ("code", "id_token" or "token").
 func ResponseTypeHas(rt, value string) bool {
-	return slices.Contains(strings.Fields(rt), value)
+	for v := range strings.FieldsSeq(rt) {
+		if v == value {
+			return true
+		}
+	}
+	return false
 }
 
 // DefaultResponseMode is the response mode of rt when none is asked for
@@ -333,6 +338,9 @@ func ModeCarries(mode, rt string) bool {
 // (RFC 6749 §3.1.1). A value repeated stays repeated, so that such a
 // response type is not a known one.
 func NormaliseResponseType(rt string) string {
+	if slices.Contains(KnownResponseTypes, rt) {
+		return rt // already normal, as nearly every request's is
+	}
 	parts := strings.Fields(rt)
 	order := map[string]int{"code": 0, "id_token": 1, "token": 2}
 	slices.SortFunc(parts, func(a, b string) int { return order[a] - order[b] })
