@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -428,4 +429,43 @@ func TestHybridErrors(t *testing.T) {
 			wantError: oauth.AccessDenied, wantMode: oauth.ModeFormPost},
 	}
 	runFrontChannelErrors(t, r, rows)
+}
+
+// TestStatementsFrontChannel bounds the statements of a silent implicit
+// or hybrid authorization, as TestStatementsPerFlow does for the code
+// flow's (3). All read the session and its user; an ID token alone
+// writes nothing (2); an access token is written with its audit row and
+// day count in one transaction (5), a code beside it in the same (6).
+func TestStatementsFrontChannel(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	env.createUser("stmts", "stmts password 1")
+	redirect := "http://127.0.0.1/cb"
+	client, _ := env.createClient(models.ClientConfidential, []string{redirect}, func(c *models.Client) {
+		c.RequireConsent = false
+		c.ResponseTypes = oauth.ResponseTypes
+	})
+	q := url.Values{"client_id": {client.ClientID}, "redirect_uri": {redirect}, "scope": {"openid email"}, "nonce": {"n"}}
+	b := env.browser()
+	signIn := url.Values{"client_id": {client.ClientID}, "redirect_uri": {redirect}, "scope": {"openid"}, "response_type": {"code"}}
+	b.authorize(env.issuer+"/authorize?"+signIn.Encode(), "stmts", "stmts password 1", "allow")
+	sc := countStatements(t, env.store)
+	var last int64
+	for _, tt := range []struct {
+		rt  string
+		max int64
+	}{{"id_token", 2}, {"id_token token", 5}, {"code id_token token", 6}} {
+		q.Set("response_type", tt.rt)
+		b.authorize(env.issuer+"/authorize?"+q.Encode(), "", "", "") // warm
+		sc.since(&last)
+		back := b.authorize(env.issuer+"/authorize?"+q.Encode(), "", "", "")
+		got := sc.since(&last)
+		t.Logf("statements: %s %d", tt.rt, got)
+		if !strings.Contains(back.Fragment, "id_token=") {
+			t.Fatalf("%s: redirect %s, want an ID token in the fragment", tt.rt, back)
+		}
+		if got < 1 || got > tt.max {
+			t.Errorf("%s: %d statements, want 1 to %d", tt.rt, got, tt.max)
+		}
+	}
 }
