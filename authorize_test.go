@@ -82,7 +82,10 @@ func TestAuthorizeRedirectErrors(t *testing.T) {
 	}{
 		{"missing response_type", r.conf, false, func(v url.Values) { v.Del("response_type") }, "invalid_request", state},
 		{"unknown response_type", r.conf, false, func(v url.Values) { v.Set("response_type", "bogus") }, "unsupported_response_type", state},
-		{"implicit response_type not served", r.conf, false, func(v url.Values) { v.Set("response_type", "id_token token") }, "unsupported_response_type", state},
+		{"plain token not served, query asked for", r.conf, false, func(v url.Values) {
+			v.Set("response_type", "token")
+			v.Set("response_mode", "query")
+		}, "unsupported_response_type", state},
 		{"client with no response types", noCode, false, nil, "unauthorized_client", state},
 		{"client allowed only id_token", idTokenOnly, false, nil, "unauthorized_client", state},
 		{"no scope", r.conf, false, func(v url.Values) { v.Del("scope") }, "invalid_scope", state},
@@ -119,7 +122,7 @@ func TestAuthorizeRedirectErrors(t *testing.T) {
 		{"repeated state", r.conf, false, func(v url.Values) { v.Add("state", "other") }, "invalid_request", ""},
 		{"repeated scope", r.conf, false, func(v url.Values) { v.Add("scope", "openid") }, "invalid_request", state},
 		{"repeated response_type", r.conf, false, func(v url.Values) { v.Add("response_type", "code") }, "invalid_request", state},
-		{"response_mode fragment for code", r.conf, false, func(v url.Values) { v.Set("response_mode", "fragment") }, "invalid_request", state},
+		{"response_mode unknown", r.conf, false, func(v url.Values) { v.Set("response_mode", "web_message") }, "invalid_request", state},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -376,10 +376,9 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 	if len(responseTypes) == 0 {
 		responseTypes = listFlag{oauth.ResponseTypes[0]}
 	}
-	for _, rt := range responseTypes {
-		if !slices.Contains(oauth.ResponseTypes, rt) {
-			return fmt.Errorf("createclient: response type %q is not served yet; use %s", rt, strings.Join(oauth.ResponseTypes, " or "))
-		}
+	checkedTypes, err := oauth.CheckResponseTypes(responseTypes)
+	if err != nil {
+		return fmt.Errorf("createclient: %w", err)
 	}
 	if len(grantTypes) == 0 {
 		grantTypes = slices.Clone(models.DefaultGrantTypes)
@@ -413,7 +412,7 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 		ClientID:               models.NewID(),
 		Name:                   *name,
 		ClientType:             *clientType,
-		ResponseTypes:          responseTypes,
+		ResponseTypes:          checkedTypes,
 		GrantTypes:             grantTypes,
 		RedirectURIs:           redirects,
 		PostLogoutRedirectURIs: nonNil(postLogout),

@@ -67,11 +67,10 @@ func TestDiscoveryDocument(t *testing.T) {
 		exact bool
 		want  []string
 	}{
-		// Only the code flow is served (authorize answers anything else
-		// with unsupported_response_type), so only "code" may be listed.
-		{"response_types_supported", true, []string{"code"}},
-		// Code responses go in the query; fragment is refused.
-		{"response_modes_supported", true, []string{"query"}},
+		// The code, implicit and hybrid flows; plain token is not served
+		// (authorize answers it with unsupported_response_type).
+		{"response_types_supported", true, []string{"code", "id_token", "id_token token", "code id_token", "code token", "code id_token token"}},
+		{"response_modes_supported", true, []string{"query", "fragment", "form_post"}},
 		{"subject_types_supported", false, []string{"public"}},
 		// §3: RS256 MUST be included; it is the only algorithm served.
 		{"id_token_signing_alg_values_supported", true, []string{"RS256", "ES256", "EdDSA", "HS256"}},

@@ -135,11 +135,10 @@ func (a *Admin) clientForm(c echo.Context, existing *models.Client) (views.Clien
 	}
 	if len(f.ResponseTypes) == 0 {
 		errs["response_types"] = "Choose at least one response type."
-	}
-	for _, rt := range f.ResponseTypes {
-		if !slices.Contains(responseTypeChoices, rt) {
-			errs["response_types"] = fmt.Sprintf("%q is not a response type this server serves.", rt)
-		}
+	} else if types, err := oauth.CheckResponseTypes(f.ResponseTypes); err != nil {
+		errs["response_types"] = "Choose response types this server serves, each once."
+	} else {
+		f.ResponseTypes = types
 	}
 	if err := oauth.CheckGrantTypes(f.GrantTypes, f.ClientType == models.ClientPublic); err != nil {
 		errs["grant_types"] = "Choose grant types this server serves, each once; a public client may not use client_credentials or password."

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,6 +52,7 @@ func (h *Handler) Authorize(c echo.Context) error {
 		ClientID:            client.ID,
 		RedirectURI:         ar.RedirectURI,
 		ResponseType:        ar.ResponseType,
+		ResponseMode:        ar.ResponseMode,
 		Scope:               strings.Join(ar.Scopes, " "),
 		State:               ar.State,
 		Nonce:               ar.Nonce,
@@ -76,9 +78,19 @@ func allowedScopes(client *models.Client, requested []string) []string {
 }
 
 // redirectTo is an authorization error for a request already validated,
-// sent back to its redirect URI with its state (RFC 6749 §4.1.2.1).
+// sent back to its redirect URI with its state, in its response mode
+// (RFC 6749 §4.1.2.1, §4.2.2.1).
 func redirectTo(req *models.AuthRequest, code, desc string) *oauth.AuthError {
-	return &oauth.AuthError{Err: oauth.Errorf(code, "%s", desc), RedirectURI: req.RedirectURI, State: req.State}
+	return &oauth.AuthError{Err: oauth.Errorf(code, "%s", desc), RedirectURI: req.RedirectURI, State: req.State, Mode: responseMode(req)}
+}
+
+// responseMode is the mode a request's response goes back in. A request
+// parked before the mode was kept has none: its response type's default.
+func responseMode(req *models.AuthRequest) string {
+	if req.ResponseMode != "" {
+		return req.ResponseMode
+	}
+	return oauth.DefaultResponseMode(req.ResponseType)
 }
 
 // continueAuthorize decides, for a validated request, between the login
@@ -126,7 +138,7 @@ func (h *Handler) continueAuthorize(c echo.Context, req *models.AuthRequest, cli
 		}
 		return h.park(c, req, "/consent")
 	}
-	return h.issueCode(c, req, user, authTime)
+	return h.respond(c, req, client, user, authTime)
 }
 
 // needsFreshLogin reports whether a signed-in user must sign in again for
@@ -234,24 +246,85 @@ func (h *Handler) parkedRequest(c echo.Context, id string) (*models.AuthRequest,
 	return req, client, nil
 }
 
-// issueCode stores a new authorization code and sends the browser back to
-// the client with it (RFC 6749 §4.1.2).
-func (h *Handler) issueCode(c echo.Context, req *models.AuthRequest, user *models.User, authTime time.Time) error {
+// respond finishes a request the user granted: it issues what the
+// response type asks for and sends it back to the client in the request's
+// response mode. A code (RFC 6749 §4.1.2); an access token (§4.2.2),
+// stored hashed as /token's are, with no refresh token; an ID token
+// (OpenID Connect Core §3.2.2.5, §3.3.2.5) with the request's nonce,
+// at_hash beside an access token and c_hash beside a code (§3.3.2.11).
+// The ID token is signed before anything is written, so a client that
+// cannot be signed for leaves no code or token behind.
+func (h *Handler) respond(c echo.Context, req *models.AuthRequest, client *models.Client, user *models.User, authTime time.Time) error {
 	ctx := c.Request().Context()
-	code := oauth.NewToken()
+	rt := req.ResponseType
 	now := h.now()
-	err := h.store.CreateCode(ctx, &models.Code{
-		CodeHash:            oauth.HashToken(code),
-		ClientID:            req.ClientID,
-		UserID:              user.ID,
-		RedirectURI:         req.RedirectURI,
-		Scope:               req.Scope,
-		Nonce:               req.Nonce,
-		CodeChallenge:       req.CodeChallenge,
-		CodeChallengeMethod: req.CodeChallengeMethod,
-		AuthTime:            authTime,
-		ExpiresAt:           now.Add(h.cfg.CodeExpire),
-	})
+	v := url.Values{}
+	var code *models.Code
+	var codeValue, access string
+	if oauth.ResponseTypeHas(rt, "code") {
+		codeValue = oauth.NewToken()
+		code = &models.Code{
+			CodeHash:            oauth.HashToken(codeValue),
+			ClientID:            req.ClientID,
+			UserID:              user.ID,
+			RedirectURI:         req.RedirectURI,
+			Scope:               req.Scope,
+			Nonce:               req.Nonce,
+			CodeChallenge:       req.CodeChallenge,
+			CodeChallengeMethod: req.CodeChallengeMethod,
+			AuthTime:            authTime,
+			ExpiresAt:           now.Add(h.cfg.CodeExpire),
+		}
+		v.Set("code", codeValue)
+	}
+	var tok *models.Token
+	if oauth.ResponseTypeHas(rt, "token") {
+		access = oauth.NewToken()
+		tok = &models.Token{
+			AccessTokenHash: oauth.HashToken(access),
+			ClientID:        client.ID,
+			UserID:          &user.ID,
+			FamilyID:        models.NewID(),
+			Scope:           req.Scope,
+			AuthTime:        authTime,
+			ExpiresAt:       now.Add(h.cfg.TokenExpire),
+		}
+		v.Set("access_token", access)
+		v.Set("token_type", "Bearer")
+		v.Set("expires_in", strconv.FormatInt(int64(h.cfg.TokenExpire/time.Second), 10))
+		v.Set("scope", req.Scope)
+	}
+	if oauth.ResponseTypeHas(rt, "id_token") {
+		sign, kerr := h.signingKey(c, client)
+		if kerr != nil {
+			return h.authorizeFailed(c)
+		}
+		// Core §5.4: with no access token to ask /userinfo with, the
+		// scopes' claims come in the ID token.
+		claims, err := h.idTokenClaims(c.Request().Context(), client, user, strings.Fields(req.Scope), authTime, req.Nonce, h.cfg.IDTokenIncludeClaims || rt == "id_token")
+		if err != nil {
+			return h.authorizeServerError(c, err)
+		}
+		if access != "" {
+			claims["at_hash"] = oauth.HalfHash(client.JWTAlg, access)
+		}
+		if codeValue != "" {
+			claims["c_hash"] = oauth.HalfHash(client.JWTAlg, codeValue)
+		}
+		idt, err := sign(claims)
+		if err != nil {
+			return h.authorizeServerError(c, err)
+		}
+		v.Set("id_token", idt)
+	}
+	var err error
+	switch {
+	case tok != nil:
+		issued := &models.Event{Kind: models.EventTokenIssued, ClientID: &client.ID, UserID: &user.ID, Detail: "response_type " + rt, RemoteIP: c.RealIP()}
+		err = h.store.IssueAuthorization(ctx, code, tok, issued)
+	case code != nil:
+		err = h.store.CreateCode(ctx, code)
+	}
 	if err != nil {
 		return h.authorizeServerError(c, err)
 	}
@@ -260,35 +333,50 @@ func (h *Handler) issueCode(c echo.Context, req *models.AuthRequest, user *model
 			h.log.WarnContext(ctx, "delete finished auth request", "err", err)
 		}
 	}
-	v := url.Values{"code": {code}}
-	return c.Redirect(http.StatusFound, h.authorizationResponse(req.RedirectURI, req.State, v))
+	return h.sendAuthResponse(c, req.RedirectURI, responseMode(req), req.State, v)
 }
 
 // redirectError sends an authorization error back to the client, in the
-// query: e.Fragment is not used until a flow that answers in the fragment
-// is served.
+// error's response mode.
 func (h *Handler) redirectError(c echo.Context, e *oauth.AuthError) error {
 	v := url.Values{"error": {e.Err.Code}, "error_description": {e.Err.Description}}
-	return c.Redirect(http.StatusFound, h.authorizationResponse(e.RedirectURI, e.State, v))
+	return h.sendAuthResponse(c, e.RedirectURI, e.Mode, e.State, v)
 }
 
-// authorizationResponse adds the response parameters, state and iss
-// (RFC 9207) to the redirect URI's query, keeping any query it already has.
-func (h *Handler) authorizationResponse(redirectURI, state string, v url.Values) string {
+// sendAuthResponse sends the response parameters v, with state and iss
+// (RFC 9207), back to redirectURI in mode: added to its query, keeping
+// any query it already has; in its fragment (registered redirect URIs
+// have none, RFC 6749 §3.1.2); or form_posted.
+func (h *Handler) sendAuthResponse(c echo.Context, redirectURI, mode, state string, v url.Values) error {
 	if state != "" {
 		v.Set("state", state)
 	}
 	v.Set("iss", h.cfg.Issuer)
+	// A code or token in a Location header is no more cacheable than in
+	// a page (RFC 6749 §5.1 asks it of the token endpoint's answer).
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	switch mode {
+	case oauth.ModeFormPost:
+		return h.formPost(c, redirectURI, v)
+	case oauth.ModeFragment:
+		return c.Redirect(http.StatusFound, redirectURI+"#"+v.Encode())
+	}
 	sep := "?"
 	if strings.Contains(redirectURI, "?") {
 		sep = "&"
 	}
-	return redirectURI + sep + v.Encode()
+	return c.Redirect(http.StatusFound, redirectURI+sep+v.Encode())
 }
 
 // authorizeServerError shows an error page for a failure of ours: with the
 // request in an unknown state, sending the user back is not safe.
 func (h *Handler) authorizeServerError(c echo.Context, err error) error {
 	h.serverError(c, "authorize", err)
+	return h.authorizeFailed(c)
+}
+
+// authorizeFailed is authorizeServerError's page, for a failure already
+// logged.
+func (h *Handler) authorizeFailed(c echo.Context) error {
 	return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not complete the request. Try again in a moment.")
 }

@@ -95,5 +95,5 @@ func (h *Handler) SubmitConsent(c echo.Context) error {
 		return h.authorizeServerError(c, err)
 	}
 	h.recordEvent(c, &models.Event{Kind: models.EventConsentGranted, Username: user.Username, UserID: &user.ID, ClientID: &client.ID, Detail: req.Scope})
-	return h.issueCode(c, req, user, authTime)
+	return h.respond(c, req, client, user, authTime)
 }

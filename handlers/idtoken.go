@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -45,12 +46,32 @@ func (h *Handler) tokenResponse(c echo.Context, sign idTokenSigner, client *mode
 	if !slices.Contains(tok.ScopeList(), "openid") {
 		return resp, nil
 	}
+	claims, err := h.idTokenClaims(c.Request().Context(), client, user, tok.ScopeList(), tok.AuthTime, nonce, h.cfg.IDTokenIncludeClaims)
+	if err != nil {
+		return nil, h.serverError(c, "id token claims", err)
+	}
+	claims["at_hash"] = oauth.HalfHash(client.JWTAlg, access)
+	idt, err := sign(claims)
+	if err != nil {
+		return nil, h.serverError(c, "sign id token", err)
+	}
+	resp.IDToken = idt
+	return resp, nil
+}
+
+// idTokenClaims are the claims of an ID token for user and client
+// (OpenID Connect Core §2), with the scopes' user claims when
+// includeClaims; the caller adds at_hash and c_hash. The authorization
+// and token endpoints both build theirs here, so an ID token from a
+// hybrid flow's code has the sub and iss of the one returned beside the
+// code (Core §3.3.3.6).
+func (h *Handler) idTokenClaims(ctx context.Context, client *models.Client, user *models.User, scopes []string, authTime time.Time, nonce string, includeClaims bool) (map[string]any, error) {
 	now := h.now()
 	claims := map[string]any{}
-	if h.cfg.IDTokenIncludeClaims {
+	if includeClaims {
 		var err error
-		if claims, err = h.releasedClaims(c.Request().Context(), user, tok.ScopeList()); err != nil {
-			return nil, h.serverError(c, "id token claims", err)
+		if claims, err = h.releasedClaims(ctx, user, scopes); err != nil {
+			return nil, err
 		}
 	}
 	claims["iss"] = h.cfg.Issuer
@@ -59,17 +80,11 @@ func (h *Handler) tokenResponse(c echo.Context, sign idTokenSigner, client *mode
 	claims["azp"] = client.ClientID
 	claims["iat"] = now.Unix()
 	claims["exp"] = now.Add(h.cfg.IDTokenExpire).Unix()
-	claims["auth_time"] = tok.AuthTime.Unix()
-	claims["at_hash"] = oauth.HalfHash(access)
+	claims["auth_time"] = authTime.Unix()
 	if nonce != "" {
 		claims["nonce"] = nonce
 	}
-	idt, err := sign(claims)
-	if err != nil {
-		return nil, h.serverError(c, "sign id token", err)
-	}
-	resp.IDToken = idt
-	return resp, nil
+	return claims, nil
 }
 
 // idTokenSigner signs an ID token's claims for one client.

@@ -16,14 +16,45 @@ var ErrCodeReused = errors.New("models: authorization code reused")
 
 // CreateCode stores an authorization code (its hash is set by the caller).
 func (s *Store) CreateCode(ctx context.Context, c *Code) error {
-	db := s.db.WithContext(ctx)
+	if err := insertCode(s.db.WithContext(ctx), c); err != nil {
+		return notFound(err, "create code")
+	}
+	return nil
+}
+
+// insertCode stores c within db, setting its ID.
+func insertCode(db *gorm.DB, c *Code) error {
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = db.NowFunc()
 	}
-	err := scanOne(db.Raw(insertCodeSQL, c.CodeHash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Nonce,
+	return scanOne(db.Raw(insertCodeSQL, c.CodeHash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Nonce,
 		c.CodeChallenge, c.CodeChallengeMethod, c.AuthTime, c.ExpiresAt, c.UsedAt, c.CreatedAt), &c.ID)
+}
+
+// IssueAuthorization stores, in one transaction, what an implicit or
+// hybrid authorization response returns: the code when there is one (nil
+// otherwise), the access token t, tied to the code so that the code's
+// reuse revokes it too (RFC 6749 §4.1.2), and the audit events.
+func (s *Store) IssueAuthorization(ctx context.Context, code *Code, t *Token, audit ...*Event) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		if code != nil {
+			if err := insertCode(tx, code); err != nil {
+				return err
+			}
+			t.CodeID = &code.ID
+		}
+		if err := insertToken(tx, t); err != nil {
+			return err
+		}
+		for _, e := range audit {
+			if err := recordEvent(tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return notFound(err, "create code")
+		return fmt.Errorf("models: issue authorization: %w", err)
 	}
 	return nil
 }

@@ -49,7 +49,7 @@ var migrations = []migration{
 	{"5 profile updated at", func(s *Store, tx *gorm.DB) error { return profileUpdatedAt(tx) }},
 	// Signing keys made before keys had an activation time signed from
 	// their creation.
-	{"7 signing key activation", func(s *Store, tx *gorm.DB) error {
+	{"6 signing key activation", func(s *Store, tx *gorm.DB) error {
 		return tx.Exec("UPDATE signing_keys SET activates_at = created_at WHERE activates_at IS NULL").Error
 	}},
 }

@@ -145,11 +145,14 @@ func (c *Client) AllowsResponseType(responseType string) bool {
 // logs in or decides on consent. Keeping it in the database rather than in
 // the process lets any instance resume it.
 type AuthRequest struct {
-	ID                  string `gorm:"size:64;primaryKey"`
-	ClientID            uint   `gorm:"not null;index"`
-	Client              Client `gorm:"constraint:OnDelete:CASCADE"`
-	RedirectURI         string `gorm:"not null"`
-	ResponseType        string `gorm:"not null"`
+	ID           string `gorm:"size:64;primaryKey"`
+	ClientID     uint   `gorm:"not null;index"`
+	Client       Client `gorm:"constraint:OnDelete:CASCADE"`
+	RedirectURI  string `gorm:"not null"`
+	ResponseType string `gorm:"not null"`
+	// ResponseMode is the mode the response goes back in; "" (a request
+	// parked before it was kept) means the response type's default.
+	ResponseMode        string
 	Scope               string `gorm:"not null"`
 	State               string
 	Nonce               string

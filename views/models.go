@@ -52,3 +52,16 @@ type LogoutView struct {
 	Username string
 	Done     bool
 }
+
+// FormPostView is an authorization response sent by form_post: the form
+// posts Fields to Action, the client's registered redirect URI.
+type FormPostView struct {
+	Action string
+	Fields []FormField
+}
+
+// FormField is one hidden field of a form.
+type FormField struct {
+	Name  string
+	Value string
+}

@@ -56,8 +56,8 @@ func DefaultAuthSettings() AuthSettings {
 type AuthRequest struct {
 	ClientID     string
 	RedirectURI  string
-	ResponseType string   // values single-spaced, in the order sent
-	ResponseMode string   // the one the response goes back in: "query" or "fragment"
+	ResponseType string   // in its normal order (NormaliseResponseType)
+	ResponseMode string   // the one the response goes back in: asked for, or the response type's default
 	Scopes       []string // requested and allowed for the client, without repeats, never empty
 	State        string
 	Nonce        string
@@ -75,8 +75,9 @@ type AuthRequest struct {
 // AuthError is a refused authorization request. RFC 6749 §4.1.2.1: when
 // the client or the redirect URI is in doubt, the error is Displayed to
 // the user and never redirected; any other error goes back to RedirectURI
-// with State, in the query or, when Fragment, in the fragment (RFC 6749
-// §4.2.2.1, OAuth 2.0 Multiple Response Type Encoding Practices §2.1).
+// with State, in Mode: the query, the fragment (RFC 6749 §4.2.2.1, OAuth
+// 2.0 Multiple Response Type Encoding Practices §2.1) or a form_post
+// (OAuth 2.0 Form Post Response Mode §2).
 type AuthError struct {
 	Err       *Error
 	Displayed bool
@@ -85,7 +86,7 @@ type AuthError struct {
 	Title       string
 	RedirectURI string
 	State       string
-	Fragment    bool
+	Mode        string // ModeQuery, ModeFragment or ModeFormPost
 }
 
 func (e *AuthError) Error() string {
@@ -142,7 +143,7 @@ func ParseAuthRequest(v url.Values, client *AuthClient, s AuthSettings) (*AuthRe
 	state, stateErr := single(v, "state")
 	mode := errorMode(v)
 	fail := func(code, format string, args ...any) *AuthError {
-		return &AuthError{Err: Errorf(code, format, args...), RedirectURI: redirectURI, State: state, Fragment: mode == "fragment"}
+		return &AuthError{Err: Errorf(code, format, args...), RedirectURI: redirectURI, State: state, Mode: mode}
 	}
 	if stateErr != nil {
 		state = ""
@@ -162,19 +163,29 @@ func ParseAuthRequest(v url.Values, client *AuthClient, s AuthSettings) (*AuthRe
 		}
 	}
 
-	responseType := strings.Join(strings.Fields(v.Get("response_type")), " ")
+	// The values of a response type may come in any order (RFC 6749
+	// §3.1.1); it is compared, stored and answered in its normal order.
+	responseType := NormaliseResponseType(v.Get("response_type"))
 	switch {
 	case responseType == "":
 		return nil, fail(InvalidRequest, "response_type is required")
-	case !slices.Contains(KnownResponseTypes, NormaliseResponseType(responseType)):
+	case !slices.Contains(KnownResponseTypes, responseType):
 		return nil, fail(UnsupportedResponseType, "response_type %q is not supported", responseType)
 	case !slices.Contains(s.ResponseTypes, responseType):
-		return nil, fail(UnsupportedResponseType, "only the code flow is enabled on this server")
+		return nil, fail(UnsupportedResponseType, "response_type %q is not served by this server", responseType)
 	case !slices.Contains(client.ResponseTypes, responseType):
 		return nil, fail(UnauthorizedClient, "this client may not use response_type %s", responseType)
 	}
-	if m := v.Get("response_mode"); m != "" && !slices.Contains(ResponseModes, m) {
-		return nil, fail(InvalidRequest, "response_mode %q is not supported for the code flow", m)
+	responseMode := v.Get("response_mode")
+	switch {
+	case responseMode == "":
+		responseMode = DefaultResponseMode(responseType)
+	case !slices.Contains(ResponseModes, responseMode):
+		return nil, fail(InvalidRequest, "response_mode %q is not supported", responseMode)
+	case !ModeCarries(responseMode, responseType):
+		// Multiple Response Type Encoding Practices §5: tokens never
+		// travel in the query, where logs and Referer headers keep them.
+		return nil, fail(InvalidRequest, "response_mode query cannot carry the tokens of response_type %s", responseType)
 	}
 
 	// Only scopes the client may ask for are granted (PARITY §5); others
@@ -183,12 +194,29 @@ func ParseAuthRequest(v url.Values, client *AuthClient, s AuthSettings) (*AuthRe
 	if len(scopes) == 0 {
 		return nil, fail(InvalidScope, "no requested scope is allowed for this client")
 	}
+	// The implicit and hybrid flows are OpenID Connect's (Core §3.2.2.1,
+	// §3.3.2.1): without openid there is no such request (PARITY §2).
+	if responseType != "code" && !slices.Contains(scopes, "openid") {
+		return nil, fail(InvalidScope, "response_type %s needs the openid scope", responseType)
+	}
+	// An ID token from the authorization endpoint can be replayed unless
+	// it is bound to the RP's session by a nonce: REQUIRED (Core
+	// §3.2.2.1, §3.3.2.11).
+	if ResponseTypeHas(responseType, "id_token") && v.Get("nonce") == "" {
+		return nil, fail(InvalidRequest, "nonce is required when response_type includes id_token")
+	}
 
+	// PKCE protects a code (RFC 7636 §1); a response type that returns
+	// none ignores code_challenge, as any unknown parameter (RFC 6749
+	// §3.1), and so needs none from a public client.
 	challenge, method := v.Get("code_challenge"), v.Get("code_challenge_method")
+	if !ResponseTypeHas(responseType, "code") {
+		challenge, method = "", ""
+	}
 	switch {
 	case challenge == "" && method != "":
 		return nil, fail(InvalidRequest, "code_challenge_method without code_challenge")
-	case challenge == "" && client.Public:
+	case challenge == "" && client.Public && ResponseTypeHas(responseType, "code"):
 		return nil, fail(InvalidRequest, "public clients must use PKCE (code_challenge)")
 	case challenge != "":
 		// A missing method means plain (RFC 7636 §4.3), which is refused
@@ -232,7 +260,7 @@ func ParseAuthRequest(v url.Values, client *AuthClient, s AuthSettings) (*AuthRe
 		ClientID:     clientID,
 		RedirectURI:  redirectURI,
 		ResponseType: responseType,
-		ResponseMode: mode,
+		ResponseMode: responseMode,
 		Scopes:       scopes,
 		State:        state,
 		Nonce:        v.Get("nonce"),
@@ -261,29 +289,58 @@ func single(v url.Values, name string) (string, error) {
 }
 
 // errorMode is where an error about this request goes: the response_mode
-// asked for when it is query or fragment and sent once, else the default
-// of the response type (OAuth 2.0 Multiple Response Type Encoding
-// Practices §2.1, §5): the query for code (and none, or a response type
-// that cannot be read), the fragment for any that returns a token.
+// asked for when it is a served one and sent once (an error carries no
+// token, so even a query asked for with a token response type is where
+// the client looks), else the default of the response type (OAuth 2.0
+// Multiple Response Type Encoding Practices §2.1, §5).
 func errorMode(v url.Values) string {
-	if m := v["response_mode"]; len(m) == 1 && (m[0] == "query" || m[0] == "fragment") {
+	if m := v["response_mode"]; len(m) == 1 && slices.Contains(ResponseModes, m[0]) {
 		return m[0]
 	}
 	rt := v["response_type"]
 	if len(rt) != 1 {
-		return "query"
+		return ModeQuery
 	}
-	for _, part := range strings.Fields(rt[0]) {
-		if part == "token" || part == "id_token" {
-			return "fragment"
+	return DefaultResponseMode(rt[0])
+}
+
+// ResponseTypeHas reports whether the response type rt includes value
+// ("code", "id_token" or "token").
+func ResponseTypeHas(rt, value string) bool {
+	for v := range strings.FieldsSeq(rt) {
+		if v == value {
+			return true
 		}
 	}
-	return "query"
+	return false
+}
+
+// DefaultResponseMode is the response mode of rt when none is asked for
+// (Multiple Response Type Encoding Practices §2.1, §5): the query for
+// code, and for a response type that cannot be read; the fragment for
+// any that returns a token or an ID token.
+func DefaultResponseMode(rt string) string {
+	if ResponseTypeHas(rt, "token") || ResponseTypeHas(rt, "id_token") {
+		return ModeFragment
+	}
+	return ModeQuery
+}
+
+// ModeCarries reports whether a response of rt may be sent in mode:
+// every mode may carry a code, only the query may not carry a token or ID
+// token (Multiple Response Type Encoding Practices §5).
+func ModeCarries(mode, rt string) bool {
+	return mode != ModeQuery || DefaultResponseMode(rt) == ModeQuery
 }
 
 // NormaliseResponseType orders a multi-valued response type the way the
-// specs list it, since its values may come in any order (RFC 6749 §3.1.1).
+// specs list it, single-spaced, since its values may come in any order
+// (RFC 6749 §3.1.1). A value repeated stays repeated, so that such a
+// response type is not a known one.
 func NormaliseResponseType(rt string) string {
+	if slices.Contains(KnownResponseTypes, rt) {
+		return rt // already normal, as nearly every request's is
+	}
 	parts := strings.Fields(rt)
 	order := map[string]int{"code": 0, "id_token": 1, "token": 2}
 	slices.SortFunc(parts, func(a, b string) int { return order[a] - order[b] })

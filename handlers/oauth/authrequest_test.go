@@ -16,6 +16,9 @@ var (
 	confidential = &AuthClient{RedirectURIs: []string{testRedirect, "https://rp.example/cb?x=1"}, ResponseTypes: []string{"code"}, Scopes: []string{"openid", "profile", "email"}}
 	public       = &AuthClient{RedirectURIs: []string{testRedirect}, ResponseTypes: []string{"code"}, Scopes: []string{"openid", "profile"}, Public: true}
 	noCodeClient = &AuthClient{RedirectURIs: []string{testRedirect}, ResponseTypes: []string{"id_token"}, Scopes: []string{"openid"}}
+	// allTypes and publicAll may use every response type served.
+	allTypes  = &AuthClient{RedirectURIs: []string{testRedirect}, ResponseTypes: ResponseTypes, Scopes: []string{"openid", "profile"}}
+	publicAll = &AuthClient{RedirectURIs: []string{testRedirect}, ResponseTypes: ResponseTypes, Scopes: []string{"openid", "profile"}, Public: true}
 )
 
 // query builds parameters from "name=value" pairs on top of a valid code
@@ -49,7 +52,7 @@ func TestParseAuthRequest(t *testing.T) {
 		title     string // displayed only
 		desc      string // substring of the description
 		state     string // redirected only
-		fragment  bool
+		mode      string // redirected only; "" is the query
 	}
 	tests := []struct {
 		name   string
@@ -98,18 +101,56 @@ func TestParseAuthRequest(t *testing.T) {
 			err: &wantErr{code: InvalidRequest, desc: "response_type is required", state: "s1"}},
 		{name: "response_type unknown", v: query("response_type=magic"), client: confidential,
 			err: &wantErr{code: UnsupportedResponseType, desc: `response_type "magic" is not supported`, state: "s1"}},
-		{name: "implicit not served, error in the fragment", v: query("response_type=id_token token", "nonce=n"), client: confidential,
-			err: &wantErr{code: UnsupportedResponseType, desc: "only the code flow is enabled", state: "s1", fragment: true}},
-		{name: "hybrid in any order not served", v: query("response_type=id_token  code"), client: confidential,
-			err: &wantErr{code: UnsupportedResponseType, desc: "only the code flow is enabled", state: "s1", fragment: true}},
+		// RFC 9700 §2.1.2: plain token is known, never served.
+		{name: "plain token not served, error in the fragment", v: query("response_type=token"), client: allTypes,
+			err: &wantErr{code: UnsupportedResponseType, desc: `response_type "token" is not served`, state: "s1", mode: ModeFragment}},
 		{name: "response_mode query wins for the error", v: query("response_type=token", "response_mode=query"), client: confidential,
 			err: &wantErr{code: UnsupportedResponseType, state: "s1"}},
+		{name: "response_mode form_post wins for the error", v: query("response_type=token", "response_mode=form_post"), client: allTypes,
+			err: &wantErr{code: UnsupportedResponseType, state: "s1", mode: ModeFormPost}},
 		{name: "code not allowed for client", v: query(), client: noCodeClient,
 			err: &wantErr{code: UnauthorizedClient, desc: "this client may not use response_type code", state: "s1"}},
-		{name: "response_mode fragment for code", v: query("response_mode=fragment"), client: confidential,
-			err: &wantErr{code: InvalidRequest, desc: `response_mode "fragment" is not supported for the code flow`, state: "s1", fragment: true}},
-		{name: "response_mode form_post", v: query("response_mode=form_post"), client: confidential,
-			err: &wantErr{code: InvalidRequest, desc: `response_mode "form_post" is not supported`, state: "s1"}},
+		{name: "implicit not allowed for client, error in the fragment", v: query("response_type=id_token", "nonce=n"), client: confidential,
+			err: &wantErr{code: UnauthorizedClient, desc: "this client may not use response_type id_token", state: "s1", mode: ModeFragment}},
+		{name: "hybrid not allowed for client, any order", v: query("response_type=token code", "nonce=n"), client: confidential,
+			err: &wantErr{code: UnauthorizedClient, desc: "response_type code token", state: "s1", mode: ModeFragment}},
+		{name: "response_mode unknown, error in the default mode", v: query("response_mode=web_message"), client: confidential,
+			err: &wantErr{code: InvalidRequest, desc: `response_mode "web_message" is not supported`, state: "s1"}},
+		{name: "response_mode unknown for implicit, error in the fragment", v: query("response_type=id_token token", "nonce=n", "response_mode=web_message"), client: allTypes,
+			err: &wantErr{code: InvalidRequest, desc: `response_mode "web_message" is not supported`, state: "s1", mode: ModeFragment}},
+		{name: "response_mode twice", v: query("response_type=id_token", "nonce=n", "response_mode=fragment", "response_mode=fragment"), client: allTypes,
+			err: &wantErr{code: InvalidRequest, desc: "parameter response_mode was sent more than once", state: "s1", mode: ModeFragment}},
+		// Multiple Response Type Encoding Practices §5: no token in the query.
+		{name: "query mode with id_token", v: query("response_type=id_token", "nonce=n", "response_mode=query"), client: allTypes,
+			err: &wantErr{code: InvalidRequest, desc: "response_mode query cannot carry the tokens of response_type id_token", state: "s1"}},
+		{name: "query mode with id_token token", v: query("response_type=id_token token", "nonce=n", "response_mode=query"), client: allTypes,
+			err: &wantErr{code: InvalidRequest, desc: "cannot carry", state: "s1"}},
+		{name: "query mode with code token", v: query("response_type=code token", "response_mode=query"), client: allTypes,
+			err: &wantErr{code: InvalidRequest, desc: "cannot carry", state: "s1"}},
+		{name: "query mode with code id_token token", v: query("response_type=code id_token token", "nonce=n", "response_mode=query"), client: allTypes,
+			err: &wantErr{code: InvalidRequest, desc: "cannot carry", state: "s1"}},
+		// Core §3.2.2.1, §3.3.2.11: nonce REQUIRED with an id_token.
+		{name: "implicit id_token without nonce", v: query("response_type=id_token"), client: allTypes,
+			err: &wantErr{code: InvalidRequest, desc: "nonce is required", state: "s1", mode: ModeFragment}},
+		{name: "implicit id_token token without nonce", v: query("response_type=id_token token"), client: allTypes,
+			err: &wantErr{code: InvalidRequest, desc: "nonce is required", state: "s1", mode: ModeFragment}},
+		{name: "hybrid code id_token without nonce", v: query("response_type=code id_token"), client: allTypes,
+			err: &wantErr{code: InvalidRequest, desc: "nonce is required", state: "s1", mode: ModeFragment}},
+		{name: "hybrid code id_token token without nonce", v: query("response_type=code id_token token", "nonce="), client: allTypes,
+			err: &wantErr{code: InvalidRequest, desc: "nonce is required", state: "s1", mode: ModeFragment}},
+		{name: "nonce missing, error form_posted", v: query("response_type=id_token", "response_mode=form_post"), client: allTypes,
+			err: &wantErr{code: InvalidRequest, desc: "nonce is required", state: "s1", mode: ModeFormPost}},
+		{name: "implicit without openid", v: query("response_type=id_token token", "nonce=n", "scope=profile"), client: allTypes,
+			err: &wantErr{code: InvalidScope, desc: "needs the openid scope", state: "s1", mode: ModeFragment}},
+		{name: "hybrid code token without openid", v: query("response_type=code token", "scope=profile"), client: allTypes,
+			err: &wantErr{code: InvalidScope, desc: "needs the openid scope", state: "s1", mode: ModeFragment}},
+		// PKCE guards codes only: a public client's hybrid request needs it.
+		{name: "public hybrid without PKCE", v: query("response_type=code id_token", "nonce=n"), client: publicAll,
+			err: &wantErr{code: InvalidRequest, desc: "public clients must use PKCE", state: "s1", mode: ModeFragment}},
+		{name: "public hybrid with PKCE plain", v: query("response_type=code token", "code_challenge="+testChallenge, "code_challenge_method=plain"), client: publicAll,
+			err: &wantErr{code: InvalidRequest, desc: "code_challenge_method must be S256", state: "s1", mode: ModeFragment}},
+		{name: "public hybrid with a short challenge, form_post", v: query("response_type=code token", "code_challenge=abc", "code_challenge_method=S256", "response_mode=form_post"), client: publicAll,
+			err: &wantErr{code: InvalidRequest, desc: "code_challenge must be 43", state: "s1", mode: ModeFormPost}},
 		{name: "no allowed scope", v: query("scope=phone address"), client: confidential,
 			err: &wantErr{code: InvalidScope, desc: "no requested scope is allowed", state: "s1"}},
 		{name: "scope missing", v: query("-scope"), client: confidential,
@@ -156,6 +197,21 @@ func TestParseAuthRequest(t *testing.T) {
 			want: &AuthRequest{ClientID: "rp", RedirectURI: testRedirect, ResponseType: "code", ResponseMode: "query", Scopes: []string{"openid"}, State: "s1"}},
 		{name: "prompt none alone", v: query("prompt=none none"), client: confidential,
 			want: &AuthRequest{ClientID: "rp", RedirectURI: testRedirect, ResponseType: "code", ResponseMode: "query", Scopes: []string{"openid"}, State: "s1", Prompts: []string{"none"}}},
+		{name: "response_mode fragment for code", v: query("response_mode=fragment"), client: confidential,
+			want: &AuthRequest{ClientID: "rp", RedirectURI: testRedirect, ResponseType: "code", ResponseMode: ModeFragment, Scopes: []string{"openid"}, State: "s1"}},
+		{name: "response_mode form_post for code", v: query("response_mode=form_post"), client: confidential,
+			want: &AuthRequest{ClientID: "rp", RedirectURI: testRedirect, ResponseType: "code", ResponseMode: ModeFormPost, Scopes: []string{"openid"}, State: "s1"}},
+		{name: "implicit id_token, fragment by default", v: query("response_type=id_token", "nonce=n"), client: allTypes,
+			want: &AuthRequest{ClientID: "rp", RedirectURI: testRedirect, ResponseType: "id_token", ResponseMode: ModeFragment, Scopes: []string{"openid"}, State: "s1", Nonce: "n"}},
+		{name: "public implicit needs no PKCE, a challenge is ignored", v: query("response_type=token id_token", "nonce=n", "code_challenge=abc", "code_challenge_method=plain"), client: publicAll,
+			want: &AuthRequest{ClientID: "rp", RedirectURI: testRedirect, ResponseType: "id_token token", ResponseMode: ModeFragment, Scopes: []string{"openid"}, State: "s1", Nonce: "n"}},
+		{name: "hybrid in any order, form_post", v: query("response_type=token id_token  code", "nonce=n", "response_mode=form_post"), client: allTypes,
+			want: &AuthRequest{ClientID: "rp", RedirectURI: testRedirect, ResponseType: "code id_token token", ResponseMode: ModeFormPost, Scopes: []string{"openid"}, State: "s1", Nonce: "n"}},
+		{name: "hybrid code token needs no nonce", v: query("response_type=code token"), client: allTypes,
+			want: &AuthRequest{ClientID: "rp", RedirectURI: testRedirect, ResponseType: "code token", ResponseMode: ModeFragment, Scopes: []string{"openid"}, State: "s1"}},
+		{name: "public hybrid with S256", v: query("response_type=code id_token", "nonce=n", "code_challenge="+testChallenge, "code_challenge_method=S256", "response_mode=fragment"), client: publicAll,
+			want: &AuthRequest{ClientID: "rp", RedirectURI: testRedirect, ResponseType: "code id_token", ResponseMode: ModeFragment, Scopes: []string{"openid"}, State: "s1", Nonce: "n",
+				CodeChallenge: testChallenge, CodeChallengeMethod: PKCES256}},
 		{name: "state at its limit", v: query("state=" + strings.Repeat("s", 1024)), client: confidential,
 			want: &AuthRequest{ClientID: "rp", RedirectURI: testRedirect, ResponseType: "code", ResponseMode: "query", Scopes: []string{"openid"}, State: strings.Repeat("s", 1024)}},
 	}
@@ -201,8 +257,12 @@ func TestParseAuthRequest(t *testing.T) {
 			if err.State != tt.err.state {
 				t.Errorf("got state %q, want %q", err.State, tt.err.state)
 			}
-			if err.Fragment != tt.err.fragment {
-				t.Errorf("got fragment %v, want %v", err.Fragment, tt.err.fragment)
+			wantMode := tt.err.mode
+			if wantMode == "" {
+				wantMode = ModeQuery
+			}
+			if err.Mode != wantMode {
+				t.Errorf("got mode %q, want %q", err.Mode, wantMode)
 			}
 		})
 	}

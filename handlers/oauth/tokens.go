@@ -3,6 +3,7 @@ package oauth
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
 )
@@ -21,9 +22,20 @@ func HashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// HalfHash is the at_hash / c_hash value for a SHA-256 based algorithm:
-// the base64url of the left half of the hash (OpenID Connect Core §3.1.3.6).
-func HalfHash(value string) string {
+// HalfHash is the at_hash or c_hash of value in an ID token signed with
+// alg: the base64url of the left half of the hash that alg's signature
+// uses (OpenID Connect Core §3.1.3.6, §3.3.2.11). SHA-256 for RS256,
+// ES256 and HS256; EdDSA, which names no hash, uses SHA-512 for Ed25519,
+// as the OpenID Foundation's clarification and go-oidc have it.
+func HalfHash(alg, value string) string {
+	switch alg {
+	case "RS384", "ES384", "PS384", "HS384":
+		sum := sha512.Sum384([]byte(value))
+		return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+	case "RS512", "ES512", "PS512", "HS512", "EdDSA":
+		sum := sha512.Sum512([]byte(value))
+		return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+	}
 	sum := sha256.Sum256([]byte(value))
 	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
 }
