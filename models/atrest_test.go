@@ -192,7 +192,7 @@ func TestStoreMigratesPlaintext(t *testing.T) {
 	if k, err := s.ActiveSigningKey(ctx, "RS256"); err != nil || k.PrivateKeyPEM != fakePEM || k.KID != "old-kid" {
 		t.Errorf("signing key after migration: %v; want the old PEM", err)
 	} else if !k.ActivatesAt.Equal(k.CreatedAt) {
-		t.Errorf("old signing key activates at %v, want its creation %v (migration 7)", k.ActivatesAt, k.CreatedAt)
+		t.Errorf("old signing key activates at %v, want its creation %v (migration 6)", k.ActivatesAt, k.CreatedAt)
 	}
 	for _, id := range oldIDs {
 		if sess, err := s.SessionByID(ctx, id, now); err != nil || sess.Data != "data of "+id {

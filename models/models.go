@@ -248,7 +248,7 @@ type SigningKey struct {
 	CreatedAt     time.Time
 	// ActivatesAt is when the key may begin to sign: after CreatedAt by
 	// the pre-publication period for a rotated-in key. Keys made before
-	// it existed got their CreatedAt (migration 7).
+	// it existed got their CreatedAt (migration 6).
 	ActivatesAt time.Time
 	RetiredAt   *time.Time
 }
