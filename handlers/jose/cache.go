@@ -63,6 +63,23 @@ func (c *Cache) Signer(ctx context.Context, alg string) (*Key, error) {
 	return k, nil
 }
 
+// Algorithms lists the ID token signing algorithms usable now, in
+// Algorithms' order: each server-key algorithm with an active key, and
+// HS256, which signs with the client's own secret.
+func (c *Cache) Algorithms(ctx context.Context) ([]string, error) {
+	s, err := c.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(Algorithms))
+	for _, alg := range Algorithms {
+		if _, ok := s.active[alg]; ok || alg == HS256 {
+			out = append(out, alg)
+		}
+	}
+	return out, nil
+}
+
 // JWKS returns the public JWK Set as JSON.
 func (c *Cache) JWKS(ctx context.Context) ([]byte, error) {
 	s, err := c.current(ctx)
