@@ -129,8 +129,10 @@ func spaResult(t *testing.T, c *chrome, step string) map[string]any {
 // and /userinfo may read their answers (CORS for the client's origin).
 // The same page on an origin no client is registered for may not: its
 // fetch fails, and the page says so.
+//
+// Not parallel: it runs before the parallel tests, so its chromium does
+// not compete with TestAdminBrowserFlow's for the CPU.
 func TestBrowserSPAPublicClient(t *testing.T) {
-	t.Parallel()
 	exe := chromiumPath(t)
 	env := newTestEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
