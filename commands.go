@@ -84,7 +84,7 @@ func required(fs *flag.FlagSet, names ...string) error {
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs, db := newFlagSet("serve", "[--addr ADDR] [--issuer URL] [--db PATH] [--log-format text|json]", getenv, stderr)
 	addr := fs.String("addr", envOr(getenv, "OIDC_ADDR", ":8000"), "listen address (env OIDC_ADDR)")
-	issuer := fs.String("issuer", envOr(getenv, "OIDC_ISSUER", "http://localhost:8000"), "issuer URL (env OIDC_ISSUER)")
+	issuer := fs.String("issuer", issuerFromEnv(getenv), "issuer URL (env OIDC_ISSUER, or SITE_URL)")
 	logFormat := fs.String("log-format", envOr(getenv, "OIDC_LOG_FORMAT", "text"), "log format: text or json (env OIDC_LOG_FORMAT)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -355,7 +355,7 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 	requireConsent := fs.Bool("require-consent", true, "ask the user for consent")
 	reuseConsent := fs.Bool("reuse-consent", true, "skip consent the user already gave")
 	jwtAlg := fs.String("jwt-alg", jose.RS256, "ID token signing algorithm: "+strings.Join(jose.Algorithms, ", "))
-	issuer := fs.String("issuer", envOr(getenv, "OIDC_ISSUER", "http://localhost:8000"), "issuer URL, for the discovery URL printed (env OIDC_ISSUER)")
+	issuer := fs.String("issuer", issuerFromEnv(getenv), "issuer URL, for the discovery URL printed (env OIDC_ISSUER, or SITE_URL)")
 	asJSON := fs.Bool("json", false, `print {"client_id": ..., "client_secret": ...} only`)
 	if err := parse(fs, args); err != nil {
 		return err

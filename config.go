@@ -104,6 +104,16 @@ var settings = []setting{
 		return nil
 	}},
 	{"OIDC_GRANT_TYPE_PASSWORD_ENABLE", "false", boolean(func(c *handlers.Config) *bool { return &c.PasswordGrant })},
+	// The seed system's discovery cache: off by default, 7200 s when on.
+	{"OIDC_DISCOVERY_CACHE_ENABLE", "false", boolean(func(c *handlers.Config) *bool { return &c.DiscoveryCache })},
+	{"OIDC_DISCOVERY_CACHE_EXPIRE", "7200", func(c *handlers.Config, v string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n <= 0 || n > 31536000 {
+			return fmt.Errorf("must be a whole number of seconds from 1 to 31536000 (a year)")
+		}
+		c.DiscoveryCacheExpire = time.Duration(n) * time.Second
+		return nil
+	}},
 	{"OIDC_CLIENT_CACHE_SECONDS", "5", func(c *handlers.Config, v string) error {
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil || n < 0 || n > 3600 {
@@ -177,6 +187,14 @@ func checkKeyRotation(cfg handlers.Config) error {
 			int(cfg.KeyRotation/(24*time.Hour)), int(cfg.KeyPrepublish.Seconds()))
 	}
 	return nil
+}
+
+// issuerFromEnv is the issuer the environment names: OIDC_ISSUER, else
+// SITE_URL (the seed system's name for the site's URL, which it made the
+// issuer), else http://localhost:8000. OIDC_ISSUER wins when both are set;
+// a --issuer flag wins over both.
+func issuerFromEnv(getenv func(string) string) string {
+	return envOr(getenv, "OIDC_ISSUER", envOr(getenv, "SITE_URL", "http://localhost:8000"))
 }
 
 // normaliseIssuer checks the issuer is an http(s) URL with no query or

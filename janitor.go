@@ -78,7 +78,7 @@ func cmdCleanup(ctx context.Context, args []string, getenv func(string) string, 
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadHandlerConfig(envOr(getenv, "OIDC_ISSUER", "http://localhost:8000"), getenv)
+	cfg, err := loadHandlerConfig(issuerFromEnv(getenv), getenv)
 	if err != nil {
 		return err
 	}

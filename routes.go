@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -19,10 +20,6 @@ import (
 	"oidcd/models"
 	"oidcd/static"
 )
-
-// apiPaths are called by relying parties' code, possibly from a browser
-// on another origin; they take no cookies, so CORS is open on them.
-var apiPaths = []string{"/.well-known/openid-configuration", "/jwks", "/token", "/revoke", "/introspect", "/userinfo"}
 
 // newApp builds the whole application over a store: sessions, handlers,
 // the route table and the middleware every request passes. now is the
@@ -73,22 +70,6 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 		ReferrerPolicy:        "no-referrer",
 		ContentSecurityPolicy: "default-src 'none'; style-src 'self'; img-src 'self' https: data:; script-src 'self'; frame-ancestors 'none'; base-uri 'none'",
 	}))
-	e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
-		Skipper: func(c echo.Context) bool {
-			p := c.Request().URL.Path
-			for _, api := range apiPaths {
-				if p == api {
-					return false
-				}
-			}
-			return true
-		},
-		AllowOrigins: []string{"*"},
-		AllowMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions},
-		AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType},
-		MaxAge:       3600,
-	}))
-
 	e.StaticFS("/static", static.Files)
 
 	// Observability (README "Observability"): liveness, readiness, and
@@ -99,15 +80,23 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 		e.GET("/metrics", metrics.handler(cfg.MetricsToken))
 	}
 
-	// Relying parties.
-	e.GET("/.well-known/openid-configuration", h.Discovery)
-	e.GET("/jwks", h.JWKS)
-	e.POST("/token", h.Token)
-	e.POST("/revoke", h.Revoke)
+	// Relying parties. Discovery and /jwks are public documents; /token,
+	// /revoke and /userinfo answer the origins of public clients' redirect
+	// URIs (handlers/cors.go); /introspect is for servers, not browsers.
+	for _, path := range discoveryPaths(cfg.Issuer) {
+		e.GET(path, h.Discovery, handlers.PublicCORS)
+		e.OPTIONS(path, h.Discovery, handlers.PublicCORS)
+	}
+	e.GET("/jwks", h.JWKS, handlers.PublicCORS)
+	e.OPTIONS("/jwks", h.JWKS, handlers.PublicCORS)
+	e.POST("/token", h.Token, h.ClientCORS)
+	e.OPTIONS("/token", h.Preflight(http.MethodPost))
+	e.POST("/revoke", h.Revoke, h.ClientCORS)
+	e.OPTIONS("/revoke", h.Preflight(http.MethodPost))
 	e.POST("/introspect", h.Introspect)
-	e.GET("/userinfo", h.Userinfo)
-	e.POST("/userinfo", h.Userinfo)
-	e.OPTIONS("/userinfo", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+	e.GET("/userinfo", h.Userinfo, h.ClientCORS)
+	e.POST("/userinfo", h.Userinfo, h.ClientCORS)
+	e.OPTIONS("/userinfo", h.Preflight(http.MethodGet, http.MethodPost))
 
 	// /authorize is reached by top-level navigation and by auto-submitted
 	// cross-site POST forms, and changes nothing by itself: no CSRF here.
@@ -129,6 +118,22 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 
 	adminRoutes(e, adm)
 	return e, nil
+}
+
+// discoveryPaths are where the provider metadata is served: OpenID
+// Connect Discovery 1.0 §4 appends /.well-known/openid-configuration to the
+// issuer, and RFC 8414 §3 inserts /.well-known/oauth-authorization-server
+// between the host and the issuer's path. oidcd serves its routes at its
+// root, so an issuer with a path (https://example.org/op) sits behind a
+// proxy that strips the path: the appended forms reach oidcd as the bare
+// well-known paths, and the inserted RFC 8414 form, which lives at the
+// host's root, reaches it whole if the proxy passes it on (§3.1).
+func discoveryPaths(issuer string) []string {
+	paths := []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"}
+	if u, err := url.Parse(issuer); err == nil && strings.Trim(u.Path, "/") != "" {
+		paths = append(paths, "/.well-known/oauth-authorization-server/"+strings.Trim(u.Path, "/"))
+	}
+	return paths
 }
 
 // isLogoUpload reports whether the request is a client form, which may

@@ -48,6 +48,10 @@ func TestLoadHandlerConfig(t *testing.T) {
 			"[]", "10.0.0.0/8, ::1", "[10.0.0.0/8 ::1/128]", []string{"10.0.0.0/33", "proxy.example", "10.0.0.0/8;"}},
 		{"OIDC_METRICS_TOKEN", func(c handlers.Config) any { return c.MetricsToken },
 			"", "0123456789abcdef0123", "0123456789abcdef0123", []string{"short", "0123456789 abcdef0123"}},
+		{"OIDC_DISCOVERY_CACHE_ENABLE", func(c handlers.Config) any { return c.DiscoveryCache },
+			false, "true", true, []string{"abc", "on", "2"}},
+		{"OIDC_DISCOVERY_CACHE_EXPIRE", func(c handlers.Config) any { return c.DiscoveryCacheExpire },
+			7200 * time.Second, "60", time.Minute, []string{"abc", "-1", "0", "2h", "31536001"}},
 	}
 	const issuer = "https://id.example.org"
 	load := func(vars map[string]string) (handlers.Config, error) {

@@ -144,58 +144,6 @@ func TestUserinfoQueryTokenSetting(t *testing.T) {
 	}
 }
 
-// TestUserinfoPreflight: a browser's CORS preflight is answered without
-// a token (PARITY §8, seed system issue #304), and the real request then
-// carries the CORS header.
-func TestUserinfoPreflight(t *testing.T) {
-	t.Parallel()
-	r := newRig(t)
-	const origin = "http://127.0.0.1:5173"
-	tests := []struct {
-		name, path, method string
-	}{
-		{"GET preflight", "/userinfo", "GET"},
-		{"POST preflight", "/userinfo", "POST"},
-		{"trailing slash", "/userinfo/", "GET"},
-		{"revoke preflight", "/revoke", "POST"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodOptions, r.env.issuer+tt.path, nil)
-			req.Header.Set("Origin", origin)
-			req.Header.Set("Access-Control-Request-Method", tt.method)
-			req.Header.Set("Access-Control-Request-Headers", "authorization")
-			resp, _ := doJSON(t, req)
-			if resp.StatusCode < 200 || resp.StatusCode > 299 {
-				t.Errorf("status = %d, want 2xx", resp.StatusCode)
-			}
-			if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "*" && got != origin {
-				t.Errorf("Access-Control-Allow-Origin = %q, want * or %s", got, origin)
-			}
-			if got := resp.Header.Get("Access-Control-Allow-Methods"); !strings.Contains(got, tt.method) {
-				t.Errorf("Access-Control-Allow-Methods = %q, want it to include %s", got, tt.method)
-			}
-			if got := strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers")); !strings.Contains(got, "authorization") {
-				t.Errorf("Access-Control-Allow-Headers = %q, want it to include Authorization", got)
-			}
-			if got := resp.Header.Get("WWW-Authenticate"); got != "" {
-				t.Errorf("WWW-Authenticate = %q on a preflight, want none", got)
-			}
-		})
-	}
-	t.Run("actual request", func(t *testing.T) {
-		access := r.tokens(r.env.browser(), r.conf, r.secret, nil)["access_token"].(string)
-		req, _ := http.NewRequest(http.MethodGet, r.env.issuer+"/userinfo", nil)
-		req.Header.Set("Origin", origin)
-		req.Header.Set("Authorization", "Bearer "+access)
-		resp, out := doJSON(t, req)
-		wantUserinfo(t, resp, out, http.StatusOK, "", r.user.Subject)
-		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "*" && got != origin {
-			t.Errorf("Access-Control-Allow-Origin = %q, want * or %s", got, origin)
-		}
-	})
-}
-
 // TestUserinfoClaims: each scope releases its claims (PARITY §5) and
 // empty claims are left out.
 func TestUserinfoClaims(t *testing.T) {

@@ -87,6 +87,13 @@ type Config struct {
 	// IntrospectionResponseScope puts the token's scope in /introspect
 	// answers (OIDC_INTROSPECTION_RESPONSE_SCOPE_ENABLE).
 	IntrospectionResponseScope bool
+	// DiscoveryCache keeps the encoded discovery document for
+	// DiscoveryCacheExpire and lets HTTP caches keep it as long
+	// (OIDC_DISCOVERY_CACHE_ENABLE, OIDC_DISCOVERY_CACHE_EXPIRE). Off, the
+	// document is built for every request and answered no-cache, so a
+	// change (a signing algorithm, a custom scope) shows at once.
+	DiscoveryCache       bool
+	DiscoveryCacheExpire time.Duration
 }
 
 // SecureCookies reports whether cookies must carry the Secure flag: they do
@@ -109,8 +116,9 @@ type Handler struct {
 	// scopes are the custom scopes, stale by at most Config.ClientCacheTTL
 	// as clients are (handlers/scopes.go).
 	scopes *models.ScopeCache
-	// discoveryJSON is the discovery document, encoded once (Discovery).
-	discoveryJSON []byte
+	// discovery keeps the encoded discovery document when
+	// Config.DiscoveryCache is on (discovery.go).
+	discovery discoveryCache
 	// rsaSigners bounds the RS256 signatures computed at once (signingKey).
 	rsaSigners *semaphore.Weighted
 	// grants are the token endpoint's grants by grant_type (grants.go),
@@ -128,7 +136,6 @@ func New(store *models.Store, sessions *session.Manager, cfg Config, log *slog.L
 	h := &Handler{store: store, keys: keys, cfg: cfg, log: log, now: now, sessions: sessions, devices: &deviceCookies{}, metrics: m,
 		clients: store.NewClientCache(cfg.ClientCacheTTL, now), scopes: store.NewScopeCache(cfg.ClientCacheTTL, now), rsaSigners: semaphore.NewWeighted(rsaSigningSlots(runtime.GOMAXPROCS(0)))}
 	h.grants = newGrants(h, cfg.GrantTypes)
-	h.discoveryJSON = h.encodeDiscovery()
 	return h
 }
 

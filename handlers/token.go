@@ -75,6 +75,7 @@ func (h *Handler) clientPost(c echo.Context) (p params, client *models.Client, a
 	if err := p.singleValued(); err != nil {
 		return p, nil, h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "%s", err.Error()))
 	}
+	h.allowClaimedOrigin(c, p)
 	client, oerr := h.authenticateClient(c, p)
 	if oerr != nil {
 		return p, nil, h.tokenError(c, oerr)

@@ -48,6 +48,7 @@ func (h *Handler) Userinfo(c echo.Context) error {
 	if err != nil {
 		return h.bearerError(c, h.serverError(c, "userinfo", err))
 	}
+	h.allowOrigin(c, client)
 	scopes := allowedScopes(client, tok.ScopeList())
 	if !slices.Contains(scopes, "openid") {
 		return h.bearerError(c, oauth.Errorf(oauth.InsufficientScope, "the access token does not carry the openid scope, or its client no longer has it"))

@@ -35,6 +35,20 @@ func (s *Store) ClientByID(ctx context.Context, id uint) (*Client, error) {
 	return &c, nil
 }
 
+// PublicRedirectURIs lists the redirect URIs of every public client: the
+// origins a browser may call /token and /userinfo from are theirs (CORS).
+func (s *Store) PublicRedirectURIs(ctx context.Context) ([]string, error) {
+	var rows []Client
+	if err := s.rd.WithContext(ctx).Select("redirect_uris").Where("client_type = ?", ClientPublic).Find(&rows).Error; err != nil {
+		return nil, notFound(err, "public redirect uris")
+	}
+	var out []string
+	for _, c := range rows {
+		out = append(out, c.RedirectURIs...)
+	}
+	return out, nil
+}
+
 // Page asks for one page of a list: Offset rows skipped, Limit returned.
 type Page struct {
 	Offset, Limit int

@@ -23,6 +23,7 @@ type ClientCache struct {
 	mu         sync.RWMutex
 	byClientID map[string]cachedClient
 	byID       map[uint]cachedClient
+	public     *publicRedirects
 }
 
 type cachedClient struct {
@@ -91,4 +92,33 @@ func (cc *ClientCache) load(read func() (*Client, error)) (*Client, error) {
 	cc.mu.Unlock()
 	out := *c
 	return &out, nil
+}
+
+// publicRedirects is the redirect URIs of every public client, as
+// PublicRedirectURIs last read them.
+type publicRedirects struct {
+	uris []string
+	at   time.Time
+	gen  uint64
+}
+
+// PublicRedirectURIs is Store.PublicRedirectURIs through the cache, with
+// the same bound as a client: at most ttl old, and read again after a
+// client write through this Store. The slice is shared: read only.
+func (cc *ClientCache) PublicRedirectURIs(ctx context.Context) ([]string, error) {
+	cc.mu.RLock()
+	e := cc.public
+	cc.mu.RUnlock()
+	if e != nil && cc.fresh(cachedClient{at: e.at, gen: e.gen}) {
+		return e.uris, nil
+	}
+	gen, at := cc.s.clientGen.Load(), cc.now()
+	uris, err := cc.s.PublicRedirectURIs(ctx)
+	if err != nil || cc.ttl <= 0 {
+		return uris, err
+	}
+	cc.mu.Lock()
+	cc.public = &publicRedirects{uris: uris, at: at, gen: gen}
+	cc.mu.Unlock()
+	return uris, nil
 }

@@ -78,6 +78,28 @@ func (c *Cache) Signer(ctx context.Context, alg string) (*Key, error) {
 	return nil, fmt.Errorf("%w for %s", ErrNoKey, alg)
 }
 
+// Algorithms lists the ID token signing algorithms usable now, in
+// Algorithms' order: each server-key algorithm with an active key, and
+// HS256, which signs with the client's own secret.
+func (c *Cache) Algorithms(ctx context.Context) ([]string, error) {
+	s, err := c.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := c.now()
+	out := make([]string, 0, len(Algorithms))
+	for _, alg := range Algorithms {
+		signs := alg == HS256
+		for _, k := range s.signers[alg] {
+			signs = signs || k.m.SignsAt(now)
+		}
+		if signs {
+			out = append(out, alg)
+		}
+	}
+	return out, nil
+}
+
 // JWKS returns the public JWK Set as JSON.
 func (c *Cache) JWKS(ctx context.Context) ([]byte, error) {
 	s, err := c.current(ctx)
