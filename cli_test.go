@@ -409,6 +409,8 @@ func TestCLICreateClientRefusals(t *testing.T) {
 		{"missing redirect uri", base, 2, "flag --redirect-uri is required\n"},
 		{"missing type", []string{"--name", "RP", "--redirect-uri", "http://example.org/"}, 2, "flag --type is required\n"},
 		{"missing name", []string{"--type", "public", "--redirect-uri", "http://example.org/"}, 2, "flag --name is required\n"},
+		{"name too long", []string{"--name", strings.Repeat("n", 201), "--type", "public", "--redirect-uri", "http://example.org/"}, 1,
+			"oidcd: createclient: name: use at most 200 characters\n"},
 		{"bad type", []string{"--name", "RP", "--type", "secret", "--redirect-uri", "http://example.org/"}, 2,
 			"flag --type must be confidential or public, not \"secret\"\n"},
 		{"unknown flag", append(slices.Clone(base), "--redirect-uri", "http://example.org/", "--grant", "x"), 2,

@@ -363,6 +363,9 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 	if err := required(fs, "name", "type", "redirect-uri"); err != nil {
 		return err
 	}
+	if err := models.CheckClientName(*name); err != nil {
+		return fmt.Errorf("createclient: %w", err)
+	}
 	if *clientType != models.ClientConfidential && *clientType != models.ClientPublic {
 		fmt.Fprintf(stderr, "flag --type must be confidential or public, not %q\n", *clientType)
 		fs.Usage()

@@ -124,12 +124,7 @@ func (a *Admin) clientForm(c echo.Context, existing *models.Client) (views.Clien
 		f.GrantTypes = params["grant_types"]
 	}
 	errs := views.FieldErrors{}
-	switch {
-	case f.Name == "":
-		errs["name"] = "Enter a name. Users see it on the consent page."
-	case len(f.Name) > 200:
-		errs["name"] = "Use at most 200 characters."
-	}
+	fieldError(errs, models.CheckClientName(f.Name))
 	if isNew && f.ClientType != models.ClientConfidential && f.ClientType != models.ClientPublic {
 		errs["client_type"] = "Choose confidential or public."
 	}

@@ -5,9 +5,12 @@ import (
 	"unicode/utf8"
 )
 
-// The rules for what a person types about a user, owned here so that the
-// setup page, the admin user forms and `oidcd createuser` refuse the same
-// values with the same words.
+// The rules for what a person types about a user or a client's name, owned
+// here so that the setup page, the admin forms and `oidcd createuser` and
+// `createclient` refuse the same values with the same words. (A client's
+// other rules have one owner each too: models.CheckRedirectURI,
+// oauth.CheckResponseTypes, oauth.CheckGrantTypes, jose.CheckClientAlg and
+// Store.UnknownClientScope.)
 
 // Password lengths: bcrypt reads at most 72 bytes, so a longer password is
 // refused rather than silently cut (HashPassword).
@@ -16,6 +19,7 @@ const (
 	MaxPasswordBytes = 72
 	maxUsernameLen   = 150
 	maxEmailLen      = 254 // RFC 5321 §4.5.3.1.3, less the angle brackets
+	maxClientNameLen = 200
 )
 
 // FieldError is a value a rule refused: Field names the form field,
@@ -53,6 +57,18 @@ func CheckUsername(username string) error {
 func CheckEmail(email string) error {
 	if email != "" && (!strings.Contains(email, "@") || strings.ContainsAny(email, " \t\r\n") || len(email) > maxEmailLen) {
 		return &FieldError{"email", "Enter a valid email address."}
+	}
+	return nil
+}
+
+// CheckClientName refuses an empty client name and one over 200
+// characters: users read it on the consent page.
+func CheckClientName(name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return &FieldError{"name", "Enter a name. Users see it on the consent page."}
+	case utf8.RuneCountInString(name) > maxClientNameLen:
+		return &FieldError{"name", "Use at most 200 characters."}
 	}
 	return nil
 }
