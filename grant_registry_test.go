@@ -29,9 +29,10 @@ func TestGrantRegistryDisabled(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("discovery: status %d", resp.StatusCode)
 	}
+	// implicit stays: it is the implicit response types, not a /token grant.
 	got, _ := doc["grant_types_supported"].([]any)
-	if len(got) != 1 || got[0] != "authorization_code" {
-		t.Errorf("grant_types_supported = %v, want [authorization_code]", got)
+	if len(got) != 2 || got[0] != "authorization_code" || got[1] != "implicit" {
+		t.Errorf("grant_types_supported = %v, want [authorization_code implicit]", got)
 	}
 }
 
