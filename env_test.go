@@ -182,8 +182,11 @@ func (e *testEnv) browser() *browser {
 	jar, _ := cookiejar.New(nil)
 	host := strings.TrimPrefix(e.issuer, "http://")
 	return &browser{t: e.t, env: e, client: &http.Client{
-		Jar:     jar,
-		Timeout: 10 * time.Second,
+		Jar: jar,
+		// A bound on a hang, not a speed check: a login's bcrypt behind
+		// the password slots of a real process, on a CI box running the
+		// suite's parallel tests, can take several seconds.
+		Timeout: 30 * time.Second,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if req.URL.Host != host || len(via) > 10 {
 				return http.ErrUseLastResponse

@@ -400,20 +400,24 @@ func TestLoginStormLeavesUserinfoResponsive(t *testing.T) {
 	close(stop)
 	loop.Wait()
 
-	ok, busy := 0, 0
+	ok, busy, uncounted := 0, 0, 0
 	for i, s := range statuses {
 		switch {
 		case s == http.StatusFound:
 			ok++
-		case s == http.StatusServiceUnavailable && retry[i] != "":
-			busy++
+		case s == http.StatusServiceUnavailable && retry[i] == "5":
+			busy++ // no password slot in time (models.ErrBusy)
+		case s == http.StatusServiceUnavailable && retry[i] == "60":
+			// The attempt could not be counted in time (the throttle's
+			// write queued behind the storm's own): refused, fail closed.
+			uncounted++
 		default:
 			t.Errorf("login %d = %d (Retry-After %q), want 302 or 503 with Retry-After", i, s, retry[i])
 		}
 	}
 	stats := r.env.store.PasswordStats()
-	t.Logf("logins: %d ok, %d busy; userinfo calls during the storm: %d; password slots %d, peak %d, busy %d",
-		ok, busy, calls, stats.Slots, stats.Peak, stats.Busy)
+	t.Logf("logins: %d ok, %d busy, %d uncounted; userinfo calls during the storm: %d; password slots %d, peak %d, busy %d",
+		ok, busy, uncounted, calls, stats.Slots, stats.Peak, stats.Busy)
 	if ok == 0 {
 		t.Errorf("no login of the storm succeeded")
 	}
