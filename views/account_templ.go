@@ -561,7 +561,7 @@ func WithdrawConsentPage(v WithdrawConsentView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "<p>The app is signed out of your account: the tokens it holds stop working at once, and it must ask you again to get new ones.</p><form method=\"post\" action=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "<p>The app loses its access to your account: the tokens it holds stop working at once, and it must ask you again to get new ones.</p><form method=\"post\" action=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
