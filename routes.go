@@ -115,6 +115,11 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 	e.POST("/consent", h.SubmitConsent, csrf)
 	e.GET("/logout", h.ShowLogout, csrf)
 	e.POST("/logout", h.SubmitLogout, csrf)
+	e.GET("/account", h.ShowAccount, csrf)
+	e.GET("/account/consents/:id/withdraw", h.ConfirmWithdrawConsent, csrf)
+	e.POST("/account/consents/:id/withdraw", h.WithdrawConsent, csrf)
+	e.POST("/account/sessions/end", h.EndAllSessions, csrf)
+	e.POST("/account/password", h.ChangePassword, csrf)
 
 	adminRoutes(e, adm)
 	return e, nil

@@ -1,6 +1,6 @@
 // Package handlers serves the OpenID Provider's endpoints and the end
-// user's pages: authorize, login, consent, logout, token, userinfo,
-// discovery and JWKS. One file per endpoint or grant; protocol pieces that
+// user's pages: authorize, login, consent, logout, the account page,
+// token, userinfo, discovery and JWKS. One file per endpoint or grant; protocol pieces that
 // need no HTTP live in handlers/oauth, and JOSE in handlers/jose.
 package handlers
 

@@ -29,12 +29,12 @@ func (h *Handler) ShowLogin(c echo.Context) error {
 }
 
 // localNext keeps a post-login destination only when it is a path on this
-// server's admin site, so the login page cannot be used as an open
-// redirect.
+// server's admin site or the account page, so the login page cannot be
+// used as an open redirect.
 func localNext(next string) string {
 	u, err := url.Parse(next)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.ContainsAny(next, "\\\r\n") ||
-		strings.HasPrefix(next, "//") || (u.Path != "/admin" && !strings.HasPrefix(u.Path, "/admin/")) {
+		strings.HasPrefix(next, "//") || (u.Path != "/admin" && !strings.HasPrefix(u.Path, "/admin/") && u.Path != accountPath) {
 		return ""
 	}
 	return next

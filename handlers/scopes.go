@@ -5,6 +5,7 @@ import (
 
 	"oidcd/handlers/oauth"
 	"oidcd/models"
+	"oidcd/views"
 )
 
 // Custom scopes (models.CustomScope) beside the standard ones. They are
@@ -64,4 +65,27 @@ func (h *Handler) releasedClaims(ctx context.Context, user *models.User, scopes 
 		}
 	}
 	return claims, nil
+}
+
+// scopeViews describes granted or requested scopes to the user: each
+// standard or custom scope with its title and description, a name that is
+// neither (a deleted custom scope) as itself. openid, which only confirms
+// who the user is, is left out, as the consent page leaves it out.
+func (h *Handler) scopeViews(ctx context.Context, names []string) ([]views.ScopeView, error) {
+	custom, err := h.customScopesAmong(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	var out []views.ScopeView
+	for _, name := range names {
+		if name == "openid" {
+			continue
+		}
+		s, _ := oauth.LookupScope(name)
+		if cs, ok := custom[name]; ok {
+			s = oauth.Scope{Name: cs.Name, Title: cs.Title, Description: cs.Description}
+		}
+		out = append(out, views.ScopeView{Name: s.Name, Title: s.Title, Description: s.Description})
+	}
+	return out, nil
 }

@@ -58,3 +58,24 @@ func (s *Store) GrantConsent(ctx context.Context, userID, clientID uint, scopes 
 	}
 	return nil
 }
+
+// UserConsents returns every consent the user gave, unexpired or not,
+// newest first, with Client loaded: what the account page lists.
+func (s *Store) UserConsents(ctx context.Context, userID uint) ([]UserConsent, error) {
+	var out []UserConsent
+	if err := s.rd.WithContext(ctx).Preload("Client").Where("user_id = ?", userID).
+		Order("given_at DESC, id DESC").Find(&out).Error; err != nil {
+		return nil, notFound(err, "user consents")
+	}
+	return out, nil
+}
+
+// UserConsent finds one consent of the user by its id, with Client
+// loaded; a consent of another user is ErrNotFound, as a missing one is.
+func (s *Store) UserConsent(ctx context.Context, userID, id uint) (*UserConsent, error) {
+	var c UserConsent
+	if err := s.rd.WithContext(ctx).Preload("Client").Where("id = ? AND user_id = ?", id, userID).Take(&c).Error; err != nil {
+		return nil, notFound(err, "user consent")
+	}
+	return &c, nil
+}

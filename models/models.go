@@ -285,12 +285,16 @@ const (
 	EventConsentRevoked = "consent_revoked"
 	EventAdminChange    = "admin_change"
 	EventTokenRevoked   = "token_revoked" // by its client at /revoke (RFC 7009)
+	// EventPasswordChanged: the user changed their own password on the
+	// account page (an admin setting it is an admin_change).
+	EventPasswordChanged = "password_changed"
 )
 
 // EventKinds lists every kind, for the audit log's filter.
 var EventKinds = []string{
 	EventLoginSucceeded, EventLoginFailed, EventConsentGranted, EventConsentDenied,
 	EventConsentRevoked, EventTokenIssued, EventTokenRevoked, EventLogout, EventAdminChange,
+	EventPasswordChanged,
 }
 
 // Event is one entry in the audit log. Login throttling does not read

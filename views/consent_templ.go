@@ -220,7 +220,7 @@ func ConsentPage(v ConsentView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "\"> <button type=\"submit\" name=\"deny\" value=\"1\" data-testid=\"consent-deny\">Deny</button> <button type=\"submit\" name=\"allow\" value=\"1\" class=\"primary\" data-testid=\"consent-allow\">Allow</button></form></main>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "\"> <button type=\"submit\" name=\"deny\" value=\"1\" data-testid=\"consent-deny\">Deny</button> <button type=\"submit\" name=\"allow\" value=\"1\" class=\"primary\" data-testid=\"consent-allow\">Allow</button></form><p class=\"muted footer\">You can withdraw this access at any time on <a href=\"/account\" data-testid=\"account-link\">your account page</a>.</p></main>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
