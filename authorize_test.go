@@ -260,16 +260,24 @@ func TestAuthorizeSession(t *testing.T) {
 			}
 			r.wantCode(t, b.submitLogin(p, testUser, testPassword), cbURI)
 		}},
-		{"prompt=select_account while logged in asks once, then proceeds", func(t *testing.T, r *rig) {
+		{"prompt=select_account while logged in shows the account chooser once, then proceeds", func(t *testing.T, r *rig) {
 			b := r.env.browser()
 			r.codeFor(b, r.conf, nil)
 			v := r.authParams(r.conf)
 			v.Set("prompt", "select_account")
 			p := b.get("/authorize?" + v.Encode())
+			if !isChooserPage(p) {
+				t.Fatalf("prompt=select_account: got %d at %s, want the account chooser", p.status, p.url)
+			}
+			r.wantCode(t, chooseAccount(t, b, p, r.user.ID), cbURI)
+		}},
+		{"prompt=select_account with nobody signed in is the login page", func(t *testing.T, r *rig) {
+			b := r.env.browser()
+			p := b.get(r.authURL(r.conf, func(v url.Values) { v.Set("prompt", "select_account") }))
 			if !isLoginPage(p) {
 				t.Fatalf("prompt=select_account: got %d at %s, want the login page", p.status, p.url)
 			}
-			r.wantCode(t, b.submitLogin(p, testUser, testPassword), cbURI)
+			r.wantCode(t, b.decide(b.submitLogin(p, testUser, testPassword), "allow"), cbURI)
 		}},
 		{"max_age=0 after an earlier login forces a new login", func(t *testing.T, r *rig) {
 			b := r.env.browser()

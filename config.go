@@ -103,6 +103,8 @@ var settings = []setting{
 		}
 		return nil
 	}},
+	// OpenID Session Management 1.0, off by default as in the seed system.
+	{"OIDC_SESSION_MANAGEMENT_ENABLE", "false", boolean(func(c *handlers.Config) *bool { return &c.SessionManagement })},
 	{"OIDC_GRANT_TYPE_PASSWORD_ENABLE", "false", boolean(func(c *handlers.Config) *bool { return &c.PasswordGrant })},
 	// The seed system's discovery cache: off by default, 7200 s when on.
 	{"OIDC_DISCOVERY_CACHE_ENABLE", "false", boolean(func(c *handlers.Config) *bool { return &c.DiscoveryCache })},

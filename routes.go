@@ -103,6 +103,12 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 	e.GET("/authorize", h.Authorize)
 	e.POST("/authorize", h.Authorize)
 	e.GET("/authorize/resume", h.ResumeAuthorize)
+	// OpenID Session Management 1.0: framed by relying parties, so it
+	// sets its own framing headers (handlers/checksession.go).
+	if cfg.SessionManagement {
+		sessions.EnableBrowserState()
+		e.GET(handlers.CheckSessionPath, h.CheckSessionIframe)
+	}
 
 	// The end user's pages: every form is CSRF-protected.
 	// (Per route, not an echo.Group: a group's middleware also claims
@@ -113,6 +119,9 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 	e.POST("/login", h.SubmitLogin, csrf)
 	e.GET("/consent", h.ShowConsent, csrf)
 	e.POST("/consent", h.SubmitConsent, csrf)
+	e.GET("/select-account", h.ShowSelectAccount, csrf)
+	e.POST("/select-account", h.SubmitSelectAccount, csrf)
+	e.POST("/use-another-account", h.UseAnotherAccount, csrf)
 	e.GET("/logout", h.ShowLogout, csrf)
 	e.POST("/logout", h.SubmitLogout, csrf)
 	e.GET("/account", h.ShowAccount, csrf)

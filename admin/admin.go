@@ -73,7 +73,11 @@ func (a *Admin) RequireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 			return c.Redirect(http.StatusFound, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
 		}
 		if !u.Superuser {
-			return a.errorPage(c, http.StatusForbidden, "Not allowed", "Only administrators may use the admin site.")
+			// "Not you? Use another account": sign in as an admin without
+			// signing this user out.
+			return a.render(c, http.StatusForbidden, views.ErrorPage(views.ErrorView{Status: http.StatusForbidden, Title: "Not allowed",
+				Message: "Only administrators may use the admin site.",
+				Switch:  &views.SwitchAccountView{CSRF: session.CSRFToken(c), Next: c.Request().URL.RequestURI()}}))
 		}
 		c.Set(ctxAdminKey, u)
 		return next(c)

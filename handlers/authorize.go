@@ -64,7 +64,46 @@ func (h *Handler) Authorize(c echo.Context) error {
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(30 * time.Minute),
 	}
+	if ar.IDTokenHint != "" {
+		return h.authorizeWithHint(c, req, client, ar.IDTokenHint)
+	}
 	return h.continueAuthorize(c, req, client, false)
+}
+
+// authorizeWithHint goes on with a request that carries an id_token_hint
+// (OpenID Connect Core §3.1.2.1): a hint we did not issue is refused; when
+// the user it names is not the one signed in, prompt=none answers
+// login_required (§3.1.2.6), and otherwise the login page is shown for
+// that user, whoever is signed in now.
+func (h *Handler) authorizeWithHint(c echo.Context, req *models.AuthRequest, client *models.Client, hint string) error {
+	ctx := c.Request().Context()
+	sub, err := h.verifyIDTokenHint(ctx, hint, client)
+	if errors.Is(err, errBadHint) {
+		return h.redirectError(c, redirectTo(req, oauth.InvalidRequest, "the id_token_hint was not issued by this server"))
+	}
+	if err != nil {
+		return h.authorizeServerError(c, err)
+	}
+	user, _, err := h.sessions.User(c)
+	if err != nil {
+		return h.authorizeServerError(c, err)
+	}
+	if user != nil && user.Subject == sub {
+		return h.continueAuthorize(c, req, client, false)
+	}
+	if slices.Contains(strings.Fields(req.Prompt), "none") {
+		return h.redirectError(c, redirectTo(req, oauth.LoginRequired, "the user the id_token_hint names is not signed in"))
+	}
+	if req.LoginHint == "" {
+		hinted, err := h.store.UserBySubject(ctx, sub)
+		switch {
+		case err == nil:
+			req.LoginHint = hinted.Username
+		case !errors.Is(err, models.ErrNotFound):
+			return h.authorizeServerError(c, err)
+		}
+	}
+	return h.park(c, req, "/login")
 }
 
 // authClient is what validating an authorization request needs of client.
@@ -109,6 +148,18 @@ func (h *Handler) continueAuthorize(c echo.Context, req *models.AuthRequest, cli
 		return h.redirectError(c, redirectTo(req, code, desc))
 	}
 
+	// prompt=select_account: the account chooser (accounts.go), unless
+	// the user has just signed in for this request or no account is
+	// signed in on this browser (then the login page below).
+	if slices.Contains(prompts, "select_account") && !fresh {
+		accounts, err := h.sessions.Accounts(c)
+		if err != nil {
+			return h.authorizeServerError(c, err)
+		}
+		if len(accounts) > 0 {
+			return h.park(c, req, "/select-account")
+		}
+	}
 	if user == nil || h.needsFreshLogin(req, authTime, fresh) {
 		if promptNone {
 			return fail(oauth.LoginRequired, "the user must sign in")
@@ -142,7 +193,7 @@ func (h *Handler) continueAuthorize(c echo.Context, req *models.AuthRequest, cli
 }
 
 // needsFreshLogin reports whether a signed-in user must sign in again for
-// this request: prompt=login or select_account, or a max_age older than
+// this request: prompt=login, or a max_age older than
 // the session's real authentication time (OpenID Connect Core §3.1.2.1).
 // fresh means they already did so after the request was made.
 func (h *Handler) needsFreshLogin(req *models.AuthRequest, authTime time.Time, fresh bool) bool {
@@ -150,7 +201,7 @@ func (h *Handler) needsFreshLogin(req *models.AuthRequest, authTime time.Time, f
 		return false
 	}
 	prompts := strings.Fields(req.Prompt)
-	if slices.Contains(prompts, "login") || slices.Contains(prompts, "select_account") {
+	if slices.Contains(prompts, "login") {
 		return true
 	}
 	if req.MaxAge == nil || int64(*req.MaxAge) > int64(math.MaxInt64/time.Second) {
@@ -327,6 +378,13 @@ func (h *Handler) respond(c echo.Context, req *models.AuthRequest, client *model
 	}
 	if err != nil {
 		return h.authorizeServerError(c, err)
+	}
+	if h.cfg.SessionManagement {
+		state, err := h.sessionState(c, client.ClientID, req.RedirectURI)
+		if err != nil {
+			return h.authorizeServerError(c, err)
+		}
+		v.Set("session_state", state)
 	}
 	if req.ID != "" {
 		if err := h.store.DeleteAuthRequest(ctx, req.ID); err != nil {

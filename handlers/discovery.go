@@ -24,7 +24,8 @@ import (
 //
 // Left out on purpose: end_session_endpoint (GET /logout does not take
 // id_token_hint or post_logout_redirect_uri, so it is no RP-Initiated
-// Logout endpoint), check_session_iframe, registration_endpoint.
+// Logout endpoint), registration_endpoint; check_session_iframe unless
+// OIDC_SESSION_MANAGEMENT_ENABLE.
 type metadata struct {
 	Issuer                                    string   `json:"issuer"`
 	AuthorizationEndpoint                     string   `json:"authorization_endpoint"`
@@ -56,6 +57,8 @@ type metadata struct {
 	RequestParameterSupported     bool `json:"request_parameter_supported"`
 	RequestURIParameterSupported  bool `json:"request_uri_parameter_supported"`
 	RequireRequestURIRegistration bool `json:"require_request_uri_registration"`
+	// OpenID Session Management 1.0 §3.3, only when it is on.
+	CheckSessionIframe string `json:"check_session_iframe,omitempty"`
 }
 
 // buildMetadata assembles the document. algs are the ID token signing
@@ -69,7 +72,7 @@ func (h *Handler) buildMetadata(algs []string, extra []oauth.Scope) metadata {
 		scopes = appendNew(scopes, s.Name)
 		claims = appendNew(claims, s.Claims...)
 	}
-	return metadata{
+	m := metadata{
 		Issuer:                                 iss,
 		AuthorizationEndpoint:                  iss + "/authorize",
 		TokenEndpoint:                          iss + "/token",
@@ -93,6 +96,10 @@ func (h *Handler) buildMetadata(algs []string, extra []oauth.Scope) metadata {
 		PromptValuesSupported:             oauth.Prompts,
 		AuthorizationResponseISSParameter: true,
 	}
+	if h.cfg.SessionManagement {
+		m.CheckSessionIframe = iss + CheckSessionPath
+	}
+	return m
 }
 
 // appendNew appends the values of add that list does not hold yet,

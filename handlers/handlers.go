@@ -94,6 +94,11 @@ type Config struct {
 	// change (a signing algorithm, a custom scope) shows at once.
 	DiscoveryCache       bool
 	DiscoveryCacheExpire time.Duration
+	// SessionManagement serves OpenID Session Management 1.0: the
+	// check_session_iframe, session_state in authorization responses and
+	// the browser-state cookie (OIDC_SESSION_MANAGEMENT_ENABLE,
+	// checksession.go).
+	SessionManagement bool
 }
 
 // SecureCookies reports whether cookies must carry the Secure flag: they do

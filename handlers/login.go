@@ -47,6 +47,11 @@ func (h *Handler) renderLogin(c echo.Context, status int, reqID, next, username,
 			if client, err := h.clients.ByID(c.Request().Context(), req.ClientID); err == nil {
 				v.ClientName = client.Name
 			}
+			// login_hint (Core §3.1.2.1), or the user an id_token_hint
+			// named, prefills the username.
+			if v.Username == "" {
+				v.Username = req.LoginHint
+			}
 		}
 	}
 	return h.render(c, status, views.LoginPage(v))

@@ -60,3 +60,26 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID uint) error {
 	}
 	return nil
 }
+
+// SessionByKey finds an unexpired session by its stored key (SessionKey)
+// rather than its id: the accounts set aside on a browser are named so in
+// the browser's session, whose id alone the cookie carries. The Session
+// returned has an empty ID: no id is known for it.
+func (s *Store) SessionByKey(ctx context.Context, key string, now time.Time) (*Session, error) {
+	var sess Session
+	err := scanOne(s.rd.WithContext(ctx).Raw("SELECT user_id, data, expires_at, created_at, updated_at FROM sessions WHERE id = ? AND expires_at > ?",
+		key, now), &sess.UserID, &sess.Data, &sess.ExpiresAt, zeroOr(&sess.CreatedAt), zeroOr(&sess.UpdatedAt))
+	if err != nil {
+		return nil, notFound(err, "session by key")
+	}
+	return &sess, nil
+}
+
+// DeleteSessionKey removes a session by its stored key; a missing one is
+// no error.
+func (s *Store) DeleteSessionKey(ctx context.Context, key string) error {
+	if err := s.db.WithContext(ctx).Delete(&Session{}, "id = ?", key).Error; err != nil {
+		return notFound(err, "delete session by key")
+	}
+	return nil
+}

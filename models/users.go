@@ -83,3 +83,13 @@ func (s *Store) SetUserActive(ctx context.Context, id uint, active bool) error {
 	}
 	return nil
 }
+
+// UserBySubject finds a user by the sub of the ID tokens issued to them
+// (an id_token_hint names its user so).
+func (s *Store) UserBySubject(ctx context.Context, subject string) (*User, error) {
+	var u User
+	if err := s.rd.WithContext(ctx).Where("subject = ?", subject).Take(&u).Error; err != nil {
+		return nil, notFound(err, "user by subject")
+	}
+	return &u, nil
+}

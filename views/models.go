@@ -38,6 +38,8 @@ type ErrorView struct {
 	Status  int
 	Title   string
 	Message string
+	// Switch, when set, offers to sign in as someone else.
+	Switch *SwitchAccountView
 }
 
 // HomeView is what a signed-in user sees at the root.
@@ -64,4 +66,31 @@ type FormPostView struct {
 type FormField struct {
 	Name  string
 	Value string
+}
+
+// SelectAccountView is the account chooser.
+type SelectAccountView struct {
+	CSRF       string
+	RequestID  string
+	ClientName string
+	Accounts   []SignedInAccount
+}
+
+// SignedInAccount is one account signed in on this browser.
+type SignedInAccount struct {
+	ID       string // the user's id, which the form posts back
+	Username string
+	Current  bool
+}
+
+// CheckSessionView is the check_session_iframe page.
+type CheckSessionView struct {
+	Cookie string // the browser-state cookie's name
+}
+
+// SwitchAccountView offers "Not you? Use another account" on a page.
+type SwitchAccountView struct {
+	CSRF      string
+	RequestID string // the parked authorization request, if any
+	Next      string // a local page to return to after login, if any
 }

@@ -58,6 +58,8 @@ type Manager struct {
 	name, secretName string
 	// csrfKey derives a session's CSRF token (csrf.go).
 	csrfKey []byte
+	// browserState sets the browser-state cookie (browserstate.go).
+	browserState bool
 }
 
 // cookieNames gives the session and secret cookies their names. Under an
@@ -245,30 +247,53 @@ func (m *Manager) User(c echo.Context) (*models.User, time.Time, error) {
 }
 
 // Start signs the user in under a new session id: the old row is deleted,
-// so a session id planted before login is worthless after it.
+// so a session id planted before login is worthless after it. An account
+// signed in on it before is set aside under an id nobody holds
+// (accounts.go).
 func (m *Manager) Start(c echo.Context, u *models.User, at time.Time) error {
 	s, err := m.Load(c)
 	if err != nil {
 		return err
 	}
-	if s.ID != "" {
-		if err := m.store.DeleteSession(c.Request().Context(), s.ID); err != nil {
-			return err
-		}
+	// The account signed in until now stays signed in, set aside
+	// (accounts.go); u's own older sessions on this browser end.
+	ctx := c.Request().Context()
+	list := others(s.Values)
+	if uid, ok := s.Values[keyUserID].(uint); ok && uid == u.ID {
+		delete(s.Values, keyUserID)
+	}
+	if list, err = m.setAsideCurrent(ctx, s, list); err != nil {
+		return err
+	}
+	if list, err = m.withoutUser(ctx, list, u.ID); err != nil {
+		return err
 	}
 	s.ID = ""
 	s.Values = map[any]any{keyUserID: u.ID, keyAuthMicros: at.UnixMicro()}
-	return s.Save(c.Request(), c.Response())
+	if len(list) > 0 {
+		s.Values[keyOthers] = list
+	}
+	if err := s.Save(c.Request(), c.Response()); err != nil {
+		return err
+	}
+	return m.renewBrowserState(c)
 }
 
-// End signs the user out and deletes the session.
+// End signs every account on this browser out and deletes their
+// sessions.
 func (m *Manager) End(c echo.Context) error {
 	s, err := m.Load(c)
 	if err != nil {
 		return err
 	}
+	if err := m.endOthers(c.Request().Context(), s); err != nil {
+		return err
+	}
 	s.Options.MaxAge = -1
-	return s.Save(c.Request(), c.Response())
+	if err := s.Save(c.Request(), c.Response()); err != nil {
+		return err
+	}
+	return m.renewBrowserState(c)
 }
 
 // Flash is a one-time message shown on the next page. Secret marks a value
