@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"oidcd/admin"
+	"oidcd/handlers"
 	"oidcd/handlers/jose"
 	"oidcd/handlers/oauth"
 	"oidcd/models"
@@ -81,6 +82,10 @@ func required(fs *flag.FlagSet, names ...string) error {
 	return nil
 }
 
+// logoutDeliveryEvery is how often serve looks for back-channel logout
+// tokens to deliver: a logout reaches the clients within about this.
+const logoutDeliveryEvery = 2 * time.Second
+
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs, db := newFlagSet("serve", "[--addr ADDR] [--issuer URL] [--db PATH] [--log-format text|json]", getenv, stderr)
 	addr := fs.String("addr", envOr(getenv, "OIDC_ADDR", ":8000"), "listen address (env OIDC_ADDR)")
@@ -117,6 +122,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		var wg sync.WaitGroup
 		wg.Go(func() { runCheckpoints(janitorCtx, store, log, checkpointEvery) })
 		wg.Go(func() { runKeyRotation(janitorCtx, store, cfg, log, time.Now, keyRotationFirst, keyRotationEvery) })
+		// Back-channel logout tokens (handlers/backchannel.go).
+		deliverer := handlers.NewLogoutDeliverer(store, cfg, log, time.Now)
+		wg.Go(func() { deliverer.RunLogoutDeliveries(janitorCtx, logoutDeliveryEvery) })
 		runJanitor(janitorCtx, store, cfg.EventRetention, log, time.Now, janitorFirst, janitorEvery)
 		wg.Wait()
 	}()

@@ -115,6 +115,12 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 	e.POST("/consent", h.SubmitConsent, csrf)
 	e.GET("/logout", h.ShowLogout, csrf)
 	e.POST("/logout", h.SubmitLogout, csrf)
+	// RP-initiated logout (handlers/endsession.go): the RP's request is a
+	// top-level GET or a cross-site POST, so no CSRF on it; the
+	// confirmation it may show posts back under CSRF.
+	e.GET("/end-session", h.EndSession)
+	e.POST("/end-session", h.EndSession)
+	e.POST("/end-session/confirm", h.ConfirmEndSession, csrf)
 
 	adminRoutes(e, adm)
 	return e, nil

@@ -94,6 +94,11 @@ type Config struct {
 	// change (a signing algorithm, a custom scope) shows at once.
 	DiscoveryCache       bool
 	DiscoveryCacheExpire time.Duration
+	// BackchannelTimeout bounds one POST of a logout token, and
+	// BackchannelAttempts how many are made before the delivery is given
+	// up and recorded (OIDC_BACKCHANNEL_LOGOUT_TIMEOUT, _ATTEMPTS).
+	BackchannelTimeout  time.Duration
+	BackchannelAttempts int
 }
 
 // SecureCookies reports whether cookies must carry the Secure flag: they do

@@ -43,6 +43,11 @@ const (
 // sessions started before, still read.
 const keyAuthMicros = "auth_time_us"
 
+// keySID is the session's sid (OpenID Back-Channel Logout 1.0 §2.1): a
+// random id made at login, neither the cookie's value nor the row's key,
+// so an ID token's sid names the session without opening it.
+const keySID = "sid"
+
 // Manager loads, saves and ends login sessions. The cookie holds only the
 // signed session id; the signing key is a database setting, so every
 // instance accepts every cookie, and an admin can end a session by
@@ -257,18 +262,36 @@ func (m *Manager) Start(c echo.Context, u *models.User, at time.Time) error {
 		}
 	}
 	s.ID = ""
-	s.Values = map[any]any{keyUserID: u.ID, keyAuthMicros: at.UnixMicro()}
+	s.Values = map[any]any{keyUserID: u.ID, keyAuthMicros: at.UnixMicro(), keySID: models.NewID()}
 	return s.Save(c.Request(), c.Response())
 }
 
-// End signs the user out and deletes the session.
+// End signs the user out: the session row goes and a logout token is
+// queued for every client the session touched (models.Store.EndSession).
 func (m *Manager) End(c echo.Context) error {
 	s, err := m.Load(c)
 	if err != nil {
 		return err
 	}
+	if s.ID != "" {
+		if err := m.store.EndSession(c.Request().Context(), s.ID, models.EndLogout, m.now()); err != nil {
+			return err
+		}
+	}
 	s.Options.MaxAge = -1
 	return s.Save(c.Request(), c.Response())
+}
+
+// Current returns the request's session id (what the cookie carries) and
+// sid, or empty strings when there is no signed-in session. A session
+// begun before sids were kept has none.
+func (m *Manager) Current(c echo.Context) (id, sid string) {
+	s, err := m.Load(c)
+	if err != nil || s.IsNew {
+		return "", ""
+	}
+	sid, _ = s.Values[keySID].(string)
+	return s.ID, sid
 }
 
 // Flash is a one-time message shown on the next page. Secret marks a value
