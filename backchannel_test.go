@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -354,5 +356,33 @@ func TestBackchannelLogoutTwoWorkers(t *testing.T) {
 	}
 	if len(sids) != 5 {
 		t.Errorf("%d distinct sids, want 5 (one per session)", len(sids))
+	}
+}
+
+func TestCLICreateClientBackchannel(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "oidcd.db")
+	out := mustRunCLI(t, nil, "createclient", "--db", db, "--name", "RP", "--type", "confidential",
+		"--redirect-uri", "https://rp.example/cb", "--backchannel-logout-uri", "http://10.1.2.3:8080/bc",
+		"--backchannel-logout-session-required", "--json").stdout
+	var got struct {
+		ClientID string `json:"client_id"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("--json output %q: %v", out, err)
+	}
+	c, err := openStore(t, db).ClientByClientID(context.Background(), got.ClientID)
+	if err != nil {
+		t.Fatalf("load client: %v", err)
+	}
+	if c.BackchannelLogoutURI != "http://10.1.2.3:8080/bc" || !c.BackchannelLogoutSessionRequired {
+		t.Errorf("backchannel = %q, session required %v; want the flags' values", c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired)
+	}
+	for _, bad := range []string{"https://rp.example/bc#f", "ftp://rp.example/bc", "/bc"} {
+		r := runCLI(t, nil, "createclient", "--db", db, "--name", "RP", "--type", "confidential",
+			"--redirect-uri", "https://rp.example/cb", "--backchannel-logout-uri", bad)
+		if r.err == nil || !strings.Contains(r.stderr, "backchannel logout URI") {
+			t.Errorf("--backchannel-logout-uri %q: err %v, stderr %q; want refused", bad, r.err, r.stderr)
+		}
 	}
 }
