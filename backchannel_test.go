@@ -157,6 +157,13 @@ func TestBackchannelLogoutEverySessionEnd(t *testing.T) {
 				t.Fatalf("deactivate: %d", p.status)
 			}
 		}},
+		{"admin ends sessions", models.EndAdmin, func(t *testing.T, r *bcRig) {
+			admin, _ := signInAdmin(r.rig)
+			path := fmt.Sprintf("/admin/users/%d", r.user.ID)
+			if p := postWithCSRF(t, admin, path, path+"/sessions/end", nil); p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="flash-success"`) {
+				t.Fatalf("end sessions: %d", p.status)
+			}
+		}},
 		{"admin sets password", models.EndPassword, func(t *testing.T, r *bcRig) {
 			admin, _ := signInAdmin(r.rig)
 			path := fmt.Sprintf("/admin/users/%d", r.user.ID)
@@ -384,5 +391,35 @@ func TestCLICreateClientBackchannel(t *testing.T) {
 		if r.err == nil || !strings.Contains(r.stderr, "backchannel logout URI") {
 			t.Errorf("--backchannel-logout-uri %q: err %v, stderr %q; want refused", bad, r.err, r.stderr)
 		}
+	}
+}
+
+// The janitor removes what sessions touched once the session has
+// expired; ending the (gone) session's user sends nothing then.
+func TestBackchannelSessionClientsCleanedUp(t *testing.T) {
+	t.Parallel()
+	r := newBCRig(t, http.StatusOK)
+	ctx := context.Background()
+	if n := countRows(t, &models.SessionClient{}, "user_id = ?", r.user.ID); n != 1 {
+		t.Fatalf("%d session_clients rows, want 1", n)
+	}
+	// A second pass on a live session keeps the row.
+	if got, err := r.env.store.Cleanup(ctx, r.env.clock.Now(), r.env.clock.Now().Add(-time.Hour)); err != nil || got.SessionClients != 0 {
+		t.Fatalf("cleanup of a live session: %+v, %v; want its row kept", got, err)
+	}
+	r.env.clock.Advance(r.env.cfg.SessionExpire + time.Hour)
+	now := r.env.clock.Now()
+	got, err := r.env.store.Cleanup(ctx, now, now.Add(-365*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Sessions == 0 || got.SessionClients != 1 {
+		t.Errorf("removed %+v, want the session and its session_clients row", got)
+	}
+	if err := r.env.store.EndUserSessions(ctx, r.user.ID, models.EndAdmin, now); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, &models.LogoutDelivery{}, "1 = 1"); n != 0 {
+		t.Errorf("%d deliveries for an expired session, want 0", n)
 	}
 }

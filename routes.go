@@ -180,6 +180,7 @@ func adminRoutes(e *echo.Echo, a *admin.Admin) {
 	g(http.MethodPost, "/admin/users/:id", a.UpdateUser)
 	g(http.MethodPost, "/admin/users/:id/password", a.SetUserPassword)
 	g(http.MethodPost, "/admin/users/:id/deactivate", a.DeactivateUser)
+	g(http.MethodPost, "/admin/users/:id/sessions/end", a.EndUserSessions)
 	g(http.MethodPost, "/admin/users/:id/activate", a.ActivateUser)
 	g(http.MethodGet, "/admin/users/:id/delete", a.ConfirmDeleteUser)
 	g(http.MethodPost, "/admin/users/:id/delete", a.DeleteUser)

@@ -19,9 +19,12 @@ import (
 // client with a back-channel logout URI. SessionKey is the session row's
 // id (the hash of the cookie's id); SID is the sid the client's ID tokens
 // carry, neither the cookie value nor its hash.
+// A row whose session is gone (expired, or replaced at a new login) is
+// the janitor's.
 type SessionClient struct {
-	SessionKey string `gorm:"size:64;primaryKey"`
-	ClientID   uint   `gorm:"primaryKey;index"`
+	ID         uint   `gorm:"primaryKey"`
+	SessionKey string `gorm:"size:64;not null;uniqueIndex:idx_session_client"`
+	ClientID   uint   `gorm:"not null;uniqueIndex:idx_session_client;index"`
 	Client     Client `gorm:"constraint:OnDelete:CASCADE"`
 	UserID     uint   `gorm:"not null;index"`
 	SID        string `gorm:"column:sid;size:64;not null"`
@@ -185,4 +188,21 @@ func (s *Store) PendingLogoutDeliveries(ctx context.Context) (int64, error) {
 		return 0, notFound(err, "pending logout deliveries")
 	}
 	return n, nil
+}
+
+// EndOtherSessions ends every login session of a user but the one with
+// cookie id keepID, queuing logout tokens as EndUserSessions does: for a
+// user who changes their own password and stays signed in here.
+func (s *Store) EndOtherSessions(ctx context.Context, userID uint, keepID, reason string, now time.Time) error {
+	key := SessionKey(keepID)
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		if err := enqueueLogouts(tx, reason, now, "sc.user_id = ? AND sc.session_key <> ?", userID, key); err != nil {
+			return err
+		}
+		return tx.Delete(&Session{}, "user_id = ? AND id <> ?", userID, key).Error
+	})
+	if err != nil {
+		return notFound(err, "end other sessions")
+	}
+	return nil
 }
