@@ -392,3 +392,43 @@ func TestEndSessionRetiredKeyHint(t *testing.T) {
 	p := r.b.get("/end-session?" + url.Values{"id_token_hint": {r.idToken}, "post_logout_redirect_uri": {byeURI}}.Encode())
 	wantRedirectTo(t, p, byeURI)
 }
+
+// sid names the login session: two logins in two browsers get two sids,
+// and a refreshed ID token keeps its login's.
+func TestIDTokenSID(t *testing.T) {
+	t.Parallel()
+	r := newLogoutRig(t)
+	first, _ := claimsOf(t, r.idToken)["sid"].(string)
+	body := r.tokens(r.env.browser(), r.client, r.secret, nil)
+	second, _ := claimsOf(t, body["id_token"].(string))["sid"].(string)
+	if first == "" || second == "" || first == second {
+		t.Fatalf("sids %q and %q, want two different ones", first, second)
+	}
+	rt, _ := body["refresh_token"].(string)
+	if rt == "" {
+		t.Fatalf("no refresh_token in %v", body)
+	}
+	resp, refreshed := r.postToken(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt},
+		"client_id": {r.client.ClientID}, "client_secret": {r.secret}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("refresh: %d %v", resp.StatusCode, refreshed)
+	}
+	if got, _ := claimsOf(t, refreshed["id_token"].(string))["sid"].(string); got != second {
+		t.Errorf("refreshed sid = %q, want the login's %q", got, second)
+	}
+	// Neither is the session cookie's value.
+	for _, c := range r.b.client.Jar.Cookies(mustParse(t, r.env.issuer)) {
+		if strings.Contains(c.Value, first) {
+			t.Errorf("cookie %s carries the sid", c.Name)
+		}
+	}
+}
+
+func mustParse(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
