@@ -18,6 +18,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"oidcd/handlers"
+	"oidcd/handlers/oauth"
 	"oidcd/models"
 )
 
@@ -421,5 +422,59 @@ func TestBackchannelSessionClientsCleanedUp(t *testing.T) {
 	}
 	if n := countRows(t, &models.LogoutDelivery{}, "1 = 1"); n != 0 {
 		t.Errorf("%d deliveries for an expired session, want 0", n)
+	}
+}
+
+// An HS256 client's logout tokens are signed with its secret, as its ID
+// tokens are (and an ES256 client's with the ES256 key).
+func TestBackchannelLogoutPerAlgorithm(t *testing.T) {
+	t.Parallel()
+	for _, alg := range []string{"HS256", "ES256"} {
+		t.Run(alg, func(t *testing.T) {
+			t.Parallel()
+			rp := newTestRP(t, http.StatusNoContent)
+			var secret string
+			r := newLogoutRig(t)
+			client, _ := r.env.createClient(models.ClientConfidential, []string{cbURI}, func(c *models.Client) {
+				c.JWTAlg, c.BackchannelLogoutURI = alg, rp.srv.URL
+				secret = oauth.NewToken()
+				c.SecretHash = oauth.HashToken(secret)
+				sealed, err := r.env.store.SealClientSecret(c.ClientID, secret)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.SecretSealed = sealed
+			})
+			r.keep(secret)
+			idt := r.tokens(r.b, client, secret, nil)["id_token"].(string)
+			if p := postWithCSRF(t, r.b, "/logout", "/logout", nil); p.status != http.StatusOK {
+				t.Fatalf("POST /logout: %d", p.status)
+			}
+			ctx := context.Background()
+			// Both clients of the session: the rig's has no URI.
+			if n, err := deliverer(r.env).DeliverLogouts(ctx); err != nil || n != 1 {
+				t.Fatalf("delivered %d, %v; want 1", n, err)
+			}
+			got := rp.received()
+			if len(got) != 1 {
+				t.Fatalf("the RP got %d tokens, want 1", len(got))
+			}
+			if hdr := jwsHeader(t, got[0]); hdr["alg"] != alg || hdr["typ"] != "logout+jwt" {
+				t.Errorf("header %v, want alg %s, typ logout+jwt", hdr, alg)
+			}
+			var keys oidc.KeySet = oidc.NewRemoteKeySet(ctx, r.env.issuer+"/jwks")
+			if alg == "HS256" {
+				keys = hmacKeySet{secret}
+			}
+			if _, err := keys.VerifySignature(ctx, got[0]); err != nil {
+				t.Errorf("signature: %v", err)
+			}
+			if c := claimsOf(t, got[0]); c["aud"] != client.ClientID || c["sid"] != claimsOf(t, idt)["sid"] {
+				t.Errorf("aud %v sid %v, want the client and the ID token's sid", c["aud"], c["sid"])
+			}
+			if n := countEvents(t, "kind = ? AND client_id = ?", models.EventBackchannelLogout, client.ID); n != 1 {
+				t.Errorf("%d success events (204 is success), want 1", n)
+			}
+		})
 	}
 }
