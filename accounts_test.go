@@ -130,7 +130,7 @@ func TestSelectAccountTwoAccounts(t *testing.T) {
 	}
 
 	// Ending bob's sessions (as an admin does) takes him off the chooser.
-	if err := r.env.store.DeleteUserSessions(context.Background(), bob.ID); err != nil {
+	if err := r.env.store.EndUserSessions(context.Background(), bob.ID, models.EndEverywhere, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	p = b.get(r.authURL(r.conf, func(v url.Values) { v.Set("prompt", "select_account") }))

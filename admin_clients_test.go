@@ -236,6 +236,9 @@ func TestAdminClientFormRejects(t *testing.T) {
 		{"http redirect URI without host", func(f url.Values) { f.Set("redirect_uris", "http:foo") }, nil, "redirect_uris"},
 		{"redirect URI with user info", func(f url.Values) { f.Set("redirect_uris", "http://evil.example@127.0.0.1/rp/cb") }, nil, "redirect_uris"},
 		{"vbscript post-logout URI", func(f url.Values) { f.Set("post_logout_redirect_uris", "vbscript:msgbox(1)") }, nil, "post_logout_redirect_uris"},
+		{"backchannel URI with fragment", func(f url.Values) { f.Set("backchannel_logout_uri", "http://127.0.0.1/rp/bc#f") }, nil, "backchannel_logout_uri"},
+		{"relative backchannel URI", func(f url.Values) { f.Set("backchannel_logout_uri", "/rp/bc") }, nil, "backchannel_logout_uri"},
+		{"private-scheme backchannel URI", func(f url.Values) { f.Set("backchannel_logout_uri", "com.example.app:/bc") }, nil, "backchannel_logout_uri"},
 		{"bad website URL", func(f url.Values) { f.Set("website_url", "javascript:alert(1)") }, nil, "website_url"},
 		{"bad terms URL", func(f url.Values) { f.Set("terms_url", "example.org/terms") }, nil, "terms_url"},
 		{"bad contact email", func(f url.Values) { f.Set("contact_email", "not-an-email") }, nil, "contact_email"},
@@ -711,6 +714,8 @@ func TestAdminClientSavedFieldsReadBack(t *testing.T) {
 	form.Set("website_url", "https://rp.example/")
 	form.Set("contact_email", "Ops <ops@rp.example>")
 	form.Set("scopes", "openid email")
+	form.Set("backchannel_logout_uri", "http://10.0.0.5:9000/rp/bc")
+	form.Set("backchannel_logout_session_required", "on")
 	form["grant_types"] = []string{"authorization_code"}
 	form.Del("reuse_consent")
 	p := b.postMultipart(fmt.Sprintf("/admin/clients/%d", id), form, nil)
@@ -737,6 +742,8 @@ func TestAdminClientSavedFieldsReadBack(t *testing.T) {
 		{"Scopes", cl.Scopes, []string{"openid", "email"}},
 		{"RequireConsent", cl.RequireConsent, true},
 		{"ReuseConsent", cl.ReuseConsent, false},
+		{"BackchannelLogoutURI", cl.BackchannelLogoutURI, "http://10.0.0.5:9000/rp/bc"},
+		{"BackchannelLogoutSessionRequired", cl.BackchannelLogoutSessionRequired, true},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
@@ -748,6 +755,8 @@ func TestAdminClientSavedFieldsReadBack(t *testing.T) {
 		html.EscapeString(strings.Join(redirects, "\n")) + "</textarea>",
 		html.EscapeString(strings.Join(postLogout, "\n")) + "</textarea>",
 		`value="https://rp.example/terms"`,
+		`value="http://10.0.0.5:9000/rp/bc"`,
+		`name="backchannel_logout_session_required" checked`,
 		`value="` + html.EscapeString("Ops <ops@rp.example>") + `"`,
 		`name="response_types" value="code" checked`,
 		`name="grant_types" value="authorization_code" checked`,

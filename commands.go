@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"oidcd/admin"
+	"oidcd/handlers"
 	"oidcd/handlers/jose"
 	"oidcd/handlers/oauth"
 	"oidcd/models"
@@ -81,6 +82,10 @@ func required(fs *flag.FlagSet, names ...string) error {
 	return nil
 }
 
+// logoutDeliveryEvery is how often serve looks for back-channel logout
+// tokens to deliver: a logout reaches the clients within about this.
+const logoutDeliveryEvery = 2 * time.Second
+
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs, db := newFlagSet("serve", "[--addr ADDR] [--issuer URL] [--db PATH] [--log-format text|json]", getenv, stderr)
 	addr := fs.String("addr", envOr(getenv, "OIDC_ADDR", ":8000"), "listen address (env OIDC_ADDR)")
@@ -117,6 +122,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		var wg sync.WaitGroup
 		wg.Go(func() { runCheckpoints(janitorCtx, store, log, checkpointEvery) })
 		wg.Go(func() { runKeyRotation(janitorCtx, store, cfg, log, time.Now, keyRotationFirst, keyRotationEvery) })
+		// Back-channel logout tokens (handlers/backchannel.go).
+		deliverer := handlers.NewLogoutDeliverer(store, cfg, log, time.Now)
+		wg.Go(func() { deliverer.RunLogoutDeliveries(janitorCtx, logoutDeliveryEvery) })
 		runJanitor(janitorCtx, store, cfg.EventRetention, log, time.Now, janitorFirst, janitorEvery)
 		wg.Wait()
 	}()
@@ -351,6 +359,8 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 	fs.Var(&responseTypes, "response-type", "allowed response type: "+strings.Join(oauth.ResponseTypes, ", ")+" (repeatable, default "+oauth.ResponseTypes[0]+")")
 	fs.Var(&grantTypes, "grant-type", "grant type the client may use at /token (repeatable, default authorization_code and refresh_token): "+strings.Join(oauth.GrantTypes, ", "))
 	fs.Var(&postLogout, "post-logout-redirect-uri", "registered post-logout redirect URI (repeatable)")
+	backchannel := fs.String("backchannel-logout-uri", "", "where logout tokens are POSTed when a session that used the client ends (Back-Channel Logout)")
+	backchannelSID := fs.Bool("backchannel-logout-session-required", false, "the client needs sid in logout tokens (always sent)")
 	scope := fs.String("scope", "openid profile email", "scopes the client may ask for")
 	requireConsent := fs.Bool("require-consent", true, "ask the user for consent")
 	reuseConsent := fs.Bool("reuse-consent", true, "skip consent the user already gave")
@@ -373,6 +383,11 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 	}
 	for _, uri := range append(slices.Clone(redirects), postLogout...) {
 		if err := models.CheckRedirectURI(uri); err != nil {
+			return fmt.Errorf("createclient: %w", err)
+		}
+	}
+	if *backchannel != "" {
+		if err := models.CheckBackchannelLogoutURI(*backchannel); err != nil {
 			return fmt.Errorf("createclient: %w", err)
 		}
 	}
@@ -419,10 +434,13 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 		GrantTypes:             grantTypes,
 		RedirectURIs:           redirects,
 		PostLogoutRedirectURIs: nonNil(postLogout),
+		BackchannelLogoutURI:   *backchannel,
 		Scopes:                 scopes,
 		JWTAlg:                 *jwtAlg,
-		RequireConsent:         *requireConsent,
-		ReuseConsent:           *reuseConsent,
+		// Back-Channel Logout 1.0 §2.2.
+		BackchannelLogoutSessionRequired: *backchannelSID,
+		RequireConsent:                   *requireConsent,
+		ReuseConsent:                     *reuseConsent,
 	}
 	var secret string
 	if !c.IsPublic() {

@@ -82,6 +82,16 @@ var settings = []setting{
 		c.KeyRotation = time.Duration(n) * 24 * time.Hour
 		return nil
 	}},
+	// Back-channel logout delivery (handlers/backchannel.go).
+	{"OIDC_BACKCHANNEL_LOGOUT_TIMEOUT", "5", seconds(time.Second, func(c *handlers.Config) *time.Duration { return &c.BackchannelTimeout })},
+	{"OIDC_BACKCHANNEL_LOGOUT_ATTEMPTS", "5", func(c *handlers.Config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n <= 0 || n > 20 {
+			return fmt.Errorf("must be a whole number from 1 to 20")
+		}
+		c.BackchannelAttempts = n
+		return nil
+	}},
 	{"OIDC_EVENT_RETENTION_DAYS", "90", seconds(24*time.Hour, func(c *handlers.Config) *time.Duration { return &c.EventRetention })},
 	{"OIDC_METRICS_TOKEN", "", func(c *handlers.Config, v string) error {
 		// A guessable token would open the metrics to anyone: at least 16

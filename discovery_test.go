@@ -56,6 +56,7 @@ func TestDiscoveryDocument(t *testing.T) {
 		{"userinfo_endpoint", "/userinfo"},
 		{"revocation_endpoint", "/revoke"},
 		{"introspection_endpoint", "/introspect"},
+		{"end_session_endpoint", "/end-session"},
 		{"jwks_uri", "/jwks"},
 	} {
 		s, _ := doc[tt.field].(string)
@@ -458,13 +459,12 @@ func truthfulEndpoints(t *testing.T, r *rig, doc map[string]any) {
 			}
 		}
 	}
-	if n < 6 {
-		t.Errorf("%d endpoints advertised, want at least authorization, token, userinfo, revocation, introspection, jwks", n)
+	if n < 7 {
+		t.Errorf("%d endpoints advertised, want at least authorization, token, userinfo, revocation, introspection, end_session, jwks", n)
 	}
-	// Not served, so not advertised: GET /logout takes no id_token_hint
-	// or post_logout_redirect_uri (RP-Initiated Logout), and there is no
-	// session iframe or client registration.
-	for _, field := range []string{"end_session_endpoint", "check_session_iframe", "registration_endpoint", "device_authorization_endpoint", "pushed_authorization_request_endpoint"} {
+	// Not served, so not advertised: there is no session iframe or
+	// client registration.
+	for _, field := range []string{"check_session_iframe", "registration_endpoint", "device_authorization_endpoint", "pushed_authorization_request_endpoint"} {
 		if v, ok := doc[field]; ok {
 			t.Errorf("%s = %v is advertised, but the server has no such endpoint", field, v)
 		}

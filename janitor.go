@@ -68,7 +68,7 @@ func runCheckpoints(ctx context.Context, store *models.Store, log *slog.Logger, 
 
 func removedAttrs(r models.Removed) []any {
 	return []any{"auth_requests", r.AuthRequests, "sessions", r.Sessions, "codes", r.Codes,
-		"tokens", r.Tokens, "events", r.Events, "throttles", r.Throttles}
+		"tokens", r.Tokens, "events", r.Events, "throttles", r.Throttles, "session_clients", r.SessionClients}
 }
 
 // cmdCleanup is `oidcd cleanup`: one janitor pass, with the same settings

@@ -129,6 +129,12 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 	e.POST("/account/consents/:id/withdraw", h.WithdrawConsent, csrf)
 	e.POST("/account/sessions/end", h.EndAllSessions, csrf)
 	e.POST("/account/password", h.ChangePassword, csrf)
+	// RP-initiated logout (handlers/endsession.go): the RP's request is a
+	// top-level GET or a cross-site POST, so no CSRF on it; the
+	// confirmation it may show posts back under CSRF.
+	e.GET("/end-session", h.EndSession)
+	e.POST("/end-session", h.EndSession)
+	e.POST("/end-session/confirm", h.ConfirmEndSession, csrf)
 
 	adminRoutes(e, adm)
 	return e, nil
@@ -188,6 +194,7 @@ func adminRoutes(e *echo.Echo, a *admin.Admin) {
 	g(http.MethodPost, "/admin/users/:id", a.UpdateUser)
 	g(http.MethodPost, "/admin/users/:id/password", a.SetUserPassword)
 	g(http.MethodPost, "/admin/users/:id/deactivate", a.DeactivateUser)
+	g(http.MethodPost, "/admin/users/:id/sessions/end", a.EndUserSessions)
 	g(http.MethodPost, "/admin/users/:id/activate", a.ActivateUser)
 	g(http.MethodGet, "/admin/users/:id/delete", a.ConfirmDeleteUser)
 	g(http.MethodPost, "/admin/users/:id/delete", a.DeleteUser)

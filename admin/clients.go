@@ -39,6 +39,8 @@ type clientState struct {
 	ResponseTypes, GrantTypes, RedirectURIs, PostLogout, Scope []string
 	RequireConsent, ReuseConsent                               bool
 	Website, Terms, Contact, Logo                              string
+	BackchannelLogoutURI                                       string `json:",omitempty"`
+	BackchannelLogoutSessionRequired                           bool   `json:",omitempty"`
 }
 
 func stateOf(c *models.Client) clientState {
@@ -47,6 +49,7 @@ func stateOf(c *models.Client) clientState {
 		ResponseTypes: c.ResponseTypes, GrantTypes: c.GrantTypes, RedirectURIs: c.RedirectURIs, PostLogout: c.PostLogoutRedirectURIs, Scope: c.Scopes,
 		RequireConsent: c.RequireConsent, ReuseConsent: c.ReuseConsent,
 		Website: c.WebsiteURL, Terms: c.TermsURL, Contact: c.ContactEmail, Logo: c.Logo,
+		BackchannelLogoutURI: c.BackchannelLogoutURI, BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
 	}
 }
 
@@ -108,6 +111,7 @@ func (a *Admin) clientForm(c echo.Context, existing *models.Client) (views.Clien
 		ClientType:             c.FormValue("client_type"),
 		RedirectURIs:           c.FormValue("redirect_uris"),
 		PostLogoutRedirectURIs: c.FormValue("post_logout_redirect_uris"),
+		BackchannelLogoutURI:   strings.TrimSpace(c.FormValue("backchannel_logout_uri")),
 		Scopes:                 strings.Join(oauth.ParseScope(c.FormValue("scopes")), " "),
 		JWTAlg:                 c.FormValue("jwt_alg"),
 		WebsiteURL:             strings.TrimSpace(c.FormValue("website_url")),
@@ -115,6 +119,8 @@ func (a *Admin) clientForm(c echo.Context, existing *models.Client) (views.Clien
 		ContactEmail:           strings.TrimSpace(c.FormValue("contact_email")),
 		RequireConsent:         c.FormValue("require_consent") == "on",
 		ReuseConsent:           c.FormValue("reuse_consent") == "on",
+		// Back-Channel Logout 1.0 §2.2.
+		BackchannelLogoutSessionRequired: c.FormValue("backchannel_logout_session_required") == "on",
 	}
 	if !isNew {
 		f.ClientType = existing.ClientType // the type is fixed once created
@@ -145,6 +151,9 @@ func (a *Admin) clientForm(c echo.Context, existing *models.Client) (views.Clien
 	}
 	if _, msg := uriList(f.PostLogoutRedirectURIs); msg != "" {
 		errs["post_logout_redirect_uris"] = msg
+	}
+	if f.BackchannelLogoutURI != "" && models.CheckBackchannelLogoutURI(f.BackchannelLogoutURI) != nil {
+		errs["backchannel_logout_uri"] = "Enter an absolute http or https URL with no fragment."
 	}
 	if f.Scopes == "" {
 		errs["scopes"] = "Enter at least one scope, such as openid."
@@ -215,6 +224,7 @@ func apply(cl *models.Client, f views.ClientFormValues) {
 		post = []string{}
 	}
 	cl.PostLogoutRedirectURIs = post
+	cl.BackchannelLogoutURI, cl.BackchannelLogoutSessionRequired = f.BackchannelLogoutURI, f.BackchannelLogoutSessionRequired
 	cl.Scopes = oauth.ParseScope(f.Scopes)
 	cl.JWTAlg = f.JWTAlg
 	cl.WebsiteURL, cl.TermsURL, cl.ContactEmail = f.WebsiteURL, f.TermsURL, f.ContactEmail
@@ -307,6 +317,7 @@ func (a *Admin) ShowClient(c echo.Context) error {
 		AdminChrome: a.chrome(c, "clients", cl.Name),
 		ID:          cl.ID, ClientID: cl.ClientID, Name: cl.Name, Type: cl.ClientType,
 		ResponseTypes: cl.ResponseTypes, GrantTypes: cl.GrantTypes, RedirectURIs: cl.RedirectURIs, PostLogoutRedirectURIs: cl.PostLogoutRedirectURIs,
+		BackchannelLogoutURI: cl.BackchannelLogoutURI, BackchannelLogoutSessionRequired: cl.BackchannelLogoutSessionRequired,
 		Scopes: strings.Join(cl.Scopes, " "), JWTAlg: cl.JWTAlg, RequireConsent: cl.RequireConsent, ReuseConsent: cl.ReuseConsent,
 		WebsiteURL: cl.WebsiteURL, TermsURL: cl.TermsURL, ContactEmail: cl.ContactEmail, LogoURL: cl.Logo,
 		Created: formatTime(&cl.CreatedAt), Tokens: deps.Tokens, Consents: deps.Consents,
@@ -398,6 +409,7 @@ func (a *Admin) EditClient(c echo.Context) error {
 		Values: views.ClientFormValues{
 			Name: cl.Name, ClientType: cl.ClientType, ResponseTypes: cl.ResponseTypes, GrantTypes: cl.GrantTypes,
 			RedirectURIs: strings.Join(cl.RedirectURIs, "\n"), PostLogoutRedirectURIs: strings.Join(cl.PostLogoutRedirectURIs, "\n"),
+			BackchannelLogoutURI: cl.BackchannelLogoutURI, BackchannelLogoutSessionRequired: cl.BackchannelLogoutSessionRequired,
 			Scopes: strings.Join(cl.Scopes, " "), JWTAlg: cl.JWTAlg, WebsiteURL: cl.WebsiteURL, TermsURL: cl.TermsURL,
 			ContactEmail: cl.ContactEmail, RequireConsent: cl.RequireConsent, ReuseConsent: cl.ReuseConsent,
 		},

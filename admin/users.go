@@ -351,6 +351,25 @@ func (a *Admin) DeactivateUser(c echo.Context) error {
 		"User deactivated: signed out everywhere, all their tokens revoked and unused codes voided.")
 }
 
+// EndUserSessions serves POST /admin/users/:id/sessions/end: every
+// browser session of the user ends, and each client those sessions used
+// is sent a logout token (models.Store.EndUserSessions). Tokens stay:
+// deactivation or a new password revokes them.
+func (a *Admin) EndUserSessions(c echo.Context) error {
+	u, err := a.loadUser(c, "end user sessions")
+	if u == nil {
+		return err
+	}
+	if refused, err := a.refuseSelf(c, u, "sign out"); refused {
+		return err
+	}
+	if err := a.store.EndUserSessions(c.Request().Context(), u.ID, models.EndAdmin, a.now()); err != nil {
+		return a.serverError(c, "end user sessions", err)
+	}
+	a.audit(c, "end user sessions", userTarget(u), nil, nil)
+	return a.redirectWith(c, fmt.Sprintf("/admin/users/%d", u.ID), "success", "The user is signed out everywhere.")
+}
+
 // ActivateUser serves POST /admin/users/:id/activate.
 func (a *Admin) ActivateUser(c echo.Context) error {
 	u, err := a.loadUser(c, "activate user")

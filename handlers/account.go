@@ -152,19 +152,20 @@ func (h *Handler) WithdrawConsent(c echo.Context) error {
 	}
 	h.recordEvent(c, &models.Event{Kind: models.EventConsentRevoked, Username: user.Username, UserID: &user.ID,
 		ClientID: &revoked.ClientID, Detail: "withdrawn by the user on the account page"})
-	h.notifyLogout(c, logoutNotice{User: user, ClientID: revoked.ClientID, Reason: logoutConsentWithdrawn})
 	return h.accountDone(c, "success", fmt.Sprintf("The access of %q is withdrawn: the tokens it held no longer work.", revoked.Client.Name))
 }
 
 // EndAllSessions serves POST /account/sessions/end: every session of the
-// user ends, this browser's too (models.Store.DeleteUserSessions, as the
-// admin site ends them).
+// user ends, this browser's too, and the clients they touched get a
+// back-channel logout token (models.Store.EndUserSessions, as the admin
+// site ends them). A withdrawn consent (RevokeConsent) and a changed
+// password (SetUserPassword) queue theirs in the store too.
 func (h *Handler) EndAllSessions(c echo.Context) error {
 	user, _, err := h.accountUser(c)
 	if user == nil {
 		return err
 	}
-	if err := h.store.DeleteUserSessions(c.Request().Context(), user.ID); err != nil {
+	if err := h.store.EndUserSessions(c.Request().Context(), user.ID, models.EndEverywhere, h.now()); err != nil {
 		h.serverError(c, "account: end sessions", err)
 		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not sign you out. Try again in a moment.")
 	}
@@ -174,7 +175,6 @@ func (h *Handler) EndAllSessions(c echo.Context) error {
 	}
 	h.recordEvent(c, &models.Event{Kind: models.EventLogout, Username: user.Username, UserID: &user.ID,
 		Detail: "signed out of every session on the account page"})
-	h.notifyLogout(c, logoutNotice{User: user, Reason: logoutAllSessions})
 	return c.Redirect(http.StatusSeeOther, "/logout?done=1")
 }
 
@@ -244,7 +244,6 @@ func (h *Handler) ChangePassword(c echo.Context) error {
 	}
 	h.recordEvent(c, &models.Event{Kind: models.EventPasswordChanged, Username: user.Username, UserID: &user.ID,
 		Detail: "changed by the user on the account page"})
-	h.notifyLogout(c, logoutNotice{User: user, Reason: logoutPasswordChanged})
 	// SetUserPassword ended this session with the others; it starts again
 	// under a new id, with the time the user signed in (typing the
 	// password here does not make a login for max_age or auth_time).
@@ -276,29 +275,3 @@ func (h *Handler) accountDone(c echo.Context, kind, message string) error {
 	}
 	return c.Redirect(http.StatusSeeOther, accountPath)
 }
-
-// logoutNotice says whose sessions ended, or which client lost its hold
-// on a user, for back-channel logout.
-type logoutNotice struct {
-	User *models.User
-	// ClientID is the one client a withdrawn consent concerned (its
-	// tokens are revoked); zero when the user's sessions ended, which
-	// concerns every client those sessions signed in to.
-	ClientID uint
-	Reason   string
-}
-
-// Reasons of a logoutNotice.
-const (
-	logoutConsentWithdrawn = "consent_withdrawn"
-	logoutAllSessions      = "all_sessions_ended"
-	logoutPasswordChanged  = "password_changed"
-)
-
-// notifyLogout is the account page's seam for OpenID Back-Channel Logout
-// 1.0: it is called once, after the change committed, for each end the
-// account page makes (a consent withdrawn, every session ended, a
-// password changed). The back-channel sender (logout tokens to the
-// clients' backchannel_logout_uri, §2.4-2.5) is wired in here; until then
-// it does nothing.
-func (h *Handler) notifyLogout(c echo.Context, n logoutNotice) {}

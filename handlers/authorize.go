@@ -312,6 +312,7 @@ func (h *Handler) respond(c echo.Context, req *models.AuthRequest, client *model
 	v := url.Values{}
 	var code *models.Code
 	var codeValue, access string
+	sessionID, sid := h.sessions.Current(c)
 	if oauth.ResponseTypeHas(rt, "code") {
 		codeValue = oauth.NewToken()
 		code = &models.Code{
@@ -324,6 +325,7 @@ func (h *Handler) respond(c echo.Context, req *models.AuthRequest, client *model
 			CodeChallenge:       req.CodeChallenge,
 			CodeChallengeMethod: req.CodeChallengeMethod,
 			AuthTime:            authTime,
+			SID:                 sid,
 			ExpiresAt:           now.Add(h.cfg.CodeExpire),
 		}
 		v.Set("code", codeValue)
@@ -338,6 +340,7 @@ func (h *Handler) respond(c echo.Context, req *models.AuthRequest, client *model
 			FamilyID:        models.NewID(),
 			Scope:           req.Scope,
 			AuthTime:        authTime,
+			SID:             sid,
 			ExpiresAt:       now.Add(h.cfg.TokenExpire),
 		}
 		v.Set("access_token", access)
@@ -362,6 +365,9 @@ func (h *Handler) respond(c echo.Context, req *models.AuthRequest, client *model
 		if codeValue != "" {
 			claims["c_hash"] = oauth.HalfHash(client.JWTAlg, codeValue)
 		}
+		if sid != "" {
+			claims["sid"] = sid // Back-Channel Logout 1.0 §2.1
+		}
 		idt, err := sign(claims)
 		if err != nil {
 			return h.authorizeServerError(c, err)
@@ -385,6 +391,14 @@ func (h *Handler) respond(c echo.Context, req *models.AuthRequest, client *model
 			return h.authorizeServerError(c, err)
 		}
 		v.Set("session_state", state)
+	}
+	// The session touched a client that wants to hear when it ends: one
+	// row, written only for such clients so other authorizations cost
+	// no statement more.
+	if client.BackchannelLogoutURI != "" && sessionID != "" {
+		if err := h.store.TouchSession(ctx, sessionID, client.ID, user.ID, sid, now); err != nil {
+			return h.authorizeServerError(c, err)
+		}
 	}
 	if req.ID != "" {
 		if err := h.store.DeleteAuthRequest(ctx, req.ID); err != nil {

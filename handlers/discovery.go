@@ -22,18 +22,22 @@ import (
 // what is supported (oauth's lists, the grant registry, the key cache);
 // TestDiscoveryTruthful asks each endpoint whether it agrees.
 //
-// Left out on purpose: end_session_endpoint (GET /logout does not take
-// id_token_hint or post_logout_redirect_uri, so it is no RP-Initiated
-// Logout endpoint), registration_endpoint; check_session_iframe unless
+// Left out on purpose: registration_endpoint; check_session_iframe unless
 // OIDC_SESSION_MANAGEMENT_ENABLE.
 type metadata struct {
-	Issuer                                    string   `json:"issuer"`
-	AuthorizationEndpoint                     string   `json:"authorization_endpoint"`
-	TokenEndpoint                             string   `json:"token_endpoint"`
-	UserinfoEndpoint                          string   `json:"userinfo_endpoint"`
-	JWKSURI                                   string   `json:"jwks_uri"`
-	RevocationEndpoint                        string   `json:"revocation_endpoint"`
-	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
+	Issuer                string `json:"issuer"`
+	AuthorizationEndpoint string `json:"authorization_endpoint"`
+	TokenEndpoint         string `json:"token_endpoint"`
+	UserinfoEndpoint      string `json:"userinfo_endpoint"`
+	JWKSURI               string `json:"jwks_uri"`
+	RevocationEndpoint    string `json:"revocation_endpoint"`
+	IntrospectionEndpoint string `json:"introspection_endpoint"`
+	// RP-Initiated Logout 1.0 §2.1 (handlers/endsession.go).
+	EndSessionEndpoint string `json:"end_session_endpoint"`
+	// Back-Channel Logout 1.0 §2.1: logout tokens carry sid too
+	// (handlers/backchannel.go).
+	BackchannelLogoutSupported                bool     `json:"backchannel_logout_supported"`
+	BackchannelLogoutSessionSupported         bool     `json:"backchannel_logout_session_supported"`
 	ScopesSupported                           []string `json:"scopes_supported"`
 	ResponseTypesSupported                    []string `json:"response_types_supported"`
 	ResponseModesSupported                    []string `json:"response_modes_supported"`
@@ -80,6 +84,9 @@ func (h *Handler) buildMetadata(algs []string, extra []oauth.Scope) metadata {
 		JWKSURI:                                iss + "/jwks",
 		RevocationEndpoint:                     iss + "/revoke",
 		IntrospectionEndpoint:                  iss + "/introspect",
+		EndSessionEndpoint:                     iss + "/end-session",
+		BackchannelLogoutSupported:             true,
+		BackchannelLogoutSessionSupported:      true,
 		ScopesSupported:                        scopes,
 		ResponseTypesSupported:                 oauth.ResponseTypes,
 		ResponseModesSupported:                 oauth.ResponseModes,

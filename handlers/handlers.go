@@ -99,6 +99,11 @@ type Config struct {
 	// the browser-state cookie (OIDC_SESSION_MANAGEMENT_ENABLE,
 	// checksession.go).
 	SessionManagement bool
+	// BackchannelTimeout bounds one POST of a logout token, and
+	// BackchannelAttempts how many are made before the delivery is given
+	// up and recorded (OIDC_BACKCHANNEL_LOGOUT_TIMEOUT, _ATTEMPTS).
+	BackchannelTimeout  time.Duration
+	BackchannelAttempts int
 }
 
 // SecureCookies reports whether cookies must carry the Secure flag: they do

@@ -51,6 +51,9 @@ func (h *Handler) tokenResponse(c echo.Context, sign idTokenSigner, client *mode
 		return nil, h.serverError(c, "id token claims", err)
 	}
 	claims["at_hash"] = oauth.HalfHash(client.JWTAlg, access)
+	if tok.SID != "" {
+		claims["sid"] = tok.SID // the login session's (Back-Channel Logout 1.0 §2.1)
+	}
 	idt, err := sign(claims)
 	if err != nil {
 		return nil, h.serverError(c, "sign id token", err)

@@ -58,6 +58,7 @@ func (g codeGrant) exchange(c echo.Context, p params, client *models.Client) (*t
 			var t *models.Token
 			t, access, refresh = h.newToken(client, cd.UserID, cd.Scope, cd.AuthTime, now)
 			t.FamilyID = models.NewID()
+			t.SID = cd.SID
 			nonce, user = cd.Nonce, cd.User
 			issued.UserID = &cd.UserID
 			return t, nil

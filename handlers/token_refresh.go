@@ -62,6 +62,7 @@ func (g refreshGrant) exchange(c echo.Context, p params, client *models.Client) 
 		func(old *models.Token) (*models.Token, error) {
 			var t *models.Token
 			t, access, nextRefresh = h.newToken(client, *old.UserID, joinScopes(granted), old.AuthTime, now)
+			t.SID = old.SID
 			user = *old.User
 			issued.UserID = old.UserID
 			return t, nil

@@ -124,7 +124,8 @@ func (s *Store) SaveClient(ctx context.Context, c *Client, logo *ClientLogo) err
 // editedClientFields are the columns the admin's client form owns.
 var editedClientFields = []string{
 	"Name", "ResponseTypes", "GrantTypes", "RedirectURIs", "PostLogoutRedirectURIs", "Scopes", "JWTAlg",
-	"RequireConsent", "ReuseConsent", "WebsiteURL", "TermsURL", "ContactEmail", "Logo", "UpdatedAt",
+	"RequireConsent", "ReuseConsent", "WebsiteURL", "TermsURL", "ContactEmail", "Logo",
+	"BackchannelLogoutURI", "BackchannelLogoutSessionRequired", "UpdatedAt",
 }
 
 // SetClientSecret replaces the client's secret hash and sealed secret

@@ -28,7 +28,7 @@ func insertCode(db *gorm.DB, c *Code) error {
 		c.CreatedAt = db.NowFunc()
 	}
 	return scanOne(db.Raw(insertCodeSQL, c.CodeHash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Nonce,
-		c.CodeChallenge, c.CodeChallengeMethod, c.AuthTime, c.ExpiresAt, c.UsedAt, c.CreatedAt), &c.ID)
+		c.CodeChallenge, c.CodeChallengeMethod, c.AuthTime, c.SID, c.ExpiresAt, c.UsedAt, c.CreatedAt), &c.ID)
 }
 
 // IssueAuthorization stores, in one transaction, what an implicit or

@@ -59,6 +59,12 @@ func (s *Store) RevokeConsent(ctx context.Context, id uint, now time.Time) (*Use
 		if res.RowsAffected == 0 {
 			return gorm.ErrRecordNotFound
 		}
+		// The client's sessions of the user end for it: a logout token
+		// each (Back-Channel Logout 1.0); the OP session goes on for
+		// other clients.
+		if err := enqueueLogouts(tx, EndConsent, now, "sc.user_id = ? AND sc.client_id = ?", c.UserID, c.ClientID); err != nil {
+			return err
+		}
 		pair := "user_id = ? AND client_id = ?"
 		if err := tx.Model(&Token{}).Where(pair, c.UserID, c.ClientID).Where("revoked_at IS NULL").
 			Update("revoked_at", now).Error; err != nil {

@@ -10,11 +10,14 @@ import (
 // Removed counts the rows one janitor pass deleted, by kind.
 type Removed struct {
 	AuthRequests, Sessions, Codes, Tokens, Events, Throttles int64
+	// SessionClients are back-channel logout records of sessions that
+	// are gone.
+	SessionClients int64
 }
 
 // Total is every row removed.
 func (r Removed) Total() int64 {
-	return r.AuthRequests + r.Sessions + r.Codes + r.Tokens + r.Events + r.Throttles
+	return r.AuthRequests + r.Sessions + r.Codes + r.Tokens + r.Events + r.Throttles + r.SessionClients
 }
 
 // janitorBatch bounds one DELETE, so that no pass holds SQLite's write
@@ -41,6 +44,12 @@ var janitorRules = []janitorRule{
 		func(r *Removed) *int64 { return &r.AuthRequests }},
 	{"sessions", "expires_at <= ?", func(now, _ time.Time) []any { return []any{now} },
 		func(r *Removed) *int64 { return &r.Sessions }},
+	// What sessions touched (back-channel logout), once the session is
+	// gone: expired above, or replaced at a new login. An ended session
+	// took its rows with it.
+	{"session_clients", "NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.id = session_clients.session_key)",
+		func(time.Time, time.Time) []any { return nil },
+		func(r *Removed) *int64 { return &r.SessionClients }},
 	// A token row goes once its access token and its refresh token have
 	// both expired. A rotated or revoked refresh token stays until then:
 	// presenting it again is reuse, which revokes its family (RFC 9700

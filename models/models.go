@@ -107,8 +107,13 @@ type Client struct {
 	TermsURL               string
 	ContactEmail           string
 	Logo                   string
-	CreatedAt              time.Time
-	UpdatedAt              time.Time
+	// BackchannelLogoutURI is where a logout_token is POSTed when a
+	// session that used the client ends (Back-Channel Logout 1.0 §2.2);
+	// empty: none. BackchannelLogoutSessionRequired asks for sid in it.
+	BackchannelLogoutURI             string `gorm:"not null;default:''"`
+	BackchannelLogoutSessionRequired bool   `gorm:"not null;default:false"`
+	CreatedAt                        time.Time
+	UpdatedAt                        time.Time
 }
 
 // DefaultGrantTypes are the grant types of a client created without any,
@@ -179,9 +184,12 @@ type Code struct {
 	CodeChallenge       string
 	CodeChallengeMethod string
 	AuthTime            time.Time `gorm:"not null"`
-	ExpiresAt           time.Time `gorm:"not null;index"` // the janitor's lookup
-	UsedAt              *time.Time
-	CreatedAt           time.Time
+	// SID is the login session's sid (session.Manager.SID), for the ID
+	// token the code is exchanged for; "" for none.
+	SID       string    `gorm:"column:sid;size:64;not null;default:''"`
+	ExpiresAt time.Time `gorm:"not null;index"` // the janitor's lookup
+	UsedAt    *time.Time
+	CreatedAt time.Time
 }
 
 // Token is one access token, with the refresh token issued beside it.
@@ -199,6 +207,9 @@ type Token struct {
 	FamilyID         string  `gorm:"size:64;not null;index"`
 	Scope            string  `gorm:"not null"`
 	AuthTime         time.Time
+	// SID is the sid of the login session the token family began in,
+	// kept through refreshes for their ID tokens; "" for none.
+	SID              string    `gorm:"column:sid;size:64;not null;default:''"`
 	ExpiresAt        time.Time `gorm:"not null;index"` // the janitor's lookup
 	RefreshExpiresAt *time.Time
 	RotatedAt        *time.Time
@@ -288,6 +299,10 @@ const (
 	// EventPasswordChanged: the user changed their own password on the
 	// account page (an admin setting it is an admin_change).
 	EventPasswordChanged = "password_changed"
+	// Back-channel logout deliveries (Back-Channel Logout 1.0): one
+	// delivered, and one given up after its last attempt.
+	EventBackchannelLogout       = "backchannel_logout"
+	EventBackchannelLogoutFailed = "backchannel_logout_failed"
 )
 
 // EventKinds lists every kind, for the audit log's filter.
@@ -295,6 +310,7 @@ var EventKinds = []string{
 	EventLoginSucceeded, EventLoginFailed, EventConsentGranted, EventConsentDenied,
 	EventConsentRevoked, EventTokenIssued, EventTokenRevoked, EventLogout, EventAdminChange,
 	EventPasswordChanged,
+	EventBackchannelLogout, EventBackchannelLogoutFailed,
 }
 
 // Event is one entry in the audit log. Login throttling does not read
@@ -341,6 +357,6 @@ func allModels() []any {
 	return []any{
 		&User{}, &Client{}, &AuthRequest{}, &Code{}, &Token{}, &UserConsent{},
 		&SigningKey{}, &Session{}, &Setting{}, &Event{}, &ClientLogo{},
-		&Throttle{}, &EventDay{}, &CustomScope{},
+		&Throttle{}, &EventDay{}, &CustomScope{}, &SessionClient{}, &LogoutDelivery{},
 	}
 }

@@ -72,3 +72,29 @@ func CheckRedirectURI(s string) error {
 	}
 	return nil
 }
+
+// CheckBackchannelLogoutURI reports whether s may be registered as a
+// client's backchannel_logout_uri (Back-Channel Logout 1.0 §2.2): an
+// absolute http or https URL with a host and no fragment, no user
+// information, at most MaxRedirectURILength characters. Private and
+// loopback hosts are allowed on purpose (an admin registers it).
+func CheckBackchannelLogoutURI(s string) error {
+	fail := func(reason string) error { return fmt.Errorf("backchannel logout URI %q %s", s, reason) }
+	if len(s) > MaxRedirectURILength {
+		return fail(fmt.Sprintf("must be at most %d characters", MaxRedirectURILength))
+	}
+	u, err := url.Parse(s)
+	if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(s, "#") {
+		return fail("must be absolute and have no fragment")
+	}
+	if scheme := strings.ToLower(u.Scheme); scheme != "http" && scheme != "https" {
+		return fail("must be http or https")
+	}
+	if u.Opaque != "" || u.Hostname() == "" {
+		return fail("must name a host")
+	}
+	if u.User != nil {
+		return fail("must not contain a user name or password")
+	}
+	return nil
+}

@@ -69,3 +69,27 @@ func TestCheckRedirectURI(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckBackchannelLogoutURI(t *testing.T) {
+	for _, tt := range []struct {
+		uri string
+		ok  bool
+	}{
+		{"https://rp.example/backchannel", true},
+		{"http://127.0.0.1:8080/bc", true},
+		{"http://10.0.0.7/logout?x=1", true},
+		{"https://rp.example/bc#frag", false},
+		{"https://rp.example/bc#", false},
+		{"/relative", false},
+		{"ftp://rp.example/bc", false},
+		{"com.example.app:/bc", false},
+		{"https://user:pw@rp.example/bc", false},
+		{"https:///nohost", false},
+		{"https://rp.example/" + strings.Repeat("a", 2000), false},
+	} {
+		err := models.CheckBackchannelLogoutURI(tt.uri)
+		if (err == nil) != tt.ok {
+			t.Errorf("CheckBackchannelLogoutURI(%.40q) = %v, want ok %v", tt.uri, err, tt.ok)
+		}
+	}
+}

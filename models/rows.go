@@ -24,11 +24,11 @@ var (
 	clientColumns = []string{"id", "client_id", "name", "owner", "client_type", "secret_hash",
 		"secret_sealed", "response_types", "grant_types", "redirect_uris", "post_logout_redirect_uris", "scopes",
 		"jwt_alg", "require_consent", "reuse_consent", "website_url", "terms_url", "contact_email",
-		"logo", "created_at", "updated_at"}
+		"logo", "backchannel_logout_uri", "backchannel_logout_session_required", "created_at", "updated_at"}
 	codeColumns = []string{"id", "code_hash", "client_id", "user_id", "redirect_uri", "scope", "nonce",
-		"code_challenge", "code_challenge_method", "auth_time", "expires_at", "used_at", "created_at"}
+		"code_challenge", "code_challenge_method", "auth_time", "sid", "expires_at", "used_at", "created_at"}
 	tokenColumns = []string{"id", "access_token_hash", "refresh_token_hash", "client_id", "user_id",
-		"code_id", "family_id", "scope", "auth_time", "expires_at", "refresh_expires_at", "rotated_at",
+		"code_id", "family_id", "scope", "auth_time", "sid", "expires_at", "refresh_expires_at", "rotated_at",
 		"revoked_at", "created_at"}
 )
 
@@ -112,7 +112,7 @@ func (r *clientRow) targets() []any {
 		zeroOr(&c.SecretHash), zeroOr(&c.SecretSealed), zeroOr(&r.responseTypes), zeroOr(&r.grantTypes), zeroOr(&r.redirectURIs),
 		zeroOr(&r.postLogout), zeroOr(&r.scopes), zeroOr(&c.JWTAlg), zeroOr(&c.RequireConsent),
 		zeroOr(&c.ReuseConsent), zeroOr(&c.WebsiteURL), zeroOr(&c.TermsURL), zeroOr(&c.ContactEmail),
-		zeroOr(&c.Logo), zeroOr(&c.CreatedAt), zeroOr(&c.UpdatedAt)}
+		zeroOr(&c.Logo), zeroOr(&c.BackchannelLogoutURI), zeroOr(&c.BackchannelLogoutSessionRequired), zeroOr(&c.CreatedAt), zeroOr(&c.UpdatedAt)}
 }
 
 // defaultGrantTypesJSON is DefaultGrantTypes as the json serializer
@@ -150,12 +150,12 @@ func (r *clientRow) client() (Client, error) {
 func codeTargets(c *Code) []any {
 	return []any{&c.ID, &c.CodeHash, &c.ClientID, &c.UserID, &c.RedirectURI, &c.Scope,
 		zeroOr(&c.Nonce), zeroOr(&c.CodeChallenge), zeroOr(&c.CodeChallengeMethod), &c.AuthTime,
-		&c.ExpiresAt, &c.UsedAt, zeroOr(&c.CreatedAt)}
+		zeroOr(&c.SID), &c.ExpiresAt, &c.UsedAt, zeroOr(&c.CreatedAt)}
 }
 
 func tokenTargets(t *Token) []any {
 	return []any{&t.ID, &t.AccessTokenHash, &t.RefreshTokenHash, &t.ClientID, &t.UserID, &t.CodeID,
-		&t.FamilyID, &t.Scope, zeroOr(&t.AuthTime), &t.ExpiresAt, &t.RefreshExpiresAt, &t.RotatedAt,
+		&t.FamilyID, &t.Scope, zeroOr(&t.AuthTime), zeroOr(&t.SID), &t.ExpiresAt, &t.RefreshExpiresAt, &t.RotatedAt,
 		&t.RevokedAt, zeroOr(&t.CreatedAt)}
 }
 
@@ -166,7 +166,7 @@ var insertTokenSQL = "INSERT INTO tokens (" + strings.Join(tokenColumns[1:], ", 
 // tokenValues are the values of insertTokenSQL.
 func tokenValues(t *Token) []any {
 	return []any{t.AccessTokenHash, t.RefreshTokenHash, t.ClientID, t.UserID, t.CodeID, t.FamilyID,
-		t.Scope, t.AuthTime, t.ExpiresAt, t.RefreshExpiresAt, t.RotatedAt, t.RevokedAt, t.CreatedAt}
+		t.Scope, t.AuthTime, t.SID, t.ExpiresAt, t.RefreshExpiresAt, t.RotatedAt, t.RevokedAt, t.CreatedAt}
 }
 
 // scanOne runs q and scans its first row into dest; no row is

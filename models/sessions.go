@@ -53,14 +53,6 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return nil
 }
 
-// DeleteUserSessions ends every session of a user.
-func (s *Store) DeleteUserSessions(ctx context.Context, userID uint) error {
-	if err := s.db.WithContext(ctx).Delete(&Session{}, "user_id = ?", userID).Error; err != nil {
-		return notFound(err, "delete user sessions")
-	}
-	return nil
-}
-
 // SessionByKey finds an unexpired session by its stored key (SessionKey)
 // rather than its id: the accounts set aside on a browser are named so in
 // the browser's session, whose id alone the cookie carries. The Session

@@ -57,12 +57,12 @@ func (s *Store) SetUserPassword(ctx context.Context, id uint, password string, n
 	if err != nil {
 		return err
 	}
-	return s.updateUserEndingAccess(ctx, id, "password_hash", hash, now, "set user password")
+	return s.updateUserEndingAccess(ctx, id, "password_hash", hash, now, EndPassword, "set user password")
 }
 
 // updateUserEndingAccess sets one column of the user and ends their
 // access (endUserAccess), in one transaction.
-func (s *Store) updateUserEndingAccess(ctx context.Context, id uint, column string, value any, now time.Time, what string) error {
+func (s *Store) updateUserEndingAccess(ctx context.Context, id uint, column string, value any, now time.Time, reason, what string) error {
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&User{}).Where("id = ?", id).Update(column, value)
 		if res.Error != nil {
@@ -71,7 +71,7 @@ func (s *Store) updateUserEndingAccess(ctx context.Context, id uint, column stri
 		if res.RowsAffected == 0 {
 			return gorm.ErrRecordNotFound
 		}
-		return endUserAccess(tx, id, now)
+		return endUserAccess(tx, id, reason, now)
 	})
 	if err != nil {
 		return notFound(err, what)
@@ -82,9 +82,10 @@ func (s *Store) updateUserEndingAccess(ctx context.Context, id uint, column stri
 // endUserAccess deletes the user's sessions (by user_id, whatever form
 // the session ids are stored in), revokes their unrevoked tokens and
 // deletes their unused codes. Used codes stay, so that a replayed one is
-// still recognised.
-func endUserAccess(tx *gorm.DB, id uint, now time.Time) error {
-	if err := tx.Delete(&Session{}, "user_id = ?", id).Error; err != nil {
+// still recognised. The clients the sessions touched get a logout token
+// (endUserSessions).
+func endUserAccess(tx *gorm.DB, id uint, reason string, now time.Time) error {
+	if err := endUserSessions(tx, id, reason, now); err != nil {
 		return err
 	}
 	if err := tx.Model(&Token{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error; err != nil {
@@ -99,7 +100,7 @@ func endUserAccess(tx *gorm.DB, id uint, now time.Time) error {
 // turned back on while a code is still unexpired. Used codes stay, as
 // RevokeConsent leaves them, so that a replayed one is still recognised.
 func (s *Store) DeactivateUser(ctx context.Context, id uint, now time.Time) error {
-	return s.updateUserEndingAccess(ctx, id, "active", false, now, "deactivate user")
+	return s.updateUserEndingAccess(ctx, id, "active", false, now, EndDeactivated, "deactivate user")
 }
 
 // UserDependents counts the user's codes, tokens and consents.
@@ -111,7 +112,7 @@ func (s *Store) UserDependents(ctx context.Context, id uint) (Dependents, error)
 // codes, tokens and consents. Audit events keep the username they recorded.
 func (s *Store) DeleteUser(ctx context.Context, id uint) error {
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		if err := tx.Delete(&Session{}, "user_id = ?", id).Error; err != nil {
+		if err := endUserSessions(tx, id, EndDeleted, time.Now()); err != nil {
 			return err
 		}
 		// Not left to the cascade alone: a database created without

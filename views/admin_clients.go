@@ -26,13 +26,17 @@ type ClientFormValues struct {
 	GrantTypes             []string
 	RedirectURIs           string // one per line
 	PostLogoutRedirectURIs string // one per line
-	Scopes                 string // space-separated
-	JWTAlg                 string
-	WebsiteURL             string
-	TermsURL               string
-	ContactEmail           string
-	RequireConsent         bool
-	ReuseConsent           bool
+	// BackchannelLogoutURI and BackchannelLogoutSessionRequired are the
+	// client's Back-Channel Logout registration.
+	BackchannelLogoutURI             string
+	BackchannelLogoutSessionRequired bool
+	Scopes                           string // space-separated
+	JWTAlg                           string
+	WebsiteURL                       string
+	TermsURL                         string
+	ContactEmail                     string
+	RequireConsent                   bool
+	ReuseConsent                     bool
 }
 
 // ClientFormView is the create and edit form.
@@ -64,26 +68,28 @@ type IntegrationView struct {
 // ClientDetailView is one client, its counts and its integration panel.
 type ClientDetailView struct {
 	AdminChrome
-	ID                     uint
-	ClientID               string
-	Name                   string
-	Type                   string
-	ResponseTypes          []string
-	GrantTypes             []string
-	RedirectURIs           []string
-	PostLogoutRedirectURIs []string
-	Scopes                 string
-	JWTAlg                 string
-	RequireConsent         bool
-	ReuseConsent           bool
-	WebsiteURL             string
-	TermsURL               string
-	ContactEmail           string
-	LogoURL                string
-	Created                string
-	Tokens                 int64
-	Consents               int64
-	Integration            IntegrationView
+	ID                               uint
+	ClientID                         string
+	Name                             string
+	Type                             string
+	ResponseTypes                    []string
+	GrantTypes                       []string
+	RedirectURIs                     []string
+	PostLogoutRedirectURIs           []string
+	BackchannelLogoutURI             string
+	BackchannelLogoutSessionRequired bool
+	Scopes                           string
+	JWTAlg                           string
+	RequireConsent                   bool
+	ReuseConsent                     bool
+	WebsiteURL                       string
+	TermsURL                         string
+	ContactEmail                     string
+	LogoURL                          string
+	Created                          string
+	Tokens                           int64
+	Consents                         int64
+	Integration                      IntegrationView
 }
 
 // ConfirmDeleteView asks before deleting something, saying what goes with it.

@@ -94,3 +94,17 @@ type SwitchAccountView struct {
 	RequestID string // the parked authorization request, if any
 	Next      string // a local page to return to after login, if any
 }
+
+// EndSessionView is the confirmation of an RP-initiated logout (OpenID
+// RP-Initiated Logout 1.0 §2), shown when the request's id_token_hint is
+// missing or names another user than the signed-in one. The hidden fields
+// are checked again when the form comes back.
+type EndSessionView struct {
+	CSRF       string
+	Username   string
+	ClientName string // "" when no client was named
+	ClientID   string
+	// PostLogoutRedirectURI is registered for the client; "" for none.
+	PostLogoutRedirectURI string
+	State                 string
+}

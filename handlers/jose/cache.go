@@ -163,3 +163,17 @@ func (c *Cache) current(ctx context.Context) (*snapshot, error) {
 	}
 	return s, nil
 }
+
+// Known returns the key with kid among those this cache has parsed (every
+// key a load returned, retired ones included), loading first if nothing
+// was loaded yet; false when it has not met kid.
+func (c *Cache) Known(ctx context.Context, kid string) (*Key, bool, error) {
+	if _, err := c.current(ctx); err != nil {
+		return nil, false, err
+	}
+	k, ok := c.parsed.Load(kid)
+	if !ok {
+		return nil, false, nil
+	}
+	return k.(*Key), true, nil
+}

@@ -280,3 +280,103 @@ func publicJWKS(keys []*Key) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// LogoutType is the typ of a Logout Token (Back-Channel Logout 1.0 §2.4,
+// explicit typing per RFC 8725 §3.11), so it cannot pass for an ID token.
+const LogoutType = "logout+jwt"
+
+// SignLogout signs a Logout Token's claims with k: as Sign, with typ
+// logout+jwt. Rare enough to build its header each time.
+func (k *Key) SignLogout(claims map[string]any) (string, error) {
+	header, err := typedHeader(k.sig, k.KID, LogoutType)
+	if err != nil {
+		return "", err
+	}
+	return sign(claims, k.signer, header, k.priv)
+}
+
+// SignHS256Logout signs a Logout Token for an HS256 client with its
+// secret, typ logout+jwt.
+func SignHS256Logout(secret string, claims map[string]any) (string, error) {
+	if secret == "" {
+		return "", errors.New("jose: HS256 needs the client secret")
+	}
+	hs, err := hs256()
+	if err != nil {
+		return "", err
+	}
+	header, err := typedHeader(jwa.HS256, "", LogoutType)
+	if err != nil {
+		return "", err
+	}
+	return sign(claims, hs.signer, header, []byte(secret))
+}
+
+// typedHeader is protectedHeader with another typ.
+func typedHeader(alg jwa.SignatureAlgorithm, kid, typ string) (string, error) {
+	h := map[string]any{"alg": alg.String(), "typ": typ}
+	if kid != "" {
+		h["kid"] = kid
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
+		return "", fmt.Errorf("jose: encode header: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// PeekHeader returns the alg and kid of a compact JWS without verifying
+// anything: only to choose the key to verify it with.
+func PeekHeader(token string) (alg, kid string, err error) {
+	msg, err := jws.Parse([]byte(token))
+	if err != nil {
+		return "", "", fmt.Errorf("jose: parse token: %w", err)
+	}
+	sigs := msg.Signatures()
+	if len(sigs) != 1 {
+		return "", "", errors.New("jose: token has not exactly one signature")
+	}
+	h := sigs[0].ProtectedHeaders()
+	return h.Algorithm().String(), h.KeyID(), nil
+}
+
+// Verify checks that token is a compact JWS signed by k, with k's
+// algorithm, and returns its claims. Time claims are the caller's.
+func (k *Key) Verify(token string) (map[string]any, error) {
+	payload, err := jws.Verify([]byte(token), jws.WithKey(k.sig, k.pub))
+	if err != nil {
+		return nil, fmt.Errorf("jose: verify: %w", err)
+	}
+	return decodeClaims(payload)
+}
+
+// VerifyHS256 checks that token is an HS256 JWS keyed by secret and
+// returns its claims.
+func VerifyHS256(secret, token string) (map[string]any, error) {
+	if secret == "" {
+		return nil, errors.New("jose: HS256 needs the client secret")
+	}
+	payload, err := jws.Verify([]byte(token), jws.WithKey(jwa.HS256, []byte(secret)))
+	if err != nil {
+		return nil, fmt.Errorf("jose: verify: %w", err)
+	}
+	return decodeClaims(payload)
+}
+
+func decodeClaims(payload []byte) (map[string]any, error) {
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return nil, fmt.Errorf("jose: decode claims: %w", err)
+	}
+	return claims, nil
+}
+
+// UnverifiedClaims decodes a compact JWS's claims without verifying it:
+// only to find the key (an HS256 client's secret) to verify it with.
+func UnverifiedClaims(token string) (map[string]any, error) {
+	msg, err := jws.Parse([]byte(token))
+	if err != nil {
+		return nil, fmt.Errorf("jose: parse token: %w", err)
+	}
+	return decodeClaims(msg.Payload())
+}

@@ -125,6 +125,11 @@ func (m *Manager) Switch(c echo.Context, userID uint) error {
 		if err := s.Save(c.Request(), c.Response()); err != nil {
 			return err
 		}
+		// The clients the chosen account's session touched follow it
+		// to its new id, for back-channel logout.
+		if err := m.store.RekeySession(ctx, key, models.SessionKey(s.ID)); err != nil {
+			return err
+		}
 		return m.renewBrowserState(c)
 	}
 	return ErrNoAccount
@@ -170,6 +175,11 @@ func (m *Manager) setAsideCurrent(ctx context.Context, s *sessions.Session, list
 		if err != nil {
 			return nil, err
 		}
+		if s.ID != "" {
+			if err := m.store.RekeySession(ctx, models.SessionKey(s.ID), key); err != nil {
+				return nil, err
+			}
+		}
 		list = append([]string{key}, list...)
 	}
 	if s.ID != "" {
@@ -178,7 +188,7 @@ func (m *Manager) setAsideCurrent(ctx context.Context, s *sessions.Session, list
 		}
 	}
 	for len(list) > maxAccounts-1 {
-		if err := m.store.DeleteSessionKey(ctx, list[len(list)-1]); err != nil {
+		if err := m.store.EndSessionKey(ctx, list[len(list)-1], models.EndLogout, m.now()); err != nil {
 			return nil, err
 		}
 		list = list[:len(list)-1]
@@ -209,10 +219,11 @@ func (m *Manager) withoutUser(ctx context.Context, list []string, userID uint) (
 	return out, nil
 }
 
-// endOthers deletes the rows of every account set aside on this browser.
+// endOthers ends every account set aside on this browser, queueing
+// back-channel logout for the clients each touched.
 func (m *Manager) endOthers(ctx context.Context, s *sessions.Session) error {
 	for _, key := range others(s.Values) {
-		if err := m.store.DeleteSessionKey(ctx, key); err != nil {
+		if err := m.store.EndSessionKey(ctx, key, models.EndLogout, m.now()); err != nil {
 			return err
 		}
 	}

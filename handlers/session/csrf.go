@@ -125,3 +125,14 @@ func CSRFToken(c echo.Context) string {
 	s, _ := c.Get(ctxCSRFKey).(string)
 	return s
 }
+
+// FormToken is the CSRF token for a form on a page the CSRF middleware
+// does not serve: RP-initiated logout arrives as a cross-site POST too,
+// and its confirmation form posts back to a protected route.
+func (m *Manager) FormToken(c echo.Context) (string, error) {
+	id, err := m.ensureID(c)
+	if err != nil {
+		return "", err
+	}
+	return m.csrfToken(id), nil
+}

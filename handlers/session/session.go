@@ -43,6 +43,11 @@ const (
 // sessions started before, still read.
 const keyAuthMicros = "auth_time_us"
 
+// keySID is the session's sid (OpenID Back-Channel Logout 1.0 §2.1): a
+// random id made at login, neither the cookie's value nor the row's key,
+// so an ID token's sid names the session without opening it.
+const keySID = "sid"
+
 // Manager loads, saves and ends login sessions. The cookie holds only the
 // signed session id; the signing key is a database setting, so every
 // instance accepts every cookie, and an admin can end a session by
@@ -269,7 +274,7 @@ func (m *Manager) Start(c echo.Context, u *models.User, at time.Time) error {
 		return err
 	}
 	s.ID = ""
-	s.Values = map[any]any{keyUserID: u.ID, keyAuthMicros: at.UnixMicro()}
+	s.Values = map[any]any{keyUserID: u.ID, keyAuthMicros: at.UnixMicro(), keySID: models.NewID()}
 	if len(list) > 0 {
 		s.Values[keyOthers] = list
 	}
@@ -279,8 +284,9 @@ func (m *Manager) Start(c echo.Context, u *models.User, at time.Time) error {
 	return m.renewBrowserState(c)
 }
 
-// End signs every account on this browser out and deletes their
-// sessions.
+// End signs every account on this browser out: their session rows go and
+// a logout token is queued for every client each touched
+// (models.Store.EndSession).
 func (m *Manager) End(c echo.Context) error {
 	s, err := m.Load(c)
 	if err != nil {
@@ -289,11 +295,28 @@ func (m *Manager) End(c echo.Context) error {
 	if err := m.endOthers(c.Request().Context(), s); err != nil {
 		return err
 	}
+	if s.ID != "" {
+		if err := m.store.EndSession(c.Request().Context(), s.ID, models.EndLogout, m.now()); err != nil {
+			return err
+		}
+	}
 	s.Options.MaxAge = -1
 	if err := s.Save(c.Request(), c.Response()); err != nil {
 		return err
 	}
 	return m.renewBrowserState(c)
+}
+
+// Current returns the request's session id (what the cookie carries) and
+// sid, or empty strings when there is no signed-in session. A session
+// begun before sids were kept has none.
+func (m *Manager) Current(c echo.Context) (id, sid string) {
+	s, err := m.Load(c)
+	if err != nil || s.IsNew {
+		return "", ""
+	}
+	sid, _ = s.Values[keySID].(string)
+	return s.ID, sid
 }
 
 // Flash is a one-time message shown on the next page. Secret marks a value
