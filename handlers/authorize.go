@@ -77,7 +77,7 @@ func (h *Handler) Authorize(c echo.Context) error {
 // that user, whoever is signed in now.
 func (h *Handler) authorizeWithHint(c echo.Context, req *models.AuthRequest, client *models.Client, hint string) error {
 	ctx := c.Request().Context()
-	sub, err := h.verifyIDTokenHint(ctx, hint, client)
+	sub, err := h.verifyIDTokenHint(ctx, hint)
 	if errors.Is(err, errBadHint) {
 		return h.redirectError(c, redirectTo(req, oauth.InvalidRequest, "the id_token_hint was not issued by this server"))
 	}
