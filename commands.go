@@ -334,6 +334,7 @@ func cmdCreateUser(ctx context.Context, args []string, getenv func(string) strin
 		}
 		return err
 	}
+	recordCLIChange(ctx, store, stderr, &models.Event{Detail: "create user", Target: "user " + u.Username, UserID: &u.ID})
 	fmt.Fprintf(stdout, "created user %s (sub %s)\n", u.Username, u.Subject)
 	return nil
 }
@@ -453,6 +454,7 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 	if err := store.CreateClient(ctx, c); err != nil {
 		return err
 	}
+	recordCLIChange(ctx, store, stderr, &models.Event{Detail: "create client", Target: "client " + c.ClientID, ClientID: &c.ID})
 	if *asJSON {
 		id, _ := json.Marshal(c.ClientID)
 		if secret == "" {
@@ -477,4 +479,15 @@ func nonNil(l listFlag) []string {
 		return []string{}
 	}
 	return l
+}
+
+// recordCLIChange records a change made from the command line in the
+// audit log as an admin change by the actor "cli" (as key rotation from
+// the command line is). The change itself is done, so a failure to record
+// it is reported on stderr, not returned.
+func recordCLIChange(ctx context.Context, store *models.Store, stderr io.Writer, e *models.Event) {
+	e.Kind, e.Username = models.EventAdminChange, actorCLI
+	if err := store.RecordEvent(ctx, e); err != nil {
+		fmt.Fprintf(stderr, "oidcd: warning: record %s in the audit log: %v\n", e.Detail, err)
+	}
 }

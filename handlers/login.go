@@ -146,6 +146,9 @@ func (h *Handler) checkLogin(c echo.Context, username, password, device string) 
 	res, err := h.store.ReserveAttempt(ctx, h.loginKeys(username, ip, device), h.now())
 	if te := (*models.ThrottledError)(nil); errors.As(err, &te) {
 		h.metrics.Throttled("login")
+		// Bounded: only an attempt the throttle refuses is recorded, and
+		// the throttle already limits how often that can happen per key.
+		h.recordEvent(c, &models.Event{Kind: models.EventLoginThrottled, Username: username, RemoteIP: ip})
 		return nil, loginCheck{outcome: loginThrottled, retryAfter: te.RetryAfter}
 	}
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -142,7 +143,7 @@ func (h *Handler) authenticateClient(c echo.Context, p params) (*models.Client, 
 	}
 	client, err := h.clients.ByClientID(ctx, id)
 	if errors.Is(err, models.ErrNotFound) {
-		h.clientAuthFailed(c, address)
+		h.clientAuthFailed(c, id, nil, address)
 		return nil, oauth.Errorf(oauth.InvalidClient, "client authentication failed")
 	}
 	if err != nil {
@@ -156,22 +157,31 @@ func (h *Handler) authenticateClient(c echo.Context, p params) (*models.Client, 
 	}
 	if secret == "" {
 		if basic {
-			h.clientAuthFailed(c, pair, address)
+			h.clientAuthFailed(c, id, &client.ID, pair, address)
 			return nil, oauth.Errorf(oauth.InvalidClient, "client authentication failed")
 		}
 		return nil, oauth.Errorf(oauth.InvalidClient, "client authentication is required")
 	}
 	if subtle.ConstantTimeCompare([]byte(oauth.HashToken(secret)), []byte(client.SecretHash)) != 1 {
-		h.clientAuthFailed(c, pair, address)
+		h.clientAuthFailed(c, id, &client.ID, pair, address)
 		return nil, oauth.Errorf(oauth.InvalidClient, "client authentication failed")
 	}
 	return client, nil
 }
 
-// clientAuthFailed counts a failed client authentication. A key that is
-// locked meanwhile has nothing left to count; a failure to count is
-// logged, and the request is refused anyway.
-func (h *Handler) clientAuthFailed(c echo.Context, keys ...models.ThrottleKey) {
+// clientAuthFailed counts a failed client authentication and records it
+// in the audit log (client_auth_failed) with the client_id as sent, cut
+// to a bounded length, and never the secret; clientID is the client's row
+// when the client_id names one. The throttle bounds how many are recorded.
+// A key that is locked meanwhile has nothing left to count; a failure to
+// count is logged, and the request is refused anyway.
+func (h *Handler) clientAuthFailed(c echo.Context, sentID string, clientID *uint, keys ...models.ThrottleKey) {
+	const maxSentID = 100
+	if len(sentID) > maxSentID {
+		sentID = sentID[:maxSentID] + "…"
+	}
+	h.recordEvent(c, &models.Event{Kind: models.EventClientAuthFailed, ClientID: clientID,
+		Detail: c.Request().URL.Path + " client_id " + strconv.Quote(sentID)})
 	_, err := h.store.ReserveAttempt(c.Request().Context(), keys, h.now())
 	if te := (*models.ThrottledError)(nil); err != nil && !errors.As(err, &te) {
 		h.log.WarnContext(c.Request().Context(), "count failed client authentication", "err", err)

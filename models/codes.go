@@ -122,7 +122,7 @@ func (s *Store) RedeemCode(ctx context.Context, codeHash string, now time.Time,
 		return nil
 	})
 	if reused != nil {
-		if rerr := s.revokeWhere(ctx, now, "code_id = ?", reused.ID); rerr != nil {
+		if rerr := s.revokeWhere(ctx, now, reuseEvent(EventCodeReplay, reused.ClientID, &reused.UserID, audit), "code_id = ?", reused.ID); rerr != nil {
 			return nil, rerr
 		}
 		return nil, ErrCodeReused

@@ -303,6 +303,20 @@ const (
 	// delivered, and one given up after its last attempt.
 	EventBackchannelLogout       = "backchannel_logout"
 	EventBackchannelLogoutFailed = "backchannel_logout_failed"
+	// Security events, recorded on failure paths only (each one bounded by
+	// the throttle or the revocation it comes with):
+	// EventCodeReplay: an authorization code presented again; the tokens
+	// it issued are revoked (RFC 6749 §4.1.2).
+	EventCodeReplay = "code_replay"
+	// EventRefreshReuse: a rotated-out refresh token presented again; its
+	// family is revoked (RFC 9700 §4.14.2).
+	EventRefreshReuse = "refresh_reuse"
+	// EventLoginThrottled: the login throttle refused an attempt.
+	EventLoginThrottled = "login_throttled"
+	// EventClientAuthFailed: a counted failed client authentication at
+	// /token, /revoke or /introspect (the client_id as sent, never the
+	// secret).
+	EventClientAuthFailed = "client_auth_failed"
 )
 
 // EventKinds lists every kind, for the audit log's filter.
@@ -311,6 +325,7 @@ var EventKinds = []string{
 	EventConsentRevoked, EventTokenIssued, EventTokenRevoked, EventLogout, EventAdminChange,
 	EventPasswordChanged,
 	EventBackchannelLogout, EventBackchannelLogoutFailed,
+	EventCodeReplay, EventRefreshReuse, EventLoginThrottled, EventClientAuthFailed,
 }
 
 // Event is one entry in the audit log. Login throttling does not read

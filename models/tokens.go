@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -62,6 +63,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, refreshHash string, now 
 	check func(*Token) error, mint func(*Token) (*Token, error), audit ...*Event) (*Token, error) {
 	var next *Token
 	var reusedFamily string
+	var reuse *Event
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		var old Token
 		// One statement: the client and user come by JOIN.
@@ -69,7 +71,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, refreshHash string, now 
 			return err
 		}
 		if old.RotatedAt != nil {
-			reusedFamily = old.FamilyID
+			reusedFamily, reuse = old.FamilyID, reuseEvent(EventRefreshReuse, old.ClientID, old.UserID, audit)
 			return ErrRefreshReused
 		}
 		if old.RevokedAt != nil {
@@ -83,7 +85,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, refreshHash string, now 
 			return res.Error
 		}
 		if res.RowsAffected != 1 {
-			reusedFamily = old.FamilyID
+			reusedFamily, reuse = old.FamilyID, reuseEvent(EventRefreshReuse, old.ClientID, old.UserID, audit)
 			return ErrRefreshReused
 		}
 		t, err := mint(&old)
@@ -105,7 +107,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, refreshHash string, now 
 		return nil
 	})
 	if reusedFamily != "" {
-		if rerr := s.revokeWhere(ctx, now, "family_id = ?", reusedFamily); rerr != nil {
+		if rerr := s.revokeWhere(ctx, now, reuse, "family_id = ?", reusedFamily); rerr != nil {
 			return nil, rerr
 		}
 		return nil, ErrRefreshReused
@@ -119,14 +121,33 @@ func (s *Store) RotateRefreshToken(ctx context.Context, refreshHash string, now 
 	return next, nil
 }
 
-// revokeWhere revokes every unrevoked token matching the condition.
-func (s *Store) revokeWhere(ctx context.Context, now time.Time, cond string, args ...any) error {
-	err := s.db.WithContext(ctx).Model(&Token{}).Where("revoked_at IS NULL").Where(cond, args...).
-		Update("revoked_at", now).Error
+// revokeWhere revokes every unrevoked token matching the condition and,
+// when ev is not nil, records it in the same transaction with the number
+// of tokens revoked appended to its detail.
+func (s *Store) revokeWhere(ctx context.Context, now time.Time, ev *Event, cond string, args ...any) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&Token{}).Where("revoked_at IS NULL").Where(cond, args...).Update("revoked_at", now)
+		if res.Error != nil || ev == nil {
+			return res.Error
+		}
+		ev.Detail = strings.TrimSpace(fmt.Sprintf("%s %d tokens revoked", ev.Detail, res.RowsAffected))
+		return recordEvent(tx, ev)
+	})
 	if err != nil {
 		return fmt.Errorf("models: revoke tokens: %w", err)
 	}
 	return nil
+}
+
+// reuseEvent is the audit event of a replayed code or reused refresh
+// token, recorded with the revocation it causes. It carries the remote
+// address of the events the caller gave for the success path.
+func reuseEvent(kind string, clientID uint, userID *uint, audit []*Event) *Event {
+	e := &Event{Kind: kind, ClientID: &clientID, UserID: userID}
+	if len(audit) > 0 && audit[0] != nil {
+		e.RemoteIP = audit[0].RemoteIP
+	}
+	return e
 }
 
 // TokensByCode returns every token issued from a code or refreshed from
