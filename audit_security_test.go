@@ -87,8 +87,8 @@ func TestAuditCodeReplay(t *testing.T) {
 
 	e := oneEvent(t, r.db, models.EventCodeReplay)
 	wantIDs(t, e, &r.conf.ID, &r.user.ID)
-	if e.Detail != "1 tokens revoked" {
-		t.Errorf("code_replay detail = %q, want %q", e.Detail, "1 tokens revoked")
+	if e.Detail != "1 token revoked" {
+		t.Errorf("code_replay detail = %q, want %q", e.Detail, "1 token revoked")
 	}
 	if e.RemoteIP == "" {
 		t.Errorf("code_replay event has no remote address")
@@ -118,8 +118,8 @@ func TestAuditRefreshReuse(t *testing.T) {
 	wantIDs(t, e, &r.conf.ID, &r.user.ID)
 	// The first pair was revoked by its rotation; the second is the one
 	// the reuse revokes.
-	if e.Detail != "1 tokens revoked" {
-		t.Errorf("refresh_reuse detail = %q, want %q", e.Detail, "1 tokens revoked")
+	if e.Detail != "1 token revoked" {
+		t.Errorf("refresh_reuse detail = %q, want %q", e.Detail, "1 token revoked")
 	}
 	wantNoSecretInEvents(t, r.db, old, r.secret, testPassword, second["access_token"].(string), second["refresh_token"].(string))
 }

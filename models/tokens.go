@@ -130,7 +130,11 @@ func (s *Store) revokeWhere(ctx context.Context, now time.Time, ev *Event, cond 
 		if res.Error != nil || ev == nil {
 			return res.Error
 		}
-		ev.Detail = strings.TrimSpace(fmt.Sprintf("%s %d tokens revoked", ev.Detail, res.RowsAffected))
+		noun := "tokens"
+		if res.RowsAffected == 1 {
+			noun = "token"
+		}
+		ev.Detail = strings.TrimSpace(fmt.Sprintf("%s %d %s revoked", ev.Detail, res.RowsAffected, noun))
 		return recordEvent(tx, ev)
 	})
 	if err != nil {
