@@ -77,6 +77,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		fmt.Fprint(stderr, "\nflags:\n")
 		fs.PrintDefaults()
+		printExamples(stderr, "bench")
 	}
 	var c benchConfig
 	fs.StringVar(&c.issuer, "issuer", "http://127.0.0.1:8000", "issuer URL of the running provider (its discovery document gives the endpoints)")

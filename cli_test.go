@@ -38,7 +38,7 @@ type cliResult struct {
 func runCLI(t *testing.T, vars map[string]string, args ...string) cliResult {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), args, func(k string) string { return vars[k] }, &stdout, &stderr)
+	err := run(context.Background(), args, func(k string) string { return vars[k] }, strings.NewReader(""), &stdout, &stderr)
 	code := exitCode(err, &stderr)
 	return cliResult{err: err, code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
@@ -189,7 +189,7 @@ func TestCLICreateUserRefusals(t *testing.T) {
 		{"bad email", []string{"--username", "bob", "--password", "wonderland-42", "--email", "not an email"}, 1,
 			"oidcd: createuser: email: enter a valid email address\n"},
 		{"missing username", []string{"--password", "wonderland-42"}, 2, "flag --username is required\n"},
-		{"missing password", []string{"--username", "bob"}, 2, "flag --password is required\n"},
+		{"missing password", []string{"--username", "bob"}, 2, "flag --password is required, or the password as one line on standard input\n"},
 		{"unknown flag", []string{"--username", "bob", "--password", "wonderland-42", "--colour", "red"}, 2,
 			"flag provided but not defined: -colour\n"},
 		{"stray argument", []string{"--username", "bob", "--password", "wonderland-42", "extra"}, 2,
@@ -653,7 +653,7 @@ func startServe(t *testing.T, vars map[string]string, args ...string) *serveProc
 	p := &serveProcess{logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	args = append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)
 	go func() {
-		p.done <- run(ctx, args, func(k string) string { return vars[k] }, io.Discard, p.logs)
+		p.done <- run(ctx, args, func(k string) string { return vars[k] }, strings.NewReader(""), io.Discard, p.logs)
 	}()
 	t.Cleanup(func() {
 		cancel()

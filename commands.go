@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,10 +11,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/term"
 
 	"oidcd/admin"
 	"oidcd/handlers"
@@ -36,9 +40,46 @@ func newFlagSet(name, synopsis string, getenv func(string) string, stderr io.Wri
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: oidcd %s %s\n\nflags:\n", name, synopsis)
 		fs.PrintDefaults()
+		printExamples(stderr, name)
 	}
 	db := fs.String("db", envOr(getenv, "OIDC_DATABASE", "data/oidcd.db"), "SQLite file, or a postgres:// URL (env OIDC_DATABASE)")
 	return fs, db
+}
+
+// examples are the command lines each command's -h ends with.
+var examples = map[string][]string{
+	"serve": {
+		"OIDC_ISSUER=https://id.example.com oidcd serve --addr :8000 --db data/oidcd.db",
+		"oidcd serve --db postgres://oidcd@localhost/oidcd --log-format json",
+	},
+	"createuser": {
+		"oidcd createuser --username ada --email ada@example.com --email-verified --given-name Ada --family-name Lovelace",
+		"    (asks for the password twice; the name claim becomes \"Ada Lovelace\")",
+		"echo \"$PASSWORD\" | oidcd createuser --username bob --superuser",
+		"    (reads the password, one line, from standard input when it is not a terminal)",
+	},
+	"createclient": {
+		"oidcd createclient --name 'My app' --type confidential --redirect-uri https://app.example.com/oauth2/callback",
+		"oidcd createclient --name SPA --type public --redirect-uri http://localhost:5173/cb --require-consent=false --json",
+	},
+	"creatersakey": {"oidcd creatersakey --now"},
+	"createkey":    {"oidcd createkey --alg ES256", "oidcd createkey --alg EdDSA --now"},
+	"rotatekeys":   {"oidcd rotatekeys", "oidcd rotatekeys --alg RS256 --now"},
+	"cleanup":      {"oidcd cleanup --db data/oidcd.db"},
+	"bench": {
+		"oidcd bench --issuer http://127.0.0.1:8000 --client-id ID --client-secret SECRET --redirect-uri http://127.0.0.1/cb --username bench --password 'bench password' --duration 30s",
+	},
+}
+
+// printExamples ends a command's usage with its examples.
+func printExamples(w io.Writer, name string) {
+	if len(examples[name]) == 0 {
+		return
+	}
+	fmt.Fprint(w, "\nExample:\n")
+	for _, e := range examples[name] {
+		fmt.Fprintf(w, "  %s\n", e)
+	}
 }
 
 // warnings is the log of the commands other than serve: warnings only, so
@@ -270,10 +311,10 @@ func createKey(ctx context.Context, db, alg string, signNow bool, getenv func(st
 	return nil
 }
 
-func cmdCreateUser(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs, db := newFlagSet("createuser", "--username U --password P [--email E] [--name N] [--given-name G] [--family-name F] [claim flags] [--attr K=V]... [--superuser]", getenv, stderr)
+func cmdCreateUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs, db := newFlagSet("createuser", "--username U [--password P] [--email E] [--name N] [--given-name G] [--family-name F] [claim flags] [--attr K=V]... [--superuser]", getenv, stderr)
 	username := fs.String("username", "", "username (required)")
-	password := fs.String("password", "", "password (required)")
+	password := fs.String("password", "", "password (default: asked twice on a terminal, or one line read from standard input; a flag is seen by other users in the process list)")
 	superuser := fs.Bool("superuser", false, "may use the admin site")
 	var attrs listFlag
 	fs.Var(&attrs, "attr", "free-form attribute key=value, released by custom scopes (repeatable)")
@@ -291,13 +332,21 @@ func cmdCreateUser(ctx context.Context, args []string, getenv func(string) strin
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := required(fs, "username", "password"); err != nil {
+	if err := required(fs, "username"); err != nil {
 		return err
 	}
-	for _, err := range []error{models.CheckUsername(*username), models.CheckPassword(*password)} {
-		if err != nil {
+	if err := models.CheckUsername(*username); err != nil {
+		return fmt.Errorf("createuser: %w", err)
+	}
+	if flagSet(fs, "password") {
+		if err := models.CheckPassword(*password); err != nil {
 			return fmt.Errorf("createuser: %w", err)
 		}
+	}
+	// The admin site's new user form's rule: no name, the given and
+	// family names make it.
+	if u.Name == "" {
+		u.Name = models.DerivedName(u.GivenName, u.FamilyName)
 	}
 	for _, f := range models.ClaimFields {
 		if f.Kind != models.ClaimBool {
@@ -322,6 +371,22 @@ func cmdCreateUser(ctx context.Context, args []string, getenv func(string) strin
 	if msg := models.CheckAttributes(u.Attributes); msg != "" {
 		return fmt.Errorf("createuser: --attr: %s", msg)
 	}
+	// The password is asked for last, once every other flag is known good.
+	if !flagSet(fs, "password") {
+		pw, err := readPassword(stdin, stderr)
+		if errors.Is(err, errNoPassword) {
+			fmt.Fprintln(fs.Output(), "flag --password is required, or the password as one line on standard input")
+			fs.Usage()
+			return usageError{"missing --password"}
+		}
+		if err == nil {
+			err = models.CheckPassword(pw)
+		}
+		if err != nil {
+			return fmt.Errorf("createuser: %w", err)
+		}
+		*password = pw
+	}
 	store, err := openDatabase(*db, getenv, warnings(stderr))
 	if err != nil {
 		return err
@@ -337,6 +402,57 @@ func cmdCreateUser(ctx context.Context, args []string, getenv func(string) strin
 	recordCLIChange(ctx, store, stderr, &models.Event{Detail: "create user", Target: "user " + u.Username, UserID: &u.ID})
 	fmt.Fprintf(stdout, "created user %s (sub %s)\n", u.Username, u.Subject)
 	return nil
+}
+
+// flagSet reports whether the command line gave the flag.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// errNoPassword is readPassword's answer to an empty standard input.
+var errNoPassword = errors.New("no password on standard input")
+
+// readPassword gets createuser's password when --password is not given: on
+// a terminal it is asked for twice, without echo; otherwise standard input's
+// first line is the password (`echo "$PW" | oidcd createuser ...`), the line
+// end removed.
+func readPassword(stdin io.Reader, prompt io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		ask := func(label string) (string, error) {
+			fmt.Fprint(prompt, label)
+			b, err := term.ReadPassword(int(f.Fd()))
+			fmt.Fprintln(prompt)
+			return string(b), err
+		}
+		first, err := ask("Password: ")
+		if err != nil {
+			return "", err
+		}
+		if err := models.CheckPassword(first); err != nil {
+			return "", err
+		}
+		again, err := ask("Password (again): ")
+		if err != nil {
+			return "", err
+		}
+		if first != again {
+			return "", errors.New("the passwords do not match")
+		}
+		return first, nil
+	}
+	// A line longer than any password allowed is cut here and refused by
+	// CheckPassword; nothing more is read.
+	line, err := bufio.NewReader(io.LimitReader(stdin, models.MaxPasswordBytes+3)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("reading the password from standard input: %w", err)
+	}
+	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	if line == "" {
+		return "", errNoPassword
+	}
+	return line, nil
 }
 
 // claimUsage describes a claim's flag.

@@ -15,7 +15,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
 }
@@ -40,8 +40,8 @@ func exitCode(err error, stderr io.Writer) int {
 }
 
 // run is the whole program, with its environment passed in so tests can
-// call it directly.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// call it directly. stdin is read by createuser only, for the password.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "serve":
 		return cmdServe(ctx, args, getenv, stdout, stderr)
 	case "createuser":
-		return cmdCreateUser(ctx, args, getenv, stdout, stderr)
+		return cmdCreateUser(ctx, args, getenv, stdin, stdout, stderr)
 	case "createclient":
 		return cmdCreateClient(ctx, args, getenv, stdout, stderr)
 	case "creatersakey":

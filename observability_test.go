@@ -305,7 +305,7 @@ func TestJSONLogs(t *testing.T) {
 		}
 	}
 	var stderr strings.Builder
-	err = run(ctx, []string{"serve", "--log-format", "xml"}, func(string) string { return "" }, io.Discard, &stderr)
+	err = run(ctx, []string{"serve", "--log-format", "xml"}, func(string) string { return "" }, strings.NewReader(""), io.Discard, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "text or json") {
 		t.Errorf("serve --log-format xml: err = %v, want a refusal", err)
 	}

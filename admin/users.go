@@ -102,7 +102,7 @@ func (a *Admin) CreateUser(c echo.Context) error {
 		return again()
 	}
 	if f.Name == "" {
-		f.Name = strings.TrimSpace(f.GivenName + " " + f.FamilyName)
+		f.Name = models.DerivedName(f.GivenName, f.FamilyName)
 	}
 	u := &models.User{
 		Username: f.Username, Email: f.Email, EmailVerified: f.EmailVerified,

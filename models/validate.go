@@ -84,3 +84,10 @@ func CheckPassword(password string) error {
 	}
 	return nil
 }
+
+// DerivedName is the name claim of a new user for whom none was given: the
+// given and family names joined by a space (either may be empty). The admin
+// site's new user form and `oidcd createuser` both use it.
+func DerivedName(given, family string) string {
+	return strings.TrimSpace(given + " " + family)
+}

@@ -48,3 +48,17 @@ func TestUserRules(t *testing.T) {
 		})
 	}
 }
+
+func TestDerivedName(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ given, family, want string }{
+		{"Ada", "Lovelace", "Ada Lovelace"},
+		{"Ada", "", "Ada"},
+		{"", "Lovelace", "Lovelace"},
+		{"", "", ""},
+	} {
+		if got := models.DerivedName(c.given, c.family); got != c.want {
+			t.Errorf("DerivedName(%q, %q) = %q, want %q", c.given, c.family, got, c.want)
+		}
+	}
+}
