@@ -1,10 +1,17 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"oidcd/models"
 )
 
 // Issue 11's small defects, as a browser sees them over HTTP: the icon,
@@ -124,4 +131,63 @@ func TestUnknownClientPageSaysWhatToDo(t *testing.T) {
 			t.Errorf("no link home on the unknown-client page")
 		}
 	}
+}
+
+// TestBrowserSecretFieldFocusAndSkipLink checks in a real browser what
+// the markup cannot show: the keyboard's first stop is the skip link, with
+// a clear ring, and the one-time secret field is tall enough for the
+// descenders of its monospace font (underscores looked like spaces).
+func TestBrowserSecretFieldFocusAndSkipLink(t *testing.T) {
+	t.Parallel()
+	exe := chromiumPath(t)
+	env := newTestEnv(t)
+	env.createUser("root", "admin password 1", func(u *models.User) { u.Superuser = true })
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c := newChrome(t, ctx, exe)
+
+	c.do("open a page with no autofocus and press Tab",
+		chromedp.Navigate(env.issuer+"/no-such-page"),
+		chromedp.WaitVisible(byTestID("error-page")),
+		chromedp.KeyEvent(kb.Tab),
+	)
+	type ring struct {
+		TestID, Style string
+		Width, Left   float64
+	}
+	focus := chromeRead(c, "read the focused element", chromedp.Evaluate[ring](`(() => {
+		const a = document.activeElement, s = getComputedStyle(a);
+		return {TestID: a.getAttribute('data-testid') || a.tagName, Style: s.outlineStyle,
+			Width: parseFloat(s.outlineWidth), Left: a.getBoundingClientRect().left};
+	})()`))
+	if focus.TestID != "skip-link" || focus.Style == "none" || focus.Width < 2 || focus.Left < 0 {
+		t.Errorf("first Tab focuses %+v, want the skip link, on screen, with an outline of at least 2px", focus)
+	}
+
+	c.do("sign in and add a confidential client",
+		chromedp.Navigate(env.issuer+"/admin/clients/new"),
+		chromedp.WaitVisible(byTestID("login-form")),
+		chromedp.SendKeys(byTestID("username"), "root"),
+		chromedp.SendKeys(byTestID("password"), "admin password 1"),
+		chromedp.Click(byTestID("login-submit")),
+		chromedp.WaitVisible(byTestID("client-form")),
+		chromedp.SendKeys(byTestID("client-name-input"), "Secret RP"),
+		chromedp.SendKeys(byTestID("client-redirect-uris"), "http://127.0.0.1/rp/cb"),
+		chromedp.Click(byTestID("client-save")),
+		chromedp.WaitVisible(byTestID("one-time-secret")),
+	)
+	type box struct {
+		LineHeight, FontSize       float64
+		ScrollHeight, ClientHeight int
+	}
+	b := chromeRead(c, "measure the secret field", chromedp.Evaluate[box](`(() => {
+		const f = document.querySelector('[data-testid="one-time-secret"]'), s = getComputedStyle(f);
+		f.value = '____' + f.value + '____';
+		return {LineHeight: parseFloat(s.lineHeight), FontSize: parseFloat(s.fontSize),
+			ScrollHeight: f.scrollHeight, ClientHeight: f.clientHeight};
+	})()`))
+	if b.LineHeight < 1.2*b.FontSize || b.ScrollHeight > b.ClientHeight {
+		t.Errorf("secret field %+v: want a line height of at least 1.2 × the font size and no clipped content", b)
+	}
+	c.wantNoDialogs()
 }
