@@ -71,6 +71,12 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 		ContentSecurityPolicy: "default-src 'none'; style-src 'self'; img-src 'self' https: data:; script-src 'self'; frame-ancestors 'none'; base-uri 'none'",
 	}))
 	e.StaticFS("/static", static.Files)
+	// Browsers ask for /favicon.ico whatever the page links: the same icon,
+	// rather than a 404 logged on every first visit.
+	e.GET("/favicon.ico", func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=86400")
+		return c.Blob(http.StatusOK, "image/svg+xml", static.Favicon)
+	})
 
 	// Observability (README "Observability"): liveness, readiness, and
 	// Prometheus metrics for a holder of OIDC_METRICS_TOKEN only.
@@ -385,6 +391,8 @@ func errorHandler(h *handlers.Handler, log *slog.Logger) echo.HTTPErrorHandler {
 		switch {
 		case c.Request().Method == http.MethodHead:
 			werr = c.NoContent(status)
+		case status == http.StatusNotFound && strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "text/html"):
+			werr = h.RenderNotFound(c)
 		case strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "text/html"):
 			werr = h.RenderErrorPage(c, status, http.StatusText(status), "The request could not be served: "+message+".")
 		default:

@@ -540,9 +540,9 @@ func (a *Admin) ConfirmDeleteClient(c echo.Context) error {
 // consequences says what a delete takes with it.
 func consequences(d models.Dependents, more ...string) []string {
 	return append([]string{
-		fmt.Sprintf("%d authorization code(s)", d.Codes),
-		fmt.Sprintf("%d token(s), which stop working at once", d.Tokens),
-		fmt.Sprintf("%d consent(s)", d.Consents),
+		views.Plural(d.Codes, "authorization code", "authorization codes"),
+		views.Plural(d.Tokens, "token, which stops working at once", "tokens, which stop working at once"),
+		views.Plural(d.Consents, "consent", "consents"),
 	}, more...)
 }
 

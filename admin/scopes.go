@@ -194,8 +194,7 @@ func (a *Admin) ConfirmDeleteScope(c echo.Context) error {
 	}
 	var what []string
 	if len(clients) > 0 {
-		what = append(what, fmt.Sprintf("its claims, for the %d client(s) that list it (%s): they keep the name, which then grants nothing",
-			len(clients), strings.Join(clients, ", ")))
+		what = append(what, "its claims, for the "+views.Plural(int64(len(clients)), "client that lists", "clients that list")+" it ("+strings.Join(clients, ", ")+"): they keep the name, which then grants nothing")
 	}
 	return a.render(c, http.StatusOK, views.ConfirmDeletePage(views.ConfirmDeleteView{
 		AdminChrome: a.chrome(c, "scopes", "Delete scope "+cs.Name),

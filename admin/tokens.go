@@ -2,7 +2,6 @@ package admin
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -102,5 +101,5 @@ func (a *Admin) RevokeTokens(c echo.Context) error {
 		target = "tokens of user " + fv.Username
 	}
 	a.auditGrant(c, f.ClientID, "revoke tokens", target, nil, map[string]int64{"Revoked": n})
-	return a.redirectWith(c, back, "success", fmt.Sprintf("%d token(s) of %s revoked.", n, strings.Join(of, ", ")))
+	return a.redirectWith(c, back, "success", views.Plural(int64(n), "token", "tokens")+" of "+strings.Join(of, ", ")+" revoked.")
 }

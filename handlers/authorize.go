@@ -14,6 +14,7 @@ import (
 
 	"oidcd/handlers/oauth"
 	"oidcd/models"
+	"oidcd/views"
 )
 
 // Authorize serves GET and POST /authorize (OpenID Connect Core §3.1.2).
@@ -43,7 +44,13 @@ func (h *Handler) Authorize(c echo.Context) error {
 	ar, aerr := oauth.ParseAuthRequest(p.values, info, oauth.DefaultAuthSettings())
 	if aerr != nil {
 		if aerr.Displayed {
-			return h.errorPage(c, http.StatusBadRequest, aerr.Title, aerr.Err.Description)
+			// The person cannot be sent back to the app, and cannot fix the
+			// request: say who can, and give a way out.
+			return h.render(c, http.StatusBadRequest, views.ErrorPage(views.ErrorView{
+				Status: http.StatusBadRequest, Title: aerr.Title, Message: aerr.Err.Description,
+				Hint:  "The app that sent you here asked to sign you in in a way this server does not accept, so you cannot continue from here. Tell the app's developer or support what this page says, then return to the app.",
+				Links: []views.LinkView{{Href: "/", Label: "Go to the start page"}},
+			}))
 		}
 		return h.redirectError(c, aerr)
 	}

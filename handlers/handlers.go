@@ -235,6 +235,22 @@ func (h *Handler) CSRF() echo.MiddlewareFunc {
 	})
 }
 
+// RenderNotFound is the page for an address nothing answers: what
+// happened in words, and the way home (and to the admin site's start for
+// an address under /admin).
+func (h *Handler) RenderNotFound(c echo.Context) error {
+	links := []views.LinkView{{Href: "/", Label: "Go to the start page"}}
+	if p := c.Request().URL.Path; p == "/admin" || strings.HasPrefix(p, "/admin/") {
+		links = append([]views.LinkView{{Href: "/admin", Label: "Go to the admin dashboard"}}, links...)
+	}
+	return h.render(c, http.StatusNotFound, views.ErrorPage(views.ErrorView{
+		Status:  http.StatusNotFound,
+		Title:   "Page not found",
+		Message: "There is no page at this address. The link may be mistyped, or the page may have moved.",
+		Links:   links,
+	}))
+}
+
 // RenderErrorPage lets the application's error handler show the same page
 // the handlers do.
 func (h *Handler) RenderErrorPage(c echo.Context, status int, title, message string) error {

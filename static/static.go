@@ -8,8 +8,13 @@ import (
 
 // FS holds every file of this folder but the Go source.
 //
-//go:embed *.css *.js
+//go:embed *.css *.js *.svg
 var FS embed.FS
+
+// Favicon is oidcd's icon, also served at /favicon.ico.
+//
+//go:embed favicon.svg
+var Favicon []byte
 
 // Files is FS without its directories: a folder is not found, rather
 // than redirected to itself with a trailing slash (which the router

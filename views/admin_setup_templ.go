@@ -47,7 +47,7 @@ func SetupPage(v SetupView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<main data-testid=\"setup-page\"><h1>Create the first administrator</h1><p class=\"muted\">This link works once. The account you create here can manage clients, users and keys.</p><form method=\"post\" action=\"/admin/setup\" data-testid=\"setup-form\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<main id=\"main\" data-testid=\"setup-page\"><h1>Create the first administrator</h1><p class=\"muted\">This link works once. The account you create here can manage clients, users and keys.</p><form method=\"post\" action=\"/admin/setup\" data-testid=\"setup-form\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

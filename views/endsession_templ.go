@@ -38,7 +38,7 @@ func EndSessionPage(v EndSessionView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<main data-testid=\"end-session-page\"><h1>Sign out?</h1><p class=\"muted\">Signed in as <strong data-testid=\"end-session-user\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<main id=\"main\" data-testid=\"end-session-page\"><h1>Sign out?</h1><p class=\"muted\">Signed in as <strong data-testid=\"end-session-user\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -8,6 +8,17 @@ import (
 func itoa(n int) string     { return strconv.Itoa(n) }
 func i64toa(n int64) string { return strconv.FormatInt(n, 10) }
 
+// plural counts n things: "1 token", "0 tokens", "2 tokens".
+func plural(n int64, one, many string) string {
+	if n == 1 || n == -1 {
+		return i64toa(n) + " " + one
+	}
+	return i64toa(n) + " " + many
+}
+
+// Plural is plural for the admin site's messages.
+func Plural(n int64, one, many string) string { return plural(n, one, many) }
+
 func join(s []string) string { return strings.Join(s, ", ") }
 
 func yesNo(b bool, yes, no string) string {

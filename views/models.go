@@ -40,6 +40,16 @@ type ErrorView struct {
 	Message string
 	// Switch, when set, offers to sign in as someone else.
 	Switch *SwitchAccountView
+	// Hint, when set, tells the person what to do next.
+	Hint string
+	// Links are the ways forward from the page (home, the admin site).
+	Links []LinkView
+}
+
+// LinkView is one way forward from an error page.
+type LinkView struct {
+	Href  string
+	Label string
 }
 
 // HomeView is what a signed-in user sees at the root.
