@@ -37,19 +37,8 @@ func (h *Handler) ShowConsent(c echo.Context) error {
 		WebsiteURL: client.WebsiteURL,
 		TermsURL:   client.TermsURL,
 	}
-	custom, err := h.customScopesAmong(c.Request().Context(), strings.Fields(req.Scope))
-	if err != nil {
+	if v.Scopes, err = h.scopeViews(c.Request().Context(), strings.Fields(req.Scope)); err != nil {
 		return h.authorizeServerError(c, err)
-	}
-	for _, name := range strings.Fields(req.Scope) {
-		if name == "openid" {
-			continue
-		}
-		s, _ := oauth.LookupScope(name)
-		if cs, ok := custom[name]; ok {
-			s = oauth.Scope{Name: cs.Name, Title: cs.Title, Description: cs.Description}
-		}
-		v.Scopes = append(v.Scopes, views.ScopeView{Name: s.Name, Title: s.Title, Description: s.Description})
 	}
 	return h.render(c, http.StatusOK, views.ConsentPage(v))
 }

@@ -44,13 +44,9 @@ type introspection struct {
 // alike (§2.2), so the answer tells nothing more. Every answer is
 // no-store (§4).
 func (h *Handler) Introspect(c echo.Context) error {
-	p, client, answered := h.clientPost(c)
+	token, client, answered := h.clientToken(c)
 	if client == nil {
 		return answered
-	}
-	token, _ := p.get("token")
-	if token == "" {
-		return h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "token is required"))
 	}
 	inactive := map[string]bool{"active": false}
 	hash := oauth.HashToken(token)

@@ -19,13 +19,9 @@ import (
 // exists. Every answer is no-store. A revocation that changed something
 // is recorded in the audit log in the same transaction.
 func (h *Handler) Revoke(c echo.Context) error {
-	p, client, answered := h.clientPost(c)
+	token, client, answered := h.clientToken(c)
 	if client == nil {
 		return answered
-	}
-	token, _ := p.get("token")
-	if token == "" {
-		return h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "token is required"))
 	}
 	if _, err := h.store.RevokeByValue(c.Request().Context(), client.ID, oauth.HashToken(token), h.now(),
 		&models.Event{Kind: models.EventTokenRevoked, RemoteIP: c.RealIP()}); err != nil {

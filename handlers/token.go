@@ -55,6 +55,20 @@ func (h *Handler) Token(c echo.Context) error {
 	return c.JSON(http.StatusOK, resp)
 }
 
+// clientToken begins /revoke and /introspect: clientPost, then the token
+// parameter both require (RFC 7009 §2.1, RFC 7662 §2.1; invalid_request
+// without it). When client is nil the answer has been written.
+func (h *Handler) clientToken(c echo.Context) (token string, client *models.Client, answered error) {
+	p, client, answered := h.clientPost(c)
+	if client == nil {
+		return "", nil, answered
+	}
+	if token, _ = p.get("token"); token == "" {
+		return "", nil, h.tokenError(c, oauth.Errorf(oauth.InvalidRequest, "token is required"))
+	}
+	return token, client, nil
+}
+
 // clientPost begins every endpoint a client authenticates to (/token,
 // /revoke, /introspect): the answer, whatever it is, is no-store (RFC
 // 6749 §5.1, RFC 7009 §2, RFC 7662 §4); the form is read once, each

@@ -165,23 +165,10 @@ func (s *Store) TokensByCode(ctx context.Context, codeID uint) ([]Token, error) 
 }
 
 // IssueToken stores a token that comes from no code or refresh token
-// (client_credentials), with its audit events, in one transaction.
+// (client_credentials), with its audit events, in one transaction: an
+// authorization with no code (IssueAuthorization).
 func (s *Store) IssueToken(ctx context.Context, t *Token, audit ...*Event) error {
-	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		if err := insertToken(tx, t); err != nil {
-			return err
-		}
-		for _, e := range audit {
-			if err := recordEvent(tx, e); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("models: issue token: %w", err)
-	}
-	return nil
+	return s.IssueAuthorization(ctx, nil, t, audit...)
 }
 
 // RevokeByValue revokes the token whose access or refresh token hashes to
