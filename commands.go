@@ -165,7 +165,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		wg.Go(func() { runKeyRotation(janitorCtx, store, cfg, log, time.Now, keyRotationFirst, keyRotationEvery) })
 		// Back-channel logout tokens (handlers/backchannel.go).
 		deliverer := handlers.NewLogoutDeliverer(store, cfg, log, time.Now)
-		wg.Go(func() { deliverer.RunLogoutDeliveries(janitorCtx, logoutDeliveryEvery) })
+		wg.Go(func() { repeat(janitorCtx, logoutDeliveryEvery, logoutDeliveryEvery, deliverer.DeliverDue) })
 		runJanitor(janitorCtx, store, cfg.EventRetention, log, time.Now, janitorFirst, janitorEvery)
 		wg.Wait()
 	}()

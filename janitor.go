@@ -23,14 +23,7 @@ const (
 // of each kind it removed, never what they held.
 func runJanitor(ctx context.Context, store *models.Store, retention time.Duration, log *slog.Logger,
 	now func() time.Time, first, every time.Duration) {
-	timer := time.NewTimer(first)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
+	repeat(ctx, first, every, func(ctx context.Context) bool {
 		at := now().UTC()
 		removed, err := store.Cleanup(ctx, at, at.Add(-retention))
 		if err != nil && ctx.Err() == nil {
@@ -39,8 +32,8 @@ func runJanitor(ctx context.Context, store *models.Store, retention time.Duratio
 		if removed.Total() > 0 {
 			log.InfoContext(ctx, "janitor removed expired rows", removedAttrs(removed)...)
 		}
-		timer.Reset(every)
-	}
+		return false
+	})
 }
 
 // checkpointEvery is how often serve checkpoints SQLite's write-ahead log
@@ -52,18 +45,12 @@ const checkpointEvery = 30 * time.Second
 // ends. A checkpoint that readers keep from finishing is retried next
 // time; a failure is logged.
 func runCheckpoints(ctx context.Context, store *models.Store, log *slog.Logger, every time.Duration) {
-	ticker := time.NewTicker(every)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
+	repeat(ctx, every, every, func(ctx context.Context) bool {
 		if err := store.Checkpoint(ctx); err != nil && ctx.Err() == nil {
 			log.WarnContext(ctx, "checkpoint", "err", err)
 		}
-	}
+		return false
+	})
 }
 
 func removedAttrs(r models.Removed) []any {

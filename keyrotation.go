@@ -64,17 +64,10 @@ func runKeyRotation(ctx context.Context, store *models.Store, cfg handlers.Confi
 	if cfg.KeyRotation <= 0 {
 		return
 	}
-	timer := time.NewTimer(first)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
+	repeat(ctx, first, every, func(ctx context.Context) bool {
 		rotateDueKeys(ctx, store, cfg, log, now())
-		timer.Reset(every)
-	}
+		return false
+	})
 }
 
 // rotateDueKeys is one check of the schedule.

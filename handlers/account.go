@@ -216,16 +216,8 @@ func (h *Handler) ChangePassword(c echo.Context) error {
 		c.Response().Header().Set("Retry-After", retryAfter(check.retryAfter))
 		return h.renderAccount(c, http.StatusTooManyRequests, user, views.FieldErrors{
 			"current_password": "Too many wrong passwords. Wait a few minutes and try again."})
-	case loginUncounted:
-		c.Response().Header().Set("Retry-After", "60")
-		return h.errorPage(c, http.StatusServiceUnavailable, "Password change unavailable",
-			"The server cannot check passwords right now. Try again in a minute.")
-	case loginFailed:
-		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not check your password. Try again in a moment.")
-	case loginBusy:
-		c.Response().Header().Set("Retry-After", "5")
-		return h.errorPage(c, http.StatusServiceUnavailable, "Server busy",
-			"The server is handling many sign-ins right now. Try again in a few seconds.")
+	case loginUncounted, loginBusy, loginFailed:
+		return h.loginUnavailable(c, check, "Password change")
 	case loginWrong:
 		return h.renderAccount(c, http.StatusUnprocessableEntity, user, views.FieldErrors{
 			"current_password": "Your current password is not correct."})
@@ -234,9 +226,7 @@ func (h *Handler) ChangePassword(c echo.Context) error {
 	ctx := c.Request().Context()
 	err = h.store.SetUserPassword(ctx, user.ID, password, h.now())
 	if errors.Is(err, models.ErrBusy) {
-		c.Response().Header().Set("Retry-After", "5")
-		return h.errorPage(c, http.StatusServiceUnavailable, "Server busy",
-			"The server is handling many sign-ins right now. Try again in a few seconds.")
+		return h.loginUnavailable(c, loginCheck{outcome: loginBusy}, "Password change")
 	}
 	if err != nil {
 		h.serverError(c, "account: change password", err)

@@ -186,25 +186,13 @@ func (h *Handler) logoutToken(ctx context.Context, client *models.Client, subjec
 	return k.SignLogout(claims)
 }
 
-// RunLogoutDeliveries runs DeliverLogouts every every until ctx ends; a
-// pass that found work runs again at once, so a burst drains quickly.
-func (d *LogoutDeliverer) RunLogoutDeliveries(ctx context.Context, every time.Duration) {
-	timer := time.NewTimer(every)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
-		n, err := d.DeliverLogouts(ctx)
-		if err != nil && ctx.Err() == nil {
-			d.h.log.WarnContext(ctx, "backchannel logout", "err", err)
-		}
-		if n == logoutBatch {
-			timer.Reset(0)
-		} else {
-			timer.Reset(every)
-		}
+// DeliverDue is one pass of DeliverLogouts for a background loop: a
+// failure is logged, and it reports whether the pass claimed a full batch,
+// so that the loop runs again at once and a burst drains quickly.
+func (d *LogoutDeliverer) DeliverDue(ctx context.Context) (more bool) {
+	n, err := d.DeliverLogouts(ctx)
+	if err != nil && ctx.Err() == nil {
+		d.h.log.WarnContext(ctx, "backchannel logout", "err", err)
 	}
+	return n == logoutBatch
 }

@@ -84,16 +84,8 @@ func (h *Handler) SubmitLogin(c echo.Context) error {
 		c.Response().Header().Set("Retry-After", retryAfter(check.retryAfter))
 		return h.renderLogin(c, http.StatusTooManyRequests, reqID, next, username,
 			"Too many failed sign-in attempts. Wait a few minutes and try again.")
-	case loginUncounted:
-		c.Response().Header().Set("Retry-After", "60")
-		return h.errorPage(c, http.StatusServiceUnavailable, "Sign-in unavailable",
-			"The server cannot check sign-in attempts right now. Try again in a minute.")
-	case loginFailed:
-		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not check your sign-in. Try again in a moment.")
-	case loginBusy:
-		c.Response().Header().Set("Retry-After", "5")
-		return h.errorPage(c, http.StatusServiceUnavailable, "Sign-in busy",
-			"The server is handling many sign-ins right now. Try again in a few seconds.")
+	case loginUncounted, loginBusy, loginFailed:
+		return h.loginUnavailable(c, check, "Sign-in")
 	case loginWrong:
 		return h.renderLogin(c, http.StatusOK, reqID, next, username, genericLoginError)
 	}
@@ -111,6 +103,26 @@ func (h *Handler) SubmitLogin(c echo.Context) error {
 		return c.Redirect(http.StatusFound, next)
 	}
 	return c.Redirect(http.StatusFound, "/")
+}
+
+// loginUnavailable answers, for a page with a password form, the outcomes
+// of checkLogin that are the server's and not the user's: the attempt could
+// not be counted (so it was not evaluated), no hashing slot freed up, or the
+// store failed. what names the action ("Sign-in", "Password change").
+func (h *Handler) loginUnavailable(c echo.Context, check loginCheck, what string) error {
+	switch check.outcome {
+	case loginUncounted:
+		c.Response().Header().Set("Retry-After", "60")
+		return h.errorPage(c, http.StatusServiceUnavailable, what+" unavailable",
+			"The server cannot check passwords right now. Try again in a minute.")
+	case loginBusy:
+		c.Response().Header().Set("Retry-After", "5")
+		return h.errorPage(c, http.StatusServiceUnavailable, "Server busy",
+			"The server is handling many sign-ins right now. Try again in a few seconds.")
+	default:
+		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong",
+			"The server could not check the password. Try again in a moment.")
+	}
 }
 
 // loginOutcome is what checkLogin found.
