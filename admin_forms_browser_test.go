@@ -41,8 +41,8 @@ func columns(boxes []sectionBox) int {
 // sections sit in two columns and the page is far shorter than the one
 // column of every claim it was (3,175 px tall at 1280 × 900 before
 // sections); on a phone they stack in one column inside the screen; the
-// section links jump to their section. The client form gets two columns
-// too.
+// section links jump to their section. The client and new-user forms get
+// two columns too.
 func TestBrowserAdminFormSections(t *testing.T) {
 	t.Parallel()
 	exe := chromiumPath(t)
@@ -126,6 +126,15 @@ func TestBrowserAdminFormSections(t *testing.T) {
 	}
 	if n := columns(boxes); n != 2 {
 		t.Errorf("client sections in %d columns, want 2: %+v", n, boxes)
+	}
+
+	c.do("the new-user form",
+		chromedp.Navigate(env.issuer+"/admin/users/new"),
+		chromedp.WaitVisible(byTestID("user-form")),
+		screenshot(t, "admin-new-user-form"),
+	)
+	if n := columns(readSections(c)); n != 2 {
+		t.Errorf("new-user sections in %d columns, want 2", n)
 	}
 	c.wantNoDialogs()
 }
