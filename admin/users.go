@@ -166,7 +166,7 @@ func (a *Admin) renderUserEdit(c echo.Context, status int, u *models.User, vals 
 		IsSelf:  self != nil && self.ID == u.ID,
 		Created: formatTime(&u.CreatedAt), LastLogin: formatTime(u.LastLogin),
 		Tokens: deps.Tokens, Consents: deps.Consents,
-		Claims: claimGroups(vals), Attributes: vals[attributesField], Errors: errs, PasswordErrors: pwErrs,
+		Sections: claimSections(vals), Attributes: vals[attributesField], Errors: errs, PasswordErrors: pwErrs,
 	}))
 }
 
@@ -180,22 +180,41 @@ func claimValuesOf(u *models.User) views.UserClaimValues {
 	return vals
 }
 
-// claimGroups lays the claims table out as the edit form shows it: runs
-// of fields that share a fieldset.
-func claimGroups(vals views.UserClaimValues) []views.ClaimGroup {
-	var groups []views.ClaimGroup
-	for _, f := range models.ClaimFields {
-		if len(groups) == 0 || groups[len(groups)-1].Legend != f.Group || f.Group == "" {
-			groups = append(groups, views.ClaimGroup{Legend: f.Group})
+// userSections are the sections of the user edit form that hold claims,
+// in the page's order; every models.ClaimFields entry names one of them.
+var userSections = []struct {
+	ID    models.ClaimSection
+	Title string
+}{
+	{models.SectionProfile, "Profile"},
+	{models.SectionContact, "Contact"},
+	{models.SectionAddress, "Address"},
+}
+
+// claimSections lays the claims table out as the edit form shows it: the
+// sections in their order, each holding its fields in the table's order,
+// with runs of fields that share a group in one fieldset.
+func claimSections(vals views.UserClaimValues) []views.ClaimSection {
+	sections := make([]views.ClaimSection, 0, len(userSections))
+	for _, s := range userSections {
+		sec := views.ClaimSection{ID: string(s.ID), Title: s.Title}
+		for _, f := range models.ClaimFields {
+			if f.Section != s.ID {
+				continue
+			}
+			if len(sec.Groups) == 0 || sec.Groups[len(sec.Groups)-1].Legend != f.Group || f.Group == "" {
+				sec.Groups = append(sec.Groups, views.ClaimGroup{Legend: f.Group})
+			}
+			g := &sec.Groups[len(sec.Groups)-1]
+			in := views.ClaimInput{Name: f.Form, Label: f.Label, Type: inputType(f.Kind), Value: vals[f.Form]}
+			if f.Kind == models.ClaimBool {
+				in.Checkbox, in.Checked, in.Value = true, vals[f.Form] == "true", ""
+			}
+			g.Fields = append(g.Fields, in)
 		}
-		g := &groups[len(groups)-1]
-		in := views.ClaimInput{Name: f.Form, Label: f.Label, Type: inputType(f.Kind), Value: vals[f.Form]}
-		if f.Kind == models.ClaimBool {
-			in.Checkbox, in.Checked, in.Value = true, vals[f.Form] == "true", ""
-		}
-		g.Fields = append(g.Fields, in)
+		sections = append(sections, sec)
 	}
-	return groups
+	return sections
 }
 
 // inputType is the HTML input type of a claim kind.

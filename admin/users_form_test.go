@@ -97,3 +97,90 @@ func TestAccountChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestClaimSectionsHoldEveryClaim: every claim of the table sits in
+// exactly one known section of the user form, so a claim added to
+// models.ClaimFields without a section (or with one the form does not
+// show) fails here instead of vanishing from the page.
+func TestClaimSectionsHoldEveryClaim(t *testing.T) {
+	t.Parallel()
+	known := map[models.ClaimSection]bool{}
+	for _, s := range userSections {
+		if s.ID == "" || s.Title == "" || known[s.ID] {
+			t.Errorf("user section %+v: want a unique id and a title", s)
+		}
+		known[s.ID] = true
+	}
+	for _, f := range models.ClaimFields {
+		if !known[f.Section] {
+			t.Errorf("claim %s: section %q, want one of the form's sections", f.Form, f.Section)
+		}
+	}
+
+	vals := views.UserClaimValues{}
+	for _, f := range models.ClaimFields {
+		vals[f.Form] = "v-" + f.Form
+	}
+	sections := claimSections(vals)
+	var order []string
+	in := map[string][]string{} // form name: the sections holding it
+	for _, s := range sections {
+		order = append(order, s.ID)
+		for _, g := range s.Groups {
+			if len(g.Fields) == 0 {
+				t.Errorf("section %s: an empty group %q", s.ID, g.Legend)
+			}
+			for _, f := range g.Fields {
+				in[f.Name] = append(in[f.Name], s.ID)
+			}
+		}
+	}
+	if want := []string{"profile", "contact", "address"}; !slices.Equal(order, want) {
+		t.Errorf("sections %v, want %v", order, want)
+	}
+	for _, f := range models.ClaimFields {
+		if got := in[f.Form]; !slices.Equal(got, []string{string(f.Section)}) {
+			t.Errorf("claim %s: shown in sections %v, want only in %s", f.Form, got, f.Section)
+		}
+	}
+	if len(in) != len(models.ClaimFields) {
+		t.Errorf("the sections show %d fields, want the table's %d", len(in), len(models.ClaimFields))
+	}
+}
+
+// TestClaimSectionsKeepTableOrder: within a section the fields follow
+// the claims table, a group's fields stay together in one fieldset, and
+// each field carries its value.
+func TestClaimSectionsKeepTableOrder(t *testing.T) {
+	t.Parallel()
+	vals := views.UserClaimValues{"email": "a@example.org", "email_verified": "true", "address_country": "NL"}
+	for _, s := range claimSections(vals) {
+		var got, want []string
+		for _, g := range s.Groups {
+			for _, f := range g.Fields {
+				got = append(got, f.Name)
+			}
+		}
+		for _, f := range models.ClaimFields {
+			if string(f.Section) == s.ID {
+				want = append(want, f.Form)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("section %s: fields %v, want %v", s.ID, got, want)
+		}
+		if s.ID != "contact" {
+			continue
+		}
+		var legends []string
+		for _, g := range s.Groups {
+			legends = append(legends, g.Legend)
+			if g.Legend == "Email" && (g.Fields[0].Value != "a@example.org" || !g.Fields[1].Checked) {
+				t.Errorf("email group %+v: want the email and a ticked Verified", g.Fields)
+			}
+		}
+		if !slices.Equal(legends, []string{"Email", "Phone"}) {
+			t.Errorf("contact groups %q, want Email and Phone", legends)
+		}
+	}
+}

@@ -39,7 +39,10 @@ type ClaimField struct {
 	Scope string
 	// Address marks a member of the address claim.
 	Address bool
-	// Group is the admin form's fieldset the field sits in ("" for none).
+	// Section is the part of the admin user form the field sits in.
+	Section ClaimSection
+	// Group is a fieldset inside the section that gathers a field with
+	// the one it qualifies ("" for none): an email and its "Verified".
 	Group string
 	// Max bounds the value's length in bytes.
 	Max int
@@ -50,36 +53,48 @@ type ClaimField struct {
 	Bool     func(*User) *bool   // ClaimBool
 }
 
+// ClaimSection is a part of the admin user form, as Django's fieldsets
+// split a long form: every standard claim sits in exactly one.
+type ClaimSection string
+
+// The sections of the claims, in the form's order.
+const (
+	SectionProfile ClaimSection = "profile"
+	SectionContact ClaimSection = "contact"
+	SectionAddress ClaimSection = "address"
+)
+
 // MaxClaimLength bounds a free-text claim.
 const MaxClaimLength = 255
 
-// ClaimFields are the standard user claims, in the admin form's order.
+// ClaimFields are the standard user claims, in the admin form's order
+// within each section.
 // updated_at is not among them: it is no field to edit but the time the
 // others (or the attributes) last changed, User.ProfileUpdatedAt.
 var ClaimFields = []ClaimField{
-	{Claim: "name", Form: "name", Label: "Full name", Kind: ClaimText, Scope: "profile", Max: MaxClaimLength, Str: func(u *User) *string { return &u.Name }},
-	{Claim: "given_name", Form: "given_name", Label: "Given name", Kind: ClaimText, Scope: "profile", Max: MaxClaimLength, Str: func(u *User) *string { return &u.GivenName }},
-	{Claim: "family_name", Form: "family_name", Label: "Family name", Kind: ClaimText, Scope: "profile", Max: MaxClaimLength, Str: func(u *User) *string { return &u.FamilyName }},
-	{Claim: "middle_name", Form: "middle_name", Label: "Middle name", Kind: ClaimText, Scope: "profile", Max: MaxClaimLength, Str: func(u *User) *string { return &u.MiddleName }},
-	{Claim: "nickname", Form: "nickname", Label: "Nickname", Kind: ClaimText, Scope: "profile", Max: MaxClaimLength, Str: func(u *User) *string { return &u.Nickname }},
-	{Claim: "preferred_username", Form: "preferred_username", Label: "Preferred username", Kind: ClaimText, Scope: "profile", Max: MaxClaimLength, Str: func(u *User) *string { return &u.PreferredUsername }},
-	{Claim: "email", Form: "email", Label: "Email", Kind: ClaimEmail, Scope: "email", Group: "Email", Max: 254, Str: func(u *User) *string { return &u.Email }},
-	{Claim: "email_verified", Form: "email_verified", Label: "Verified", Kind: ClaimBool, Scope: "email", Group: "Email", Requires: "email", Bool: func(u *User) *bool { return &u.EmailVerified }},
-	{Claim: "phone_number", Form: "phone_number", Label: "Phone number", Kind: ClaimPhone, Scope: "phone", Group: "Phone", Max: 50, Str: func(u *User) *string { return &u.PhoneNumber }},
-	{Claim: "phone_number_verified", Form: "phone_number_verified", Label: "Verified", Kind: ClaimBool, Scope: "phone", Group: "Phone", Requires: "phone_number", Bool: func(u *User) *bool { return &u.PhoneNumberVerified }},
-	{Claim: "formatted", Form: "address_formatted", Label: "Formatted", Kind: ClaimText, Scope: "address", Address: true, Group: "Address", Max: 1000, Str: func(u *User) *string { return &u.AddressFormatted }},
-	{Claim: "street_address", Form: "address_street", Label: "Street", Kind: ClaimText, Scope: "address", Address: true, Group: "Address", Max: MaxClaimLength, Str: func(u *User) *string { return &u.AddressStreet }},
-	{Claim: "locality", Form: "address_locality", Label: "Locality", Kind: ClaimText, Scope: "address", Address: true, Group: "Address", Max: MaxClaimLength, Str: func(u *User) *string { return &u.AddressLocality }},
-	{Claim: "region", Form: "address_region", Label: "Region", Kind: ClaimText, Scope: "address", Address: true, Group: "Address", Max: MaxClaimLength, Str: func(u *User) *string { return &u.AddressRegion }},
-	{Claim: "postal_code", Form: "address_postal_code", Label: "Postal code", Kind: ClaimText, Scope: "address", Address: true, Group: "Address", Max: MaxClaimLength, Str: func(u *User) *string { return &u.AddressPostalCode }},
-	{Claim: "country", Form: "address_country", Label: "Country", Kind: ClaimText, Scope: "address", Address: true, Group: "Address", Max: MaxClaimLength, Str: func(u *User) *string { return &u.AddressCountry }},
-	{Claim: "profile", Form: "profile", Label: "Profile page URL", Kind: ClaimURL, Scope: "profile", Max: 2000, Str: func(u *User) *string { return &u.Profile }},
-	{Claim: "picture", Form: "picture", Label: "Picture URL", Kind: ClaimURL, Scope: "profile", Max: 2000, Str: func(u *User) *string { return &u.Picture }},
-	{Claim: "website", Form: "website", Label: "Website", Kind: ClaimURL, Scope: "profile", Max: 2000, Str: func(u *User) *string { return &u.Website }},
-	{Claim: "locale", Form: "locale", Label: "Locale (such as en-US)", Kind: ClaimLocale, Scope: "profile", Max: MaxClaimLength, Str: func(u *User) *string { return &u.Locale }},
-	{Claim: "zoneinfo", Form: "zoneinfo", Label: "Time zone (such as Europe/Paris)", Kind: ClaimZoneinfo, Scope: "profile", Max: MaxClaimLength, Str: func(u *User) *string { return &u.Zoneinfo }},
-	{Claim: "birthdate", Form: "birthdate", Label: "Birthdate (YYYY-MM-DD, or YYYY)", Kind: ClaimDate, Scope: "profile", Max: 10, Str: func(u *User) *string { return &u.Birthdate }},
-	{Claim: "gender", Form: "gender", Label: "Gender", Kind: ClaimText, Scope: "profile", Max: MaxClaimLength, Str: func(u *User) *string { return &u.Gender }},
+	{Claim: "name", Form: "name", Label: "Full name", Kind: ClaimText, Scope: "profile", Section: SectionProfile, Max: MaxClaimLength, Str: func(u *User) *string { return &u.Name }},
+	{Claim: "given_name", Form: "given_name", Label: "Given name", Kind: ClaimText, Scope: "profile", Section: SectionProfile, Max: MaxClaimLength, Str: func(u *User) *string { return &u.GivenName }},
+	{Claim: "family_name", Form: "family_name", Label: "Family name", Kind: ClaimText, Scope: "profile", Section: SectionProfile, Max: MaxClaimLength, Str: func(u *User) *string { return &u.FamilyName }},
+	{Claim: "middle_name", Form: "middle_name", Label: "Middle name", Kind: ClaimText, Scope: "profile", Section: SectionProfile, Max: MaxClaimLength, Str: func(u *User) *string { return &u.MiddleName }},
+	{Claim: "nickname", Form: "nickname", Label: "Nickname", Kind: ClaimText, Scope: "profile", Section: SectionProfile, Max: MaxClaimLength, Str: func(u *User) *string { return &u.Nickname }},
+	{Claim: "preferred_username", Form: "preferred_username", Label: "Preferred username", Kind: ClaimText, Scope: "profile", Section: SectionProfile, Max: MaxClaimLength, Str: func(u *User) *string { return &u.PreferredUsername }},
+	{Claim: "email", Form: "email", Label: "Email", Kind: ClaimEmail, Scope: "email", Section: SectionContact, Group: "Email", Max: 254, Str: func(u *User) *string { return &u.Email }},
+	{Claim: "email_verified", Form: "email_verified", Label: "Verified", Kind: ClaimBool, Scope: "email", Section: SectionContact, Group: "Email", Requires: "email", Bool: func(u *User) *bool { return &u.EmailVerified }},
+	{Claim: "phone_number", Form: "phone_number", Label: "Phone number", Kind: ClaimPhone, Scope: "phone", Section: SectionContact, Group: "Phone", Max: 50, Str: func(u *User) *string { return &u.PhoneNumber }},
+	{Claim: "phone_number_verified", Form: "phone_number_verified", Label: "Verified", Kind: ClaimBool, Scope: "phone", Section: SectionContact, Group: "Phone", Requires: "phone_number", Bool: func(u *User) *bool { return &u.PhoneNumberVerified }},
+	{Claim: "formatted", Form: "address_formatted", Label: "Formatted", Kind: ClaimText, Scope: "address", Address: true, Section: SectionAddress, Max: 1000, Str: func(u *User) *string { return &u.AddressFormatted }},
+	{Claim: "street_address", Form: "address_street", Label: "Street", Kind: ClaimText, Scope: "address", Address: true, Section: SectionAddress, Max: MaxClaimLength, Str: func(u *User) *string { return &u.AddressStreet }},
+	{Claim: "locality", Form: "address_locality", Label: "Locality", Kind: ClaimText, Scope: "address", Address: true, Section: SectionAddress, Max: MaxClaimLength, Str: func(u *User) *string { return &u.AddressLocality }},
+	{Claim: "region", Form: "address_region", Label: "Region", Kind: ClaimText, Scope: "address", Address: true, Section: SectionAddress, Max: MaxClaimLength, Str: func(u *User) *string { return &u.AddressRegion }},
+	{Claim: "postal_code", Form: "address_postal_code", Label: "Postal code", Kind: ClaimText, Scope: "address", Address: true, Section: SectionAddress, Max: MaxClaimLength, Str: func(u *User) *string { return &u.AddressPostalCode }},
+	{Claim: "country", Form: "address_country", Label: "Country", Kind: ClaimText, Scope: "address", Address: true, Section: SectionAddress, Max: MaxClaimLength, Str: func(u *User) *string { return &u.AddressCountry }},
+	{Claim: "profile", Form: "profile", Label: "Profile page URL", Kind: ClaimURL, Scope: "profile", Section: SectionProfile, Max: 2000, Str: func(u *User) *string { return &u.Profile }},
+	{Claim: "picture", Form: "picture", Label: "Picture URL", Kind: ClaimURL, Scope: "profile", Section: SectionProfile, Max: 2000, Str: func(u *User) *string { return &u.Picture }},
+	{Claim: "website", Form: "website", Label: "Website", Kind: ClaimURL, Scope: "profile", Section: SectionProfile, Max: 2000, Str: func(u *User) *string { return &u.Website }},
+	{Claim: "locale", Form: "locale", Label: "Locale (such as en-US)", Kind: ClaimLocale, Scope: "profile", Section: SectionProfile, Max: MaxClaimLength, Str: func(u *User) *string { return &u.Locale }},
+	{Claim: "zoneinfo", Form: "zoneinfo", Label: "Time zone (such as Europe/Paris)", Kind: ClaimZoneinfo, Scope: "profile", Section: SectionProfile, Max: MaxClaimLength, Str: func(u *User) *string { return &u.Zoneinfo }},
+	{Claim: "birthdate", Form: "birthdate", Label: "Birthdate (YYYY-MM-DD, or YYYY)", Kind: ClaimDate, Scope: "profile", Section: SectionProfile, Max: 10, Str: func(u *User) *string { return &u.Birthdate }},
+	{Claim: "gender", Form: "gender", Label: "Gender", Kind: ClaimText, Scope: "profile", Section: SectionProfile, Max: MaxClaimLength, Str: func(u *User) *string { return &u.Gender }},
 }
 
 // ClaimFieldByForm finds a field by its form name.

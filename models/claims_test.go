@@ -38,6 +38,11 @@ func TestClaimFieldsWellFormed(t *testing.T) {
 		if f.Kind != ClaimBool && f.Max == 0 {
 			t.Errorf("%s: no length bound", f.Form)
 		}
+		// The address claim's members are the form's Address section,
+		// and nothing else is.
+		if f.Address != (f.Section == SectionAddress) {
+			t.Errorf("%s: address member %v in section %q", f.Form, f.Address, f.Section)
+		}
 		// Every accessor points at its own field.
 		if f.Kind == ClaimBool {
 			*f.Bool(&u) = true

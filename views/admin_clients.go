@@ -101,3 +101,11 @@ type ConfirmDeleteView struct {
 	Cancel       string
 	Consequences []string
 }
+
+// clientFormSections are the client form's sections, in order.
+var clientFormSections = []SectionLink{
+	{"basics", "Basics"},
+	{"redirects", "Redirects and logout"},
+	{"grants", "Grants and tokens"},
+	{"branding", "Branding"},
+}

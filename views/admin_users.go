@@ -44,6 +44,13 @@ type NewUserView struct {
 // "false".
 type UserClaimValues map[string]string
 
+// ClaimSection is one section of the claims form and its fields.
+type ClaimSection struct {
+	ID     string
+	Title  string
+	Groups []ClaimGroup
+}
+
 // ClaimGroup is a run of claim fields, in a fieldset when Legend is set.
 type ClaimGroup struct {
 	Legend string
@@ -60,8 +67,8 @@ type ClaimInput struct {
 	Checked  bool
 }
 
-// UserEditView is one user: the claims form, the password form and the
-// account actions.
+// UserEditView is one user: the account, the claims form in sections,
+// and the password form and account actions under security and sessions.
 type UserEditView struct {
 	AdminChrome
 	ID             uint
@@ -74,8 +81,18 @@ type UserEditView struct {
 	LastLogin      string
 	Tokens         int64
 	Consents       int64
-	Claims         []ClaimGroup
+	Sections       []ClaimSection
 	Attributes     string // "key = value" lines
 	Errors         FieldErrors
 	PasswordErrors FieldErrors
+}
+
+// userEditSections are the user page's sections, in order, for its
+// section links.
+func userEditSections(v UserEditView) []SectionLink {
+	links := []SectionLink{{"account", "Account"}}
+	for _, s := range v.Sections {
+		links = append(links, SectionLink{s.ID, s.Title})
+	}
+	return append(links, SectionLink{"attributes", "Attributes"}, SectionLink{"security", "Security & sessions"})
 }
