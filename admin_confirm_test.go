@@ -609,6 +609,20 @@ func TestAdminConfirmBrowser(t *testing.T) {
 		wantSameState(t, before, s.name+": after Cancel")
 	}
 
+	// On a phone the page fits its card, a key's long kid too.
+	c.do("a confirmation on a phone",
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		chromedp.Navigate(f.env.issuer+"/admin/keys"),
+		chromedp.Click(byTestID("retire-key")),
+		chromedp.WaitVisible(byTestID("confirm-page")),
+		screenshot(t, "admin-confirm-retire-key-phone"),
+	)
+	if over := chromeRead(c, "measure the card", chromedp.Evaluate[int](
+		`(s => s.scrollWidth - s.clientWidth)(document.querySelector('[data-testid="confirm-page"]'))`)); over > 0 {
+		t.Errorf("the confirmation is %d px wider than its card at 390 px", over)
+	}
+	c.do("back to the desktop", chromedp.EmulateViewport(1280, 900))
+
 	// The account page's "sign out everywhere", as the admin (a user too).
 	c.do("account: click sign out everywhere",
 		chromedp.Navigate(f.env.issuer+"/account"),
