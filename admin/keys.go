@@ -161,9 +161,19 @@ func (a *Admin) ConfirmRotateKeys(c echo.Context) error {
 	if err != nil {
 		return a.serverError(c, "list signing keys", err)
 	}
-	return a.render(c, http.StatusOK, views.KeyRotatePage(views.KeyRotateView{
-		AdminChrome: a.chrome(c, "keys", "Rotate signing keys"), Algs: algs, Prepublish: a.cfg.KeyPrepublish.String(),
-	}))
+	v := views.ConfirmView{
+		AdminChrome: a.chrome(c, "keys", "Rotate signing keys"), Heading: "Rotate the signing keys?",
+		Action: "/admin/keys/rotate", Button: "Rotate", Cancel: "/admin/keys",
+		Undo: "A new key can be retired before it begins to sign.",
+	}
+	if len(algs) == 0 {
+		v.Disabled = "No key to rotate."
+	} else {
+		v.Lead = fmt.Sprintf("A new key of each of %s is published in /jwks now and signs in %s; "+
+			"the key signing now then retires, and stays published until the tokens it signed have expired. "+
+			"An algorithm whose next key is already published keeps it.", strings.Join(algs, ", "), a.cfg.KeyPrepublish)
+	}
+	return a.render(c, http.StatusOK, views.ConfirmPage(v))
 }
 
 // RotateKeys serves POST /admin/keys/rotate: a next key for every
@@ -223,4 +233,42 @@ func (a *Admin) RetireKey(c echo.Context) error {
 	a.audit(c, "retire signing key", "signing key "+k.KID, keyState{KID: k.KID, Alg: k.Alg}, nil)
 	return a.redirectWith(c, "/admin/keys", "success",
 		fmt.Sprintf("Key %s retired. It stays published in /jwks for %s, until the ID tokens it signed have expired.", k.KID, a.cfg.KeyPublishFor))
+}
+
+// ConfirmRetireKey serves GET /admin/keys/:id/retire: what retiring the
+// key does (RetireKey), asked of the store without changing anything, so
+// the last active key of its algorithm is refused here already.
+func (a *Admin) ConfirmRetireKey(c echo.Context) error {
+	id, ok := idParam(c)
+	if !ok {
+		return a.notFound(c, "signing key")
+	}
+	ctx := c.Request().Context()
+	now := a.now()
+	k, err := a.store.CheckRetireSigningKey(ctx, id, now)
+	if errors.Is(err, models.ErrNotFound) {
+		if _, lerr := a.store.SigningKeyByID(ctx, id); lerr == nil {
+			return a.redirectWith(c, "/admin/keys", "error", "That key is already retired.")
+		}
+		return a.notFound(c, "signing key")
+	}
+	if err != nil && !errors.Is(err, models.ErrLastSigningKey) {
+		return a.serverError(c, "check retire signing key", err)
+	}
+	v := views.ConfirmView{
+		AdminChrome: a.chrome(c, "keys", "Retire key "+k.KID),
+		Heading:     fmt.Sprintf("Retire signing key %s (%s)?", k.KID, k.Alg),
+		Action:      fmt.Sprintf("/admin/keys/%d/retire", k.ID), Button: "Retire key", Cancel: "/admin/keys",
+	}
+	if errors.Is(err, models.ErrLastSigningKey) {
+		v.Disabled = "This is the last active key of its algorithm: create a new key before retiring it, or the server could no longer sign ID tokens."
+	}
+	if k.State(now, a.cfg.KeyPublishFor) == models.KeyNext {
+		v.Lead = fmt.Sprintf("The key is next: it has not signed anything yet, and was to sign from %s. It is dropped now and never signs; "+
+			"the %s key signing now goes on signing.", formatTime(&k.ActivatesAt), k.Alg)
+	} else {
+		v.Lead = fmt.Sprintf("The key stops signing now; the next active %s key signs new ID tokens. It stays published in /jwks for %s, "+
+			"until the ID tokens it signed have expired, and then leaves it.", k.Alg, a.cfg.KeyPublishFor)
+	}
+	return a.render(c, http.StatusOK, views.ConfirmPage(v))
 }

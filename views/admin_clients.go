@@ -92,16 +92,6 @@ type ClientDetailView struct {
 	Integration                      IntegrationView
 }
 
-// ConfirmDeleteView asks before deleting something, saying what goes with it.
-type ConfirmDeleteView struct {
-	AdminChrome
-	What         string
-	Name         string
-	Action       string
-	Cancel       string
-	Consequences []string
-}
-
 // clientFormSections are the client form's sections, in order.
 var clientFormSections = []SectionLink{
 	{"basics", "Basics"},
