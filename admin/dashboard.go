@@ -45,14 +45,19 @@ func (a *Admin) Dashboard(c echo.Context) error {
 	return a.render(c, http.StatusOK, views.DashboardPage(v))
 }
 
-// Chart geometry, in SVG user units.
+// Chart geometry, in SVG user units. The SVG scales to its box: about
+// 300 CSS pixels wide on a 390 px phone, and as wide in the three-column
+// row of a desktop (style.css, .charts). It is drawn at about that width,
+// so a label of chartFont units is drawn at about chartFont pixels, and
+// no less than 11 on a phone.
 const (
-	chartWidth  = 560
-	chartHeight = 190
-	chartLeft   = 36 // room for the y labels
+	chartWidth  = 340
+	chartHeight = 180
+	chartFont   = 14
+	chartLeft   = 34 // room for the y labels
 	chartRight  = 8
 	chartTop    = 10
-	chartBottom = 24 // room for the x labels
+	chartBottom = 26 // room for the x labels
 )
 
 // barChart lays out one bar per day of counts, which end on the UTC day
@@ -71,7 +76,7 @@ func barChart(testID, title, unit string, counts []int64, now time.Time) views.C
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	first := today.AddDate(0, 0, -(len(counts) - 1))
 	v := views.ChartView{
-		TestID: testID, Title: title, Unit: unit, Width: chartWidth, Height: chartHeight,
+		TestID: testID, Title: title, Unit: unit, Width: chartWidth, Height: chartHeight, FontSize: chartFont,
 		PlotX: chartLeft, PlotY: chartTop, BaseY: base, PlotW: plotW, Total: total,
 		Caption: fmt.Sprintf("%d in the last %d days (UTC)", total, len(counts)),
 		Label: fmt.Sprintf("Bar chart of %s per UTC day from %s to %s: %d in all, at most %d on one day.",
@@ -90,8 +95,9 @@ func barChart(testID, title, unit string, counts []int64, now time.Time) views.C
 			X: slotX + (slot-barW)/2, Y: base - h, Width: barW, Height: h,
 			SlotX: slotX, SlotWidth: slot, Date: day.Format(dateLayout), Count: n,
 		})
-		// Every other day is labelled, and always today, so labels fit.
-		if (len(counts)-1-i)%2 == 0 {
+		// Every third day is labelled, and always today, so labels of
+		// chartFont fit.
+		if (len(counts)-1-i)%3 == 0 {
 			v.XTicks = append(v.XTicks, views.TickView{X: slotX + slot/2, Y: chartHeight - 8, Text: day.Format("01-02")})
 		}
 	}
