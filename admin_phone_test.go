@@ -216,12 +216,17 @@ func TestAdminPhoneLayout(t *testing.T) {
 		t.Errorf("dashboard at %d px: page is %d px tall with the charts' hidden tables and %d px without (tallest table box %.0f px); want them to add nothing",
 			phoneWidth, m.Height, m.HeightWithout, m.TallestTable)
 	}
+	// (TestAdminBrowserFlow saves admin-dashboard and
+	// admin-dashboard-phone of its own, emptier, server.)
 	c.do("phone screenshots",
-		screenshot(t, "admin-dashboard-phone"),
+		screenshot(t, "admin-phone-dashboard"),
 		chromedp.Navigate(env.issuer+"/admin/clients"), chromedp.WaitVisible(`main#main`),
-		screenshot(t, "admin-clients-phone"),
+		screenshot(t, "admin-phone-clients"),
 		chromedp.Navigate(env.issuer+fmt.Sprintf("/admin/users/%d", userID)), chromedp.WaitVisible(`main#main`),
-		screenshot(t, "admin-user-phone"),
+		screenshot(t, "admin-phone-user"),
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate(env.issuer+"/admin"), chromedp.WaitVisible(byTestID("security-events")),
+		screenshot(t, "admin-dashboard-events"),
 	)
 	c.wantNoDialogs()
 }
