@@ -3,11 +3,14 @@ package admin
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"oidcd/handlers/jose"
 	"oidcd/models"
 	"oidcd/views"
 )
@@ -22,8 +25,13 @@ var dashboardCharts = []struct{ testID, kind, title, unit string }{
 	{"chart-tokens", models.EventTokenIssued, "Tokens issued", "tokens"},
 }
 
-// Dashboard serves GET /admin: totals at a glance, and the last two weeks
-// of logins, failed logins and issued tokens.
+// recentSecurityEvents is how many security events the dashboard lists.
+const recentSecurityEvents = 8
+
+// Dashboard serves GET /admin: totals at a glance, the latest security
+// events, the health of the signing keys, and the last two weeks of
+// logins, failed logins and issued tokens. Each part is one bounded
+// query (TestAdminDashboardStatements).
 func (a *Admin) Dashboard(c echo.Context) error {
 	ctx := c.Request().Context()
 	now := a.now()
@@ -42,17 +50,34 @@ func (a *Admin) Dashboard(c echo.Context) error {
 		}
 		v.Charts = append(v.Charts, barChart(ch.testID, ch.title, ch.unit, daily, now))
 	}
+	events, err := a.store.SecurityEvents(ctx, recentSecurityEvents)
+	if err != nil {
+		return a.serverError(c, "dashboard security events", err)
+	}
+	for i := range events {
+		v.Events = append(v.Events, securityEvent(&events[i]))
+	}
+	keys, err := a.store.PublishedKeyDates(ctx, now.Add(-a.cfg.KeyPublishFor))
+	if err != nil {
+		return a.serverError(c, "dashboard key health", err)
+	}
+	v.Keys = a.keyHealth(keys, now)
 	return a.render(c, http.StatusOK, views.DashboardPage(v))
 }
 
-// Chart geometry, in SVG user units.
+// Chart geometry, in SVG user units. The SVG scales to its box: about
+// 300 CSS pixels wide on a 390 px phone, and as wide in the three-column
+// row of a desktop (style.css, .charts). It is drawn at about that width,
+// so a label of chartFont units is drawn at about chartFont pixels, and
+// no less than 11 on a phone.
 const (
-	chartWidth  = 560
-	chartHeight = 190
-	chartLeft   = 36 // room for the y labels
+	chartWidth  = 340
+	chartHeight = 180
+	chartFont   = 14
+	chartLeft   = 34 // room for the y labels
 	chartRight  = 8
 	chartTop    = 10
-	chartBottom = 24 // room for the x labels
+	chartBottom = 26 // room for the x labels
 )
 
 // barChart lays out one bar per day of counts, which end on the UTC day
@@ -71,7 +96,7 @@ func barChart(testID, title, unit string, counts []int64, now time.Time) views.C
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	first := today.AddDate(0, 0, -(len(counts) - 1))
 	v := views.ChartView{
-		TestID: testID, Title: title, Unit: unit, Width: chartWidth, Height: chartHeight,
+		TestID: testID, Title: title, Unit: unit, Width: chartWidth, Height: chartHeight, FontSize: chartFont,
 		PlotX: chartLeft, PlotY: chartTop, BaseY: base, PlotW: plotW, Total: total,
 		Caption: fmt.Sprintf("%d in the last %d days (UTC)", total, len(counts)),
 		Label: fmt.Sprintf("Bar chart of %s per UTC day from %s to %s: %d in all, at most %d on one day.",
@@ -90,8 +115,9 @@ func barChart(testID, title, unit string, counts []int64, now time.Time) views.C
 			X: slotX + (slot-barW)/2, Y: base - h, Width: barW, Height: h,
 			SlotX: slotX, SlotWidth: slot, Date: day.Format(dateLayout), Count: n,
 		})
-		// Every other day is labelled, and always today, so labels fit.
-		if (len(counts)-1-i)%2 == 0 {
+		// Every third day is labelled, and always today, so labels of
+		// chartFont fit.
+		if (len(counts)-1-i)%3 == 0 {
 			v.XTicks = append(v.XTicks, views.TickView{X: slotX + slot/2, Y: chartHeight - 8, Text: day.Format("01-02")})
 		}
 	}
@@ -113,4 +139,120 @@ func peakOrZero(peak, total int64) int64 {
 		return 0
 	}
 	return peak
+}
+
+// securityKinds are the security events in words.
+var securityKinds = map[string]string{
+	models.EventCodeReplay:       "Authorization code replayed",
+	models.EventRefreshReuse:     "Refresh token reused",
+	models.EventLoginThrottled:   "Login throttled",
+	models.EventClientAuthFailed: "Client authentication failed",
+	models.EventTokenRevoked:     "Token revoked by its client",
+}
+
+// securityEvent is e as the dashboard lists it, linked to the audit log
+// filtered to its kind.
+func securityEvent(e *models.EventRow) views.SecurityEventView {
+	v := views.SecurityEventView{When: formatTime(&e.CreatedAt), What: securityKinds[e.Kind], Detail: e.Detail, User: e.UserName,
+		AuditURL: "/admin/audit?" + url.Values{"kind": {e.Kind}}.Encode()}
+	if e.ClientName != "" {
+		v.Client = e.ClientName + " (" + e.ClientPublicID + ")"
+	}
+	if e.IsKeyEvent() {
+		// "rotate signing key at once" by root: "Signing key abc rotated
+		// at once", by root.
+		kid := strings.TrimPrefix(e.Target, "signing key ")
+		action, rest, _ := strings.Cut(e.Detail, " signing key")
+		v.What, v.Detail = "Signing key "+keyActions[action]+rest, kid
+	}
+	if v.What == "" {
+		v.What = strings.ReplaceAll(e.Kind, "_", " ")
+	}
+	return v
+}
+
+// rotationGrace is how long after a scheduled rotation fell due the
+// dashboard waits before it warns that no next key is published: serve
+// checks the schedule every few minutes, not at the due moment.
+const rotationGrace = time.Hour
+
+// keyActions are the past tenses of the actions recorded on signing keys.
+var keyActions = map[string]string{"create": "created", "rotate": "rotated", "retire": "retired"}
+
+// keyHealth sums up keys, the published signing keys newest activation
+// first, at now: per algorithm the key that signs and its age, the next
+// key or the next scheduled rotation, the keys retiring, and warnings
+// when the signing key has outlived the rotation period or the schedule
+// was due and no next key is published.
+func (a *Admin) keyHealth(keys []models.SigningKey, now time.Time) views.KeyHealthView {
+	v := views.KeyHealthView{}
+	every := a.cfg.KeyRotation
+	if every > 0 {
+		v.Rotation = days(every)
+	}
+	for _, alg := range jose.KeyAlgorithms {
+		var signer *models.SigningKey
+		h := views.KeyAlgHealth{Alg: alg}
+		for i := range keys {
+			k := &keys[i]
+			if k.Alg != alg {
+				continue
+			}
+			switch k.State(now, a.cfg.KeyPublishFor) {
+			case models.KeyNext:
+				h.Next = fmt.Sprintf("%s, published now, signs from %s", k.KID, formatTime(&k.ActivatesAt))
+			case models.KeyActive:
+				// Newest activation first: the first active key signs;
+				// others still could (an emergency rotation's old key).
+				if signer == nil {
+					signer = k
+				} else {
+					h.Retiring = append(h.Retiring, k.KID+", active until it is retired")
+				}
+			case models.KeyRetiring:
+				until := k.RetiredAt.Add(a.cfg.KeyPublishFor)
+				h.Retiring = append(h.Retiring, fmt.Sprintf("%s, published until %s", k.KID, formatTime(&until)))
+			}
+		}
+		if signer == nil {
+			continue
+		}
+		age := now.Sub(signer.ActivatesAt)
+		h.KID, h.Since, h.Age = signer.KID, formatTime(&signer.ActivatesAt), ageWords(age)
+		if every > 0 {
+			due := signer.ActivatesAt.Add(every - a.cfg.KeyPrepublish)
+			if h.Next == "" {
+				h.NextRotation = fmt.Sprintf("%s: a next key is published then and signs %s later", formatTime(&due), ageWords(a.cfg.KeyPrepublish))
+				if !now.Before(due.Add(rotationGrace)) {
+					h.Warnings = append(h.Warnings, fmt.Sprintf(
+						"No next key is published, though the scheduled rotation was due on %s. Is the server running its rotation? Rotate the keys by hand from the signing keys page.", formatTime(&due)))
+				}
+			}
+			if age > every {
+				h.Warnings = append(h.Warnings, fmt.Sprintf("This key has signed for %s, longer than the rotation period of %s.", ageWords(age), ageWords(every)))
+			}
+		}
+		v.Algs = append(v.Algs, h)
+	}
+	if len(v.Algs) == 0 {
+		v.Warnings = append(v.Warnings, "No key signs: the server cannot issue ID tokens. Create a key on the signing keys page.")
+	}
+	return v
+}
+
+// ageWords is d in whole days, hours or minutes.
+func ageWords(d time.Duration) string {
+	unit := func(n int, one string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return strconv.Itoa(n) + " " + one + "s"
+	}
+	switch {
+	case d >= 24*time.Hour:
+		return unit(int(d/(24*time.Hour)), "day")
+	case d >= time.Hour:
+		return unit(int(d/time.Hour), "hour")
+	}
+	return unit(int(d/time.Minute), "minute")
 }

@@ -149,3 +149,16 @@ func (s *Store) CheckRetireSigningKey(ctx context.Context, id uint, now time.Tim
 	}
 	return &k, nil
 }
+
+// PublishedKeyDates is PublishedSigningKeys without the private keys:
+// each key's kid, algorithm and dates, for the dashboard's key health,
+// read in one statement and nothing opened.
+func (s *Store) PublishedKeyDates(ctx context.Context, retiredSince time.Time) ([]SigningKey, error) {
+	var keys []SigningKey
+	err := s.rd.WithContext(ctx).Select("id", "kid", "alg", "created_at", "activates_at", "retired_at").
+		Where("retired_at IS NULL OR retired_at > ?", dbTime(retiredSince)).Order(signerOrder).Find(&keys).Error
+	if err != nil {
+		return nil, notFound(err, "published key dates")
+	}
+	return keys, nil
+}
