@@ -132,7 +132,8 @@ func TestIntegrationPanelGoOIDC(t *testing.T) {
 	alice := env.createUser("alice", userPassword)
 	for _, clientType := range []string{models.ClientConfidential, models.ClientPublic} {
 		t.Run(clientType, func(t *testing.T) {
-			const redirect = "http://127.0.0.1:5556/auth/callback?from=panel"
+			appAddr := freeLoopbackAddr(t)
+			redirect := "http://" + appAddr + "/auth/callback?from=panel"
 			p, cl, secret := panelClient(t, env, b, clientType, redirect)
 			src := testIDText(p.body, "int-go-oidc")
 			if src == "" {
@@ -148,7 +149,7 @@ func TestIntegrationPanelGoOIDC(t *testing.T) {
 			if want := clientType == models.ClientConfidential; g.secretEnv != want {
 				t.Errorf("snippet reads CLIENT_SECRET: %v, want %v", g.secretEnv, want)
 			}
-			if !slices.Equal(g.handlers, []string{"/login", "/auth/callback"}) || g.listenAddr != "127.0.0.1:5556" {
+			if !slices.Equal(g.handlers, []string{"/login", "/auth/callback"}) || g.listenAddr != appAddr {
 				t.Errorf("snippet serves %v on %q, want /login and the redirect URI's path on its loopback address", g.handlers, g.listenAddr)
 			}
 			if strings.Contains(src, secret) && secret != "" {
@@ -183,6 +184,22 @@ func TestIntegrationPanelGoOIDC(t *testing.T) {
 			}
 			if id.Nonce != nonce || id.Subject != alice.Subject {
 				t.Errorf("ID token nonce %q, sub %q; want %q and alice's %q", id.Nonce, id.Subject, nonce, alice.Subject)
+			}
+
+			// The program itself, built against this module's go-oidc and
+			// x/oauth2 and run: its /login sends the user to us, and its
+			// callback says who signed in.
+			app := buildGoSnippet(t, src)
+			stop := startRP(t, exec.Command(app), []string{"CLIENT_SECRET=" + secret}, "http://"+appAddr+"/auth/callback")
+			defer stop()
+			u := followingBrowser(env)
+			lp := u.get("http://" + appAddr + "/login")
+			lp = u.submitLogin(lp, "alice", userPassword)
+			if strings.Contains(lp.body, `data-testid="consent-page"`) {
+				lp = u.decide(lp, "allow")
+			}
+			if want := "signed in as " + alice.Subject + "\n"; lp.status != http.StatusOK || lp.body != want {
+				t.Errorf("the program's callback answered %d %q, want %q", lp.status, lp.body, want)
 			}
 		})
 	}
@@ -324,55 +341,14 @@ func TestIntegrationPanelOAuth2Proxy(t *testing.T) {
 		script.WriteString(k + "=" + shellQuoteTest(v) + "\n")
 	}
 	script.WriteString("exec " + command + "\n")
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bash, "--noprofile", "--norc", "-c", script.String())
-	cmd.Env = []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + t.TempDir(),
-		"OAUTH2_PROXY_HTTP_ADDRESS=" + addr, "OAUTH2_PROXY_SKIP_PROVIDER_BUTTON=true"}
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start oauth2-proxy: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("oauth2-proxy said:\n%s", out.String())
-		}
-	}()
-
-	// Ready when /ping answers: it has read the discovery document by then.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(proxyURL + "/ping")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("oauth2-proxy exited with the panel's flags: %v\n%s", err, out.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("oauth2-proxy did not answer /ping within 60 s:\n%s", out.String())
-		}
-	}
+	// oauth2-proxy listens once it has read our discovery document.
+	cmd := exec.Command(bash, "--noprofile", "--norc", "-c", script.String())
+	stop := startRP(t, cmd, []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"OAUTH2_PROXY_HTTP_ADDRESS=" + addr, "OAUTH2_PROXY_SKIP_PROVIDER_BUTTON=true"}, proxyURL+"/ping")
+	defer stop()
 
 	through := func(username string) page {
-		u := env.browser()
-		u.client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-			if len(via) > 10 {
-				return errors.New("too many redirects")
-			}
-			return nil
-		}
+		u := followingBrowser(env)
 		p := u.get(proxyURL + "/app/page")
 		if !strings.Contains(p.body, `data-testid="login-page"`) || !strings.HasPrefix(p.url.String(), env.issuer+"/") {
 			t.Fatalf("the proxy sent %s to %s (%d), want oidcd's login page", username, p.url, p.status)
@@ -401,4 +377,193 @@ func TestIntegrationPanelOAuth2Proxy(t *testing.T) {
 // does not trust the code under test to set the variables).
 func shellQuoteTest(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// openIDClientHarness runs the panel's openid-client module (snippet.mjs
+// beside it) the way an app would: "start" calls its signIn with a fresh
+// session and prints the URL and the session; "finish SESSION URL" calls
+// its callback and prints the ID token's claims.
+const openIDClientHarness = `import { signIn, callback } from "./snippet.mjs";
+const [mode, session, currentURL] = process.argv.slice(2);
+if (mode === "start") {
+  const s = {};
+  const url = await signIn(s);
+  console.log(JSON.stringify({ url: url.href, session: s }));
+} else {
+  const { tokens, claims } = await callback(JSON.parse(session), new URL(currentURL));
+  console.log(JSON.stringify({ claims, access_token: tokens.access_token }));
+}
+`
+
+// nodeModules is a node_modules folder holding openid-client:
+// OIDC_TEST_NODE_MODULES, or the one .ci/run installs under .ci/cache.
+func nodeModules(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("OIDC_TEST_NODE_MODULES")
+	if dir == "" {
+		dir, _ = filepath.Abs(filepath.Join(".ci", "cache", "node", "node_modules"))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "openid-client", "package.json")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("openid-client must be installed in CI (.ci/run does it, or set OIDC_TEST_NODE_MODULES): %v", err)
+		}
+		t.Skipf("openid-client not installed (run .ci/run or set OIDC_TEST_NODE_MODULES): %v", err)
+	}
+	return dir
+}
+
+// TestIntegrationPanelOpenIDClient runs the openid-client module the
+// panel prints, unchanged, with node and the real openid-client: its
+// signIn discovers the server and builds the authorization URL with PKCE,
+// state and nonce; a user signs in and allows; its callback redeems the
+// code (with CLIENT_SECRET, or none for a public client) and verifies the
+// ID token, whose claims come back.
+func TestIntegrationPanelOpenIDClient(t *testing.T) {
+	t.Parallel()
+	node := requireTool(t, "OIDC_TEST_NODE", "node")
+	modules := nodeModules(t)
+	env := newTestEnv(t)
+	b := env.signInAdmin()
+	alice := env.createUser("alice", userPassword)
+	for _, clientType := range []string{models.ClientConfidential, models.ClientPublic} {
+		t.Run(clientType, func(t *testing.T) {
+			const redirect = "http://127.0.0.1:3000/auth/callback"
+			p, cl, secret := panelClient(t, env, b, clientType, redirect)
+			src := testIDText(p.body, "int-openid-client")
+			dir := t.TempDir()
+			for name, text := range map[string]string{"snippet.mjs": src, "run.mjs": openIDClientHarness} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Symlink(modules, filepath.Join(dir, "node_modules")); err != nil {
+				t.Fatal(err)
+			}
+			run := func(args ...string) map[string]any {
+				t.Helper()
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				defer cancel()
+				cmd := exec.CommandContext(ctx, node, append([]string{"run.mjs"}, args...)...)
+				cmd.Dir = dir
+				cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+				if secret != "" {
+					cmd.Env = append(cmd.Env, "CLIENT_SECRET="+secret)
+				}
+				var stdout, stderr strings.Builder
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				if err := cmd.Run(); err != nil {
+					t.Fatalf("node run.mjs %s: %v\n%s\nsnippet:\n%s", args[0], err, stderr.String(), src)
+				}
+				var out map[string]any
+				if err := json.Unmarshal([]byte(stdout.String()), &out); err != nil {
+					t.Fatalf("node printed %q: %v", stdout.String(), err)
+				}
+				return out
+			}
+
+			start := run("start")
+			authURL, _ := start["url"].(string)
+			session, _ := json.Marshal(start["session"])
+			if !strings.HasPrefix(authURL, env.issuer+"/authorize") || !strings.Contains(authURL, "code_challenge_method=S256") {
+				t.Fatalf("signIn built %q, want our /authorize with PKCE", authURL)
+			}
+			back := env.browser().authorize(authURL, "alice", userPassword, "allow")
+			if got := back.Scheme + "://" + back.Host + back.Path; got != redirect {
+				t.Fatalf("came back to %s, want %s", back, redirect)
+			}
+			done := run("finish", string(session), back.String())
+			claims, _ := done["claims"].(map[string]any)
+			sessionValues, _ := start["session"].(map[string]any)
+			if claims["sub"] != alice.Subject || claims["aud"] != cl.ClientID || claims["iss"] != env.issuer || claims["nonce"] != sessionValues["nonce"] {
+				t.Errorf("callback returned claims %v, want alice's sub, aud %s, iss %s and the session's nonce %v", claims, cl.ClientID, env.issuer, sessionValues["nonce"])
+			}
+			if done["access_token"] == "" || done["access_token"] == nil {
+				t.Errorf("no access token: %v", done)
+			}
+		})
+	}
+}
+
+// followingBrowser is a browser that follows redirects wherever they go,
+// to an app or proxy on loopback and back.
+func followingBrowser(env *testEnv) *browser {
+	u := env.browser()
+	u.client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) > 10 {
+			return errors.New("too many redirects")
+		}
+		return nil
+	}
+	return u
+}
+
+// buildGoSnippet compiles the panel's go-oidc program inside this module
+// (an overlay adds it as a package that exists only for the build), so it
+// builds against the go-oidc and x/oauth2 versions go.mod pins, and
+// returns the binary.
+func buildGoSnippet(t *testing.T, src string) string {
+	t.Helper()
+	goCmd := requireTool(t, "OIDC_TEST_GO", "go")
+	root, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	mainGo, overlay, app := filepath.Join(dir, "main.go"), filepath.Join(dir, "overlay.json"), filepath.Join(dir, "app")
+	ov, _ := json.Marshal(map[string]any{"Replace": map[string]string{filepath.Join(root, "internal", "panelsnippet", "main.go"): mainGo}})
+	if err := os.WriteFile(mainGo, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(overlay, ov, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goCmd, "build", "-mod=readonly", "-overlay", overlay, "-o", app, "./internal/panelsnippet")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build the go-oidc snippet: %v\n%s\n%s", err, out, src)
+	}
+	return app
+}
+
+// startRP starts cmd (a relying party or a proxy) with a clean
+// environment plus env, waits (at most 60 s) until readyURL answers
+// anything, redirects not followed, and returns a function that kills it
+// and waits for it. Its output is logged if the test fails.
+func startRP(t *testing.T, cmd *exec.Cmd, env []string, readyURL string) (stop func()) {
+	t.Helper()
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", cmd.Path, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop = func() {
+		cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("%s said:\n%s", filepath.Base(cmd.Path), out.String())
+		}
+	}
+	probe := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if resp, err := probe.Get(readyURL); err == nil {
+			resp.Body.Close()
+			return stop
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			stop()
+			t.Fatalf("%s exited before it answered: %v\n%s", filepath.Base(cmd.Path), err, out.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			stop()
+			t.Fatalf("%s did not answer %s within 60 s", filepath.Base(cmd.Path), readyURL)
+		}
+	}
 }

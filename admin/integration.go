@@ -142,28 +142,30 @@ func openIDClientSnippet(v integrationValues) views.LibrarySnippet {
 		args += ", {\n  // The issuer is plain http: allowed for local testing only.\n  execute: [client.allowInsecureRequests],\n}"
 	}
 	b.WriteString("const config = await client.discovery(" + args + ");\n\n")
-	b.WriteString(`// Sign-in: keep these three in the user's session.
-const codeVerifier = client.randomPKCECodeVerifier();
-const state = client.randomState();
-const nonce = client.randomNonce();
-const authorizationURL = client.buildAuthorizationUrl(config, {
-  redirect_uri: redirectURI,
-  scope,
-  state,
-  nonce,
-  code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
-  code_challenge_method: "S256",
-});
-// Redirect the browser to authorizationURL.href.
-
-// Callback: pass the URL the browser came back to.
-export async function callback(currentURL) {
-  const tokens = await client.authorizationCodeGrant(config, currentURL, {
-    pkceCodeVerifier: codeVerifier,
-    expectedState: state,
-    expectedNonce: nonce,
+	b.WriteString(`// Sign-in: session is where this user's session keeps values between
+// requests; redirect the browser to the URL returned.
+export async function signIn(session) {
+  session.codeVerifier = client.randomPKCECodeVerifier();
+  session.state = client.randomState();
+  session.nonce = client.randomNonce();
+  return client.buildAuthorizationUrl(config, {
+    redirect_uri: redirectURI,
+    scope,
+    state: session.state,
+    nonce: session.nonce,
+    code_challenge: await client.calculatePKCECodeChallenge(session.codeVerifier),
+    code_challenge_method: "S256",
   });
-  return tokens.claims(); // the verified ID token's claims
+}
+
+// Callback: currentURL is the URL the browser came back to.
+export async function callback(session, currentURL) {
+  const tokens = await client.authorizationCodeGrant(config, currentURL, {
+    pkceCodeVerifier: session.codeVerifier,
+    expectedState: session.state,
+    expectedNonce: session.nonce,
+  });
+  return { tokens, claims: tokens.claims() }; // claims: the verified ID token's
 }
 `)
 	s.Code = b.String()
@@ -196,7 +198,7 @@ func oidcClientTSSnippet(v integrationValues) views.LibrarySnippet {
 	b.WriteString("// Sign in: await userManager.signinRedirect();\n")
 	b.WriteString("// On the redirect URI's page: const user = await userManager.signinRedirectCallback();\n")
 	s.Code = b.String()
-	s.Notes = []string{"The page at the redirect URI must be served from an origin the client lists, so that it may call the token endpoint."}
+	s.Notes = []string{"The token endpoint and userinfo answer the browser (CORS) from the origin of any of the client's redirect URIs."}
 	return s
 }
 
