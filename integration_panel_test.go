@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
@@ -566,4 +567,66 @@ func startRP(t *testing.T, cmd *exec.Cmd, env []string, readyURL string) (stop f
 			t.Fatalf("%s did not answer %s within 60 s", filepath.Base(cmd.Path), readyURL)
 		}
 	}
+}
+
+// TestIntegrationPanelInBrowser opens a public client's panel in
+// chromium: each library is a closed section until its summary is
+// clicked, the opened code shows whole (no scrolling inside its box),
+// and its Copy button copies. Screenshots: the panel with oidc-client-ts
+// open, and a confidential client's with oauth2-proxy open.
+func TestIntegrationPanelInBrowser(t *testing.T) {
+	t.Parallel()
+	exe := chromiumPath(t)
+	env := newTestEnv(t)
+	env.createUser(adminName, adminPassword, func(u *models.User) { u.Superuser = true })
+	public, _ := env.createClient(models.ClientPublic, []string{"http://127.0.0.1:5173/callback"}, func(c *models.Client) { c.Name = "Browser app" })
+	confidential, _ := env.createClient(models.ClientConfidential, []string{"https://app.example/oauth2/callback"}, func(c *models.Client) { c.Name = "Proxied app" })
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c := newChrome(t, ctx, exe)
+	c.do("sign in and open a public client",
+		chromedp.Navigate(env.issuer+"/admin/clients/"+strconv.FormatUint(uint64(public.ID), 10)),
+		chromedp.WaitVisible(byTestID("login-form")),
+		chromedp.SendKeys(byTestID("username"), adminName),
+		chromedp.SendKeys(byTestID("password"), adminPassword),
+		chromedp.Click(byTestID("login-submit")),
+		chromedp.WaitVisible(byTestID("integration-panel")),
+	)
+	shown := `(id) => document.querySelector('[data-testid="' + id + '"]').checkVisibility()`
+	if open := chromeRead(c, "before a click", chromedp.Evaluate[bool](`(`+shown+`)("int-oidc-client-ts")`)); open {
+		t.Errorf("the oidc-client-ts code shows before its section is opened")
+	}
+	c.do("open oidc-client-ts",
+		chromedp.Click(chromedp.CSS(`[data-testid="lib-oidc-client-ts"] > summary`)),
+		chromedp.WaitVisible(byTestID("int-oidc-client-ts")),
+		chromedp.Click(chromedp.CSS(`button[data-copy="int-oidc-client-ts"]`)),
+	)
+	// The button says Copied for 1.5 s.
+	copied := ""
+	for range 50 {
+		if copied = chromeRead(c, "read the copy button", chromedp.Evaluate[string](`document.querySelector('button[data-copy="int-oidc-client-ts"]').textContent`)); copied == "Copied" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if copied != "Copied" {
+		t.Errorf("the Copy button says %q after a click, want Copied", copied)
+	}
+	c.do("screenshot", screenshotOf(t, "admin-integration-oidc-client-ts", byTestID("integration-panel")))
+	type box struct{ ScrollHeight, ClientHeight int }
+	if b := chromeRead(c, "measure the code", chromedp.Evaluate[box](`(() => { const e = document.querySelector('[data-testid="int-oidc-client-ts"]'); return {ScrollHeight: e.scrollHeight, ClientHeight: e.clientHeight}; })()`)); b.ScrollHeight > b.ClientHeight {
+		t.Errorf("the oidc-client-ts code box %+v scrolls: want it whole", b)
+	}
+	if open := chromeRead(c, "other sections", chromedp.Evaluate[bool](`(`+shown+`)("int-go-oidc")`)); open {
+		t.Errorf("opening one library opened go-oidc too")
+	}
+
+	c.do("open oauth2-proxy on a confidential client",
+		chromedp.Navigate(env.issuer+"/admin/clients/"+strconv.FormatUint(uint64(confidential.ID), 10)),
+		chromedp.WaitVisible(byTestID("integration-panel")),
+		chromedp.Click(chromedp.CSS(`[data-testid="lib-oauth2-proxy"] > summary`)),
+		chromedp.WaitVisible(byTestID("int-oauth2-proxy")),
+		screenshotOf(t, "admin-integration-oauth2-proxy", byTestID("integration-panel")),
+	)
+	c.wantNoDialogs()
 }
