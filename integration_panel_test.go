@@ -303,7 +303,7 @@ func freeLoopbackAddr(t *testing.T) string {
 // where it listens and to skip its sign-in button (OAUTH2_PROXY_*
 // environment variables, which its flags would override). oauth2-proxy
 // reads our discovery document as it starts; then a user goes through
-// it: the proxy sends them to /authorize, they sign in and allow, the
+// it: the proxy sends them to /authorize (with PKCE), they sign in and allow, the
 // proxy redeems the code with the secret and PKCE, checks the ID token,
 // and the application behind it sees the user's verified email. A user
 // whose email is not verified is turned away.
@@ -350,7 +350,18 @@ func TestIntegrationPanelOAuth2Proxy(t *testing.T) {
 
 	through := func(username string) page {
 		u := followingBrowser(env)
-		p := u.get(proxyURL + "/app/page")
+		// The first hop: the proxy sends the browser to /authorize with
+		// PKCE (S256) and the redirect URL from the panel's flags.
+		follow := u.client.CheckRedirect
+		u.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		first := u.get(proxyURL + "/app/page")
+		u.client.CheckRedirect = follow
+		loc := first.location()
+		if loc == nil || !strings.HasPrefix(loc.String(), env.issuer+"/authorize") || loc.Query().Get("code_challenge_method") != "S256" ||
+			loc.Query().Get("code_challenge") == "" || loc.Query().Get("redirect_uri") != proxyURL+"/oauth2/callback" {
+			t.Fatalf("the proxy answered %d, Location %v; want a redirect to our /authorize with S256 PKCE and its callback", first.status, loc)
+		}
+		p := u.get(loc.String())
 		if !strings.Contains(p.body, `data-testid="login-page"`) || !strings.HasPrefix(p.url.String(), env.issuer+"/") {
 			t.Fatalf("the proxy sent %s to %s (%d), want oidcd's login page", username, p.url, p.status)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"go/format"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -50,15 +51,6 @@ func newIntegrationValues(issuer, redirect string, cl *models.Client) integratio
 
 func (v integrationValues) scope() string { return strings.Join(v.Scopes, " ") }
 
-func (v integrationValues) hasScope(s string) bool {
-	for _, have := range v.Scopes {
-		if have == s {
-			return true
-		}
-	}
-	return false
-}
-
 // librarySnippets are the panel's ready-to-paste settings for each
 // library, filled in for cl. The secret is never in them (it is shown
 // once, when made): each reads it from CLIENT_SECRET. Every client gets
@@ -97,7 +89,7 @@ func oauth2ProxySnippet(v integrationValues, redirectURIs []string) views.Librar
 		redirect = v.RedirectURI
 		s.Notes = append(s.Notes, "oauth2-proxy receives the code at "+oauth2ProxyCallback+" on its own address, and this client has no redirect URI with that path: add one, such as https://app.example"+oauth2ProxyCallback+", and put it in --redirect-url.")
 	}
-	if !v.hasScope("email") {
+	if !slices.Contains(v.Scopes, "email") {
 		s.Notes = append(s.Notes, "This client may not ask for the email scope, which oauth2-proxy needs: add it to the client's scopes.")
 	}
 	flags := []string{

@@ -1660,7 +1660,7 @@ func integrationPanel(v IntegrationView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 156, "This is a public client: it must use PKCE. The values below are RFC 7636's example pair; generate your own.")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 156, "This is a public client: it must use PKCE. The curl steps use RFC 7636's example pair; generate your own.")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
