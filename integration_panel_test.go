@@ -266,12 +266,19 @@ func TestIntegrationPanelBrowserSettings(t *testing.T) {
 }
 
 // requireTool finds a program a test runs: from the environment variable
-// env, else on PATH. Under CI=true it must be there (.ci/run installs
-// it); elsewhere the test is skipped without it.
-func requireTool(t *testing.T, env, name string) string {
+// env, else the last match of a glob in also (where .ci/run keeps it),
+// else on PATH. Under CI=true it must be there; elsewhere the test is
+// skipped without it.
+func requireTool(t *testing.T, env, name string, also ...string) string {
 	t.Helper()
 	if p := os.Getenv(env); p != "" {
 		return p
+	}
+	for _, pattern := range also {
+		if m, _ := filepath.Glob(pattern); len(m) > 0 {
+			p, _ := filepath.Abs(m[len(m)-1])
+			return p
+		}
 	}
 	p, err := exec.LookPath(name)
 	if err != nil {
@@ -298,7 +305,8 @@ func freeLoopbackAddr(t *testing.T) string {
 
 // TestIntegrationPanelOAuth2Proxy runs the oauth2-proxy command the panel
 // prints, as printed, through bash with a real oauth2-proxy binary
-// (OIDC_TEST_OAUTH2_PROXY, or oauth2-proxy on PATH), with CLIENT_SECRET,
+// (OIDC_TEST_OAUTH2_PROXY, the one .ci/run installs, or oauth2-proxy on
+// PATH), with CLIENT_SECRET,
 // COOKIE_SECRET and UPSTREAM set as the panel says. The test only adds
 // where it listens and to skip its sign-in button (OAUTH2_PROXY_*
 // environment variables, which its flags would override). oauth2-proxy
@@ -309,7 +317,7 @@ func freeLoopbackAddr(t *testing.T) string {
 // whose email is not verified is turned away.
 func TestIntegrationPanelOAuth2Proxy(t *testing.T) {
 	t.Parallel()
-	binary := requireTool(t, "OIDC_TEST_OAUTH2_PROXY", "oauth2-proxy")
+	binary := requireTool(t, "OIDC_TEST_OAUTH2_PROXY", "oauth2-proxy", filepath.Join(".ci", "cache", "oauth2-proxy-*", "oauth2-proxy"))
 	bash := requireTool(t, "OIDC_TEST_BASH", "bash")
 	env := newTestEnv(t)
 	b := env.signInAdmin()
