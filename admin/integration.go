@@ -30,9 +30,9 @@ const oauth2ProxyCallback = "/oauth2/callback"
 type integrationValues struct {
 	Issuer       string
 	ClientID     string
-	Name         string
-	RedirectURI  string // the client's first redirect URI, or an example
-	LogoutURI    string // the first post-logout redirect URI, or ""
+	RedirectURI  string   // the client's first redirect URI, or an example
+	RedirectURIs []string // all of them
+	LogoutURI    string   // the first post-logout redirect URI, or ""
 	Scopes       []string
 	Public       bool // no secret; PKCE (RFC 7636) is the proof instead
 	InsecureHTTP bool // the issuer is plain http (a test or local setup)
@@ -40,7 +40,7 @@ type integrationValues struct {
 
 func newIntegrationValues(issuer, redirect string, cl *models.Client) integrationValues {
 	v := integrationValues{
-		Issuer: issuer, ClientID: cl.ClientID, Name: cl.Name, RedirectURI: redirect,
+		Issuer: issuer, ClientID: cl.ClientID, RedirectURI: redirect, RedirectURIs: cl.RedirectURIs,
 		Scopes: cl.Scopes, Public: cl.IsPublic(), InsecureHTTP: strings.HasPrefix(issuer, "http://"),
 	}
 	if len(cl.PostLogoutRedirectURIs) > 0 {
@@ -55,10 +55,10 @@ func (v integrationValues) scope() string { return strings.Join(v.Scopes, " ") }
 // library, filled in for cl. The secret is never in them (it is shown
 // once, when made): each reads it from CLIENT_SECRET. Every client gets
 // PKCE (S256), which a public client must use.
-func librarySnippets(issuer, redirect string, cl *models.Client, redirectURIs []string) []views.LibrarySnippet {
+func librarySnippets(issuer, redirect string, cl *models.Client) []views.LibrarySnippet {
 	v := newIntegrationValues(issuer, redirect, cl)
 	return []views.LibrarySnippet{
-		oauth2ProxySnippet(v, redirectURIs),
+		oauth2ProxySnippet(v),
 		openIDClientSnippet(v),
 		oidcClientTSSnippet(v),
 		goOIDCSnippet(v),
@@ -69,14 +69,14 @@ func librarySnippets(issuer, redirect string, cl *models.Client, redirectURIs []
 // authenticates with a client secret, so a public client gets a note
 // instead; it refuses users whose email_verified is not true unless told
 // otherwise, and takes the code at <proxy-prefix>/callback.
-func oauth2ProxySnippet(v integrationValues, redirectURIs []string) views.LibrarySnippet {
+func oauth2ProxySnippet(v integrationValues) views.LibrarySnippet {
 	s := views.LibrarySnippet{ID: libOAuth2Proxy, Name: "oauth2-proxy (reverse proxy)", Label: "Command line"}
 	if v.Public {
 		s.Notes = []string{"oauth2-proxy authenticates to the token endpoint with a client secret: register a confidential client for it."}
 		return s
 	}
 	redirect := ""
-	for _, u := range redirectURIs {
+	for _, u := range v.RedirectURIs {
 		if p, err := url.Parse(u); err == nil && p.Path == oauth2ProxyCallback && p.RawQuery == "" {
 			redirect = u
 			break

@@ -48,7 +48,7 @@ func TestGoSnippetQuoting(t *testing.T) {
 	const issuer = "https://id.example/t" + hostile
 	for _, clientType := range []string{models.ClientConfidential, models.ClientPublic} {
 		cl := hostileClient(clientType)
-		src := snippet(t, librarySnippets(issuer, cl.RedirectURIs[0], cl, cl.RedirectURIs), libGoOIDC).Code
+		src := snippet(t, librarySnippets(issuer, cl.RedirectURIs[0], cl), libGoOIDC).Code
 		f, err := parser.ParseFile(token.NewFileSet(), "main.go", src, 0)
 		if err != nil {
 			t.Fatalf("%s: parse: %v\n%s", clientType, err, src)
@@ -88,7 +88,7 @@ var jsLiteralRE = regexp.MustCompile(`(?m)(?:const (\w+) = (?:new URL\()?|^\s*(\
 func TestJSSnippetQuoting(t *testing.T) {
 	const issuer = "https://id.example/t" + hostile
 	cl := hostileClient(models.ClientPublic)
-	libs := librarySnippets(issuer, cl.RedirectURIs[0], cl, cl.RedirectURIs)
+	libs := librarySnippets(issuer, cl.RedirectURIs[0], cl)
 	scope := strings.Join(cl.Scopes, " ")
 	for id, want := range map[string]map[string]string{
 		libOpenIDClient: {"issuer": issuer, "redirectURI": cl.RedirectURIs[0], "scope": scope},
@@ -127,7 +127,7 @@ func TestOAuth2ProxySnippet(t *testing.T) {
 	}
 	const issuer = "https://id.example/t" + hostile
 	cl := hostileClient(models.ClientConfidential)
-	s := snippet(t, librarySnippets(issuer, cl.RedirectURIs[0], cl, cl.RedirectURIs), libOAuth2Proxy)
+	s := snippet(t, librarySnippets(issuer, cl.RedirectURIs[0], cl), libOAuth2Proxy)
 	script := "oauth2-proxy() { printf '%s\\n' \"$@\"; }\nCLIENT_SECRET=s1 COOKIE_SECRET=c1 UPSTREAM=u1\n" + s.Code + "\n"
 	out, err := exec.Command(bash, "--noprofile", "--norc", "-c", script).Output()
 	if err != nil {
@@ -143,13 +143,13 @@ func TestOAuth2ProxySnippet(t *testing.T) {
 	}
 
 	cl.RedirectURIs = []string{"https://app.example/cb"}
-	s = snippet(t, librarySnippets(issuer, cl.RedirectURIs[0], cl, cl.RedirectURIs), libOAuth2Proxy)
+	s = snippet(t, librarySnippets(issuer, cl.RedirectURIs[0], cl), libOAuth2Proxy)
 	if !strings.Contains(s.Code, "--redirect-url='https://app.example/cb'") || strings.Contains(s.Code, "--cookie-secure") ||
 		!slices.ContainsFunc(s.Notes, func(n string) bool { return strings.Contains(n, "/oauth2/callback") }) {
 		t.Errorf("without an /oauth2/callback redirect URI: %q\n%s", s.Notes, s.Code)
 	}
 	pub := hostileClient(models.ClientPublic)
-	if s := snippet(t, librarySnippets(issuer, pub.RedirectURIs[0], pub, pub.RedirectURIs), libOAuth2Proxy); s.Code != "" {
+	if s := snippet(t, librarySnippets(issuer, pub.RedirectURIs[0], pub), libOAuth2Proxy); s.Code != "" {
 		t.Errorf("a public client got an oauth2-proxy command:\n%s", s.Code)
 	}
 }
