@@ -374,6 +374,7 @@ func integration(issuer string, cl *models.Client) views.IntegrationView {
 		UserinfoCurl: "curl \\\n  -H 'Cache-Control: no-cache' \\\n  -H \"Authorization: Bearer $ACCESS_TOKEN\" \\\n  " + shellQuote(issuer+"/userinfo/"),
 		RefreshCurl:  tokenCurl(tokenURL, cl.ClientID, refresh),
 		Public:       cl.IsPublic(),
+		Libraries:    librarySnippets(issuer, redirect, cl),
 	}
 }
 

@@ -63,6 +63,7 @@ type IntegrationView struct {
 	UserinfoCurl string
 	RefreshCurl  string
 	Public       bool
+	Libraries    []LibrarySnippet
 }
 
 // ClientDetailView is one client, its counts and its integration panel.
