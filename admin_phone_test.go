@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -190,15 +192,7 @@ func TestAdminPhoneLayout(t *testing.T) {
 		chromedp.Click(byTestID("login-submit")),
 		chromedp.WaitVisible(byTestID("dashboard-page")),
 	)
-	pages := []string{
-		"/admin",
-		"/admin/clients", "/admin/clients/new", fmt.Sprintf("/admin/clients/%d", clientID),
-		fmt.Sprintf("/admin/clients/%d/edit", clientID), fmt.Sprintf("/admin/clients/%d/delete", clientID),
-		"/admin/users", "/admin/users/new", fmt.Sprintf("/admin/users/%d", userID), fmt.Sprintf("/admin/users/%d/delete", userID),
-		"/admin/scopes", "/admin/scopes/new", fmt.Sprintf("/admin/scopes/%d", scopeID), fmt.Sprintf("/admin/scopes/%d/delete", scopeID),
-		"/admin/consents", "/admin/tokens", "/admin/codes", "/admin/keys", "/admin/keys/rotate",
-		"/admin/throttles", "/admin/audit",
-	}
+	pages := adminPages(t, env, map[string]uint{"clients": clientID, "users": userID, "scopes": scopeID})
 	for _, path := range pages {
 		c.do("open "+path, chromedp.Navigate(env.issuer+path), chromedp.WaitVisible(`main#main`))
 		checkPhonePage(t, c, path, true)
@@ -247,4 +241,46 @@ func checkPhonePage(t *testing.T, c *chrome, path string, withNav bool) {
 			t.Errorf("%s: navigation links off screen or clipped: %q", path, m.Clipped)
 		}
 	}
+}
+
+// adminPages is every GET page under /admin from the app's route table
+// (the setup page apart), with :id filled in from ids by the section it
+// names, or from the section's first row in the database: a page added
+// later is checked without being listed here.
+func adminPages(t *testing.T, env *testEnv, ids map[string]uint) []string {
+	t.Helper()
+	tables := map[string]any{"clients": &models.Client{}, "users": &models.User{}, "scopes": &models.CustomScope{},
+		"consents": &models.UserConsent{}, "tokens": &models.Token{}, "codes": &models.Code{}, "keys": &models.SigningKey{}}
+	var pages []string
+	for _, r := range env.app.Routes() {
+		if r.Method != http.MethodGet || !strings.HasPrefix(r.Path, "/admin") || r.Path == "/admin/setup" {
+			continue
+		}
+		path := r.Path
+		if strings.Contains(path, ":id") {
+			section := strings.Split(path, "/")[2]
+			id, ok := ids[section]
+			if !ok {
+				model, known := tables[section]
+				if !known {
+					t.Fatalf("%s: no rows to open it with; add its section to adminPages", path)
+				}
+				if err := testDB(t).Model(model).Order("id").Limit(1).Pluck("id", &id).Error; err != nil || id == 0 {
+					t.Fatalf("%s: no %s row to open it with (%v)", path, section, err)
+				}
+			}
+			path = strings.Replace(path, ":id", fmt.Sprint(id), 1)
+		}
+		if strings.Contains(path, ":") {
+			t.Fatalf("%s: a parameter adminPages does not fill", path)
+		}
+		pages = append(pages, path)
+	}
+	slices.Sort(pages)
+	pages = slices.Compact(pages)
+	t.Logf("%d admin pages: %s", len(pages), strings.Join(pages, " "))
+	if len(pages) < 21 {
+		t.Fatalf("only %d admin pages in the route table: %v", len(pages), pages)
+	}
+	return pages
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
 
 	"oidcd/handlers"
@@ -34,6 +35,7 @@ type testEnv struct {
 	clock  *testClock
 	cfg    handlers.Config
 	logs   *syncBuffer
+	app    *echo.Echo // its route table, for tests that visit every page
 }
 
 // testClock is the handlers' clock: real time plus an offset the test
@@ -130,7 +132,7 @@ func newTestEnv(t testing.TB, env ...string) *testEnv {
 	srv.Config.Handler = app
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &testEnv{t: t, store: store, srv: srv, issuer: issuer, clock: clock, cfg: cfg, logs: logs}
+	return &testEnv{t: t, store: store, srv: srv, issuer: issuer, clock: clock, cfg: cfg, logs: logs, app: app}
 }
 
 // createUser adds an active user with the given password.
