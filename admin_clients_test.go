@@ -367,7 +367,7 @@ func TestAdminClientLifecycle(t *testing.T) {
 		t.Fatalf("dependents = %+v, %v; want 2 codes, 2 tokens, 1 consent", deps, err)
 	}
 	confirm := b.get(fmt.Sprintf("/admin/clients/%d/delete", id))
-	for _, want := range []string{"2 authorization codes", "2 tokens", "1 consent", `data-testid="confirm-delete"`} {
+	for _, want := range []string{"2 authorization codes", "2 tokens", "1 consent", `data-testid="confirm-submit"`} {
 		if !strings.Contains(confirm.body, want) {
 			t.Errorf("delete confirmation lacks %q:\n%s", want, confirm.body)
 		}

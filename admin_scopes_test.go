@@ -76,7 +76,7 @@ func TestAdminScopes(t *testing.T) {
 	if p := b.post(path+"/delete", url.Values{}); p.status != http.StatusForbidden {
 		t.Errorf("delete without CSRF: got %d, want 403", p.status)
 	}
-	form = csrfFrom(t, b, path+"/delete", "confirm-delete-page")
+	form = csrfFrom(t, b, path+"/delete", "confirm-page")
 	wantLanded(t, b.post(path+"/delete", form), "/admin/scopes", "success")
 	if _, err := r.env.store.CustomScopeByID(ctx, cs.ID); err != models.ErrNotFound {
 		t.Errorf("after the delete: %v, want not found", err)

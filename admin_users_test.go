@@ -296,7 +296,7 @@ func TestAdminUsersDelete(t *testing.T) {
 	path := fmt.Sprintf("/admin/users/%d", r.user.ID)
 
 	p := b.get(path + "/delete")
-	if !strings.Contains(p.body, `data-testid="confirm-delete-page"`) || !strings.Contains(p.body, "1 token,") || !strings.Contains(p.body, "1 consent<") {
+	if !strings.Contains(p.body, `data-testid="confirm-page"`) || !strings.Contains(p.body, "1 token,") || !strings.Contains(p.body, "1 consent<") {
 		t.Errorf("confirm page: got %d, want it to say 1 token and 1 consent go:\n%.1500s", p.status, p.body)
 	}
 	form := url.Values{"_csrf": {hiddenFields(p.body).Get("_csrf")}}

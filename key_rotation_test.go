@@ -85,7 +85,7 @@ func TestKeyRotationPublishedBeforeSigning(t *testing.T) {
 
 	admin := env.signInAdmin()
 	confirm := admin.get("/admin/keys/rotate")
-	if !strings.Contains(confirm.body, `data-testid="rotate-keys-page"`) || !strings.Contains(confirm.body, "RS256, ES256, EdDSA") {
+	if !strings.Contains(confirm.body, `data-testid="confirm-page"`) || !strings.Contains(confirm.body, "RS256, ES256, EdDSA") {
 		t.Fatalf("GET /admin/keys/rotate: %d, want the confirmation naming every algorithm:\n%s", confirm.status, confirm.body)
 	}
 	if p := admin.post("/admin/keys/rotate", url.Values{"_csrf": {"forged"}}); p.status != http.StatusForbidden {

@@ -537,11 +537,13 @@ func (a *Admin) ConfirmDeleteClient(c echo.Context) error {
 	if err != nil {
 		return a.serverError(c, "client dependents", err)
 	}
-	return a.render(c, http.StatusOK, views.ConfirmDeletePage(views.ConfirmDeleteView{
+	return a.render(c, http.StatusOK, views.ConfirmPage(views.ConfirmView{
 		AdminChrome: a.chrome(c, "clients", "Delete "+cl.Name),
-		What:        "client", Name: cl.Name, Action: fmt.Sprintf("/admin/clients/%d/delete", cl.ID),
-		Cancel:       fmt.Sprintf("/admin/clients/%d", cl.ID),
-		Consequences: consequences(deps),
+		Heading:     fmt.Sprintf("Delete client “%s”?", cl.Name),
+		Lead:        "The client can no longer sign anyone in or use its tokens.",
+		TakesIntro:  "It also deletes:", Takes: consequences(deps),
+		Action: fmt.Sprintf("/admin/clients/%d/delete", cl.ID), Button: "Delete client",
+		Cancel: fmt.Sprintf("/admin/clients/%d", cl.ID),
 	}))
 }
 

@@ -161,9 +161,19 @@ func (a *Admin) ConfirmRotateKeys(c echo.Context) error {
 	if err != nil {
 		return a.serverError(c, "list signing keys", err)
 	}
-	return a.render(c, http.StatusOK, views.KeyRotatePage(views.KeyRotateView{
-		AdminChrome: a.chrome(c, "keys", "Rotate signing keys"), Algs: algs, Prepublish: a.cfg.KeyPrepublish.String(),
-	}))
+	v := views.ConfirmView{
+		AdminChrome: a.chrome(c, "keys", "Rotate signing keys"), Heading: "Rotate the signing keys?",
+		Action: "/admin/keys/rotate", Button: "Rotate", Cancel: "/admin/keys",
+		Undo: "A new key can be retired before it begins to sign.",
+	}
+	if len(algs) == 0 {
+		v.Disabled = "No key to rotate."
+	} else {
+		v.Lead = fmt.Sprintf("A new key of each of %s is published in /jwks now and signs in %s; "+
+			"the key signing now then retires, and stays published until the tokens it signed have expired. "+
+			"An algorithm whose next key is already published keeps it.", strings.Join(algs, ", "), a.cfg.KeyPrepublish)
+	}
+	return a.render(c, http.StatusOK, views.ConfirmPage(v))
 }
 
 // RotateKeys serves POST /admin/keys/rotate: a next key for every

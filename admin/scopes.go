@@ -196,10 +196,13 @@ func (a *Admin) ConfirmDeleteScope(c echo.Context) error {
 	if len(clients) > 0 {
 		what = append(what, "its claims, for the "+views.Plural(int64(len(clients)), "client that lists", "clients that list")+" it ("+strings.Join(clients, ", ")+"): they keep the name, which then grants nothing")
 	}
-	return a.render(c, http.StatusOK, views.ConfirmDeletePage(views.ConfirmDeleteView{
+	return a.render(c, http.StatusOK, views.ConfirmPage(views.ConfirmView{
 		AdminChrome: a.chrome(c, "scopes", "Delete scope "+cs.Name),
-		What:        "scope", Name: cs.Name, Action: fmt.Sprintf("/admin/scopes/%d/delete", cs.ID),
-		Cancel: fmt.Sprintf("/admin/scopes/%d", cs.ID), Consequences: what,
+		Heading:     fmt.Sprintf("Delete scope “%s”?", cs.Name),
+		Lead:        "Clients can no longer be granted the claims it releases.",
+		TakesIntro:  "It also deletes:", Takes: what,
+		Action: fmt.Sprintf("/admin/scopes/%d/delete", cs.ID), Button: "Delete scope",
+		Cancel: fmt.Sprintf("/admin/scopes/%d", cs.ID),
 	}))
 }
 

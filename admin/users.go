@@ -413,11 +413,14 @@ func (a *Admin) ConfirmDeleteUser(c echo.Context) error {
 	if err != nil {
 		return a.serverError(c, "user dependents", err)
 	}
-	return a.render(c, http.StatusOK, views.ConfirmDeletePage(views.ConfirmDeleteView{
+	return a.render(c, http.StatusOK, views.ConfirmPage(views.ConfirmView{
 		AdminChrome: a.chrome(c, "users", "Delete "+u.Username),
-		What:        "user", Name: u.Username, Action: fmt.Sprintf("/admin/users/%d/delete", u.ID),
-		Cancel:       fmt.Sprintf("/admin/users/%d", u.ID),
-		Consequences: consequences(deps, "every browser session: they are signed out everywhere"),
+		Heading:     fmt.Sprintf("Delete user “%s”?", u.Username),
+		Lead:        "The account and its claims are deleted; the username can be taken again. Deactivating keeps the account and can be undone.",
+		TakesIntro:  "It also deletes:",
+		Takes:       consequences(deps, "every browser session: they are signed out everywhere"),
+		Action:      fmt.Sprintf("/admin/users/%d/delete", u.ID), Button: "Delete user",
+		Cancel: fmt.Sprintf("/admin/users/%d", u.ID),
 	}))
 }
 

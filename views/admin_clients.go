@@ -95,13 +95,3 @@ type ClientDetailView struct {
 	Consents                         int64
 	Integration                      IntegrationView
 }
-
-// ConfirmDeleteView asks before deleting something, saying what goes with it.
-type ConfirmDeleteView struct {
-	AdminChrome
-	What         string
-	Name         string
-	Action       string
-	Cancel       string
-	Consequences []string
-}
