@@ -438,3 +438,30 @@ func (s *Store) DeleteCodes(ctx context.Context, ids []uint) (deleted []Code, sk
 	}
 	return deleted, skipped, nil
 }
+
+// TokensByID returns the tokens with the given ids that exist, by id,
+// with User and Client loaded: what a bulk action's confirmation shows.
+func (s *Store) TokensByID(ctx context.Context, ids []uint) ([]Token, error) {
+	return byIDs[Token](ctx, s.rd, ids, "tokens by id")
+}
+
+// ConsentsByID is TokensByID for consents.
+func (s *Store) ConsentsByID(ctx context.Context, ids []uint) ([]UserConsent, error) {
+	return byIDs[UserConsent](ctx, s.rd, ids, "consents by id")
+}
+
+// CodesByID is TokensByID for authorization codes.
+func (s *Store) CodesByID(ctx context.Context, ids []uint) ([]Code, error) {
+	return byIDs[Code](ctx, s.rd, ids, "codes by id")
+}
+
+func byIDs[T any](ctx context.Context, db *gorm.DB, ids []uint, what string) ([]T, error) {
+	var out []T
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if err := db.WithContext(ctx).Preload("User").Preload("Client").Where("id IN ?", ids).Order("id").Find(&out).Error; err != nil {
+		return nil, notFound(err, what)
+	}
+	return out, nil
+}
