@@ -652,6 +652,17 @@ func TestBrowserAdminListSortFilter(t *testing.T) {
 		t.Errorf("all of alice's tokens: %q, want 3", rows)
 	}
 
+	checked := func(step string) int {
+		return chromeRead(c, step, chromedp.Evaluate[int](`document.querySelectorAll('input[form="bulk"][name="id"]:checked').length`))
+	}
+	c.do("select every row", chromedp.Click(byTestID("bulk-select-all")))
+	if n := checked("count the ticked rows"); n != 3 {
+		t.Errorf("select all ticked %d rows, want 3", n)
+	}
+	c.do("select none", chromedp.Click(byTestID("bulk-select-all")))
+	if n := checked("count the ticked rows again"); n != 0 {
+		t.Errorf("unticking select all left %d rows ticked, want 0", n)
+	}
 	c.do("select two tokens for revocation",
 		chromedp.Click(chromedp.CSS(`[data-testid="token-row"]:nth-child(1) [data-testid="bulk-select"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="token-row"]:nth-child(2) [data-testid="bulk-select"]`)),
