@@ -683,5 +683,21 @@ func TestBrowserAdminListSortFilter(t *testing.T) {
 	if n := countRows(t, &models.Token{}, "revoked_at IS NOT NULL"); n != 1 {
 		t.Errorf("revoked tokens after Cancel: %d, want the 1 of the fixture", n)
 	}
+	// On a phone the filter form wraps inside the page instead of
+	// widening it.
+	type fit struct{ Right, Width, ScrollWidth float64 }
+	c.do("the filtered tokens on a phone",
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		chromedp.Navigate(f.env.issuer+"/admin/tokens?status=all"),
+		chromedp.WaitVisible(byTestID("list-filters")),
+		screenshot(t, "admin-tokens-filters-phone"),
+	)
+	got := chromeRead(c, "measure the filter form", chromedp.Evaluate[fit](`(() => {
+		const f = document.querySelector('[data-testid="list-filters"]');
+		return {Right: f.getBoundingClientRect().right, Width: window.innerWidth, ScrollWidth: f.scrollWidth - f.clientWidth};
+	})()`))
+	if got.Right > got.Width || got.ScrollWidth > 0 {
+		t.Errorf("filter form on a 390 px phone: %+v, want it within the viewport and not overflowing", got)
+	}
 	c.wantNoDialogs()
 }
