@@ -137,8 +137,11 @@ func TestAccountBrowser(t *testing.T) {
 		t.Errorf("the new password does not work (%v)", err)
 	}
 
-	c.do("sign out of every session",
+	c.do("sign out of every session, through its confirmation",
 		chromedp.Click(byTestID("end-sessions")),
+		chromedp.WaitVisible(byTestID("end-sessions-page")),
+		screenshot(t, "account-end-sessions"),
+		chromedp.Click(byTestID("end-sessions-confirm")),
 		chromedp.WaitVisible(byTestID("logout-done")),
 		chromedp.Navigate(r.env.issuer+accountPath),
 		chromedp.WaitVisible(byTestID("login-form")),

@@ -344,8 +344,10 @@ func TestAdminBrowserFlow(t *testing.T) {
 	if len(rows) != 1 || !strings.Contains(rows[0], "alice") || !strings.Contains(rows[0], "email") {
 		t.Errorf("consent rows = %q, want one for alice with the email scope", rows)
 	}
-	adm.do("revoke the consent",
+	adm.do("revoke the consent, through its confirmation",
 		chromedp.Click(byTestID("revoke-consent")),
+		chromedp.WaitVisible(byTestID("confirm-page")),
+		chromedp.Click(byTestID("confirm-submit")),
 		chromedp.WaitVisible(byTestID("flash-success")),
 	)
 	if n := chromeRead(adm, "count consent rows", chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="consent-row"]').length`)); n != 0 {

@@ -133,6 +133,7 @@ func newApp(ctx context.Context, store *models.Store, cfg handlers.Config, log *
 	e.GET("/account", h.ShowAccount, csrf)
 	e.GET("/account/consents/:id/withdraw", h.ConfirmWithdrawConsent, csrf)
 	e.POST("/account/consents/:id/withdraw", h.WithdrawConsent, csrf)
+	e.GET("/account/sessions/end", h.ConfirmEndAllSessions, csrf)
 	e.POST("/account/sessions/end", h.EndAllSessions, csrf)
 	e.POST("/account/password", h.ChangePassword, csrf)
 	// RP-initiated logout (handlers/endsession.go): the RP's request is a
@@ -171,6 +172,8 @@ func isLogoUpload(c echo.Context) bool {
 // adminRoutes is the admin site's part of the route table. Every page
 // needs an active superuser and every form a CSRF token; the setup pages
 // need the one-time token instead of a login.
+// An action that cannot be undone has a GET on its own path: a page that
+// says what it takes with it and posts to the action (views.ConfirmPage).
 func adminRoutes(e *echo.Echo, a *admin.Admin) {
 	csrf := a.CSRF()
 	e.GET("/admin/setup", a.ShowSetup, csrf)
@@ -190,6 +193,7 @@ func adminRoutes(e *echo.Echo, a *admin.Admin) {
 	g(http.MethodPost, "/admin/clients/:id", a.UpdateClient)
 	g(http.MethodGet, "/admin/clients/:id/delete", a.ConfirmDeleteClient)
 	g(http.MethodPost, "/admin/clients/:id/delete", a.DeleteClient)
+	g(http.MethodGet, "/admin/clients/:id/secret", a.ConfirmRotateClientSecret)
 	g(http.MethodPost, "/admin/clients/:id/secret", a.RotateClientSecret)
 
 	// users
@@ -199,7 +203,9 @@ func adminRoutes(e *echo.Echo, a *admin.Admin) {
 	g(http.MethodGet, "/admin/users/:id", a.EditUser)
 	g(http.MethodPost, "/admin/users/:id", a.UpdateUser)
 	g(http.MethodPost, "/admin/users/:id/password", a.SetUserPassword)
+	g(http.MethodGet, "/admin/users/:id/deactivate", a.ConfirmDeactivateUser)
 	g(http.MethodPost, "/admin/users/:id/deactivate", a.DeactivateUser)
+	g(http.MethodGet, "/admin/users/:id/sessions/end", a.ConfirmEndUserSessions)
 	g(http.MethodPost, "/admin/users/:id/sessions/end", a.EndUserSessions)
 	g(http.MethodPost, "/admin/users/:id/activate", a.ActivateUser)
 	g(http.MethodGet, "/admin/users/:id/delete", a.ConfirmDeleteUser)
@@ -214,19 +220,24 @@ func adminRoutes(e *echo.Echo, a *admin.Admin) {
 	g(http.MethodPost, "/admin/scopes/:id/delete", a.DeleteScope)
 
 	g(http.MethodGet, "/admin/consents", a.ListConsents)
+	g(http.MethodGet, "/admin/consents/:id/revoke", a.ConfirmRevokeConsent)
 	g(http.MethodPost, "/admin/consents/:id/revoke", a.RevokeConsent)
 	g(http.MethodPost, "/admin/consents/bulk-revoke", a.BulkRevokeConsents)
 	// tokens and codes
 	g(http.MethodGet, "/admin/tokens", a.ListTokens)
+	g(http.MethodGet, "/admin/tokens/revoke", a.ConfirmRevokeTokens)
 	g(http.MethodPost, "/admin/tokens/revoke", a.RevokeTokens)
+	g(http.MethodGet, "/admin/tokens/:id/revoke", a.ConfirmRevokeToken)
 	g(http.MethodPost, "/admin/tokens/:id/revoke", a.RevokeToken)
 	g(http.MethodPost, "/admin/tokens/bulk-revoke", a.BulkRevokeTokens)
 	g(http.MethodGet, "/admin/codes", a.ListCodes)
+	g(http.MethodGet, "/admin/codes/:id/delete", a.ConfirmDeleteCode)
 	g(http.MethodPost, "/admin/codes/:id/delete", a.DeleteCode)
 	g(http.MethodPost, "/admin/codes/bulk-delete", a.BulkDeleteCodes)
 	// signing keys
 	g(http.MethodGet, "/admin/keys", a.ListKeys)
 	g(http.MethodPost, "/admin/keys", a.CreateKey)
+	g(http.MethodGet, "/admin/keys/:id/retire", a.ConfirmRetireKey)
 	g(http.MethodPost, "/admin/keys/:id/retire", a.RetireKey)
 	g(http.MethodGet, "/admin/keys/rotate", a.ConfirmRotateKeys)
 	g(http.MethodPost, "/admin/keys/rotate", a.RotateKeys)

@@ -604,3 +604,42 @@ func (a *Admin) RotateClientSecret(c echo.Context) error {
 	a.audit(c, "rotate client secret", "client "+cl.ClientID, nil, nil)
 	return c.Redirect(http.StatusSeeOther, to)
 }
+
+// ConfirmRotateClientSecret serves GET /admin/clients/:id/secret: what a
+// new secret does (RotateClientSecret) and what it leaves alone, with
+// counts, and the form that does it.
+func (a *Admin) ConfirmRotateClientSecret(c echo.Context) error {
+	cl, err := a.clientByParam(c)
+	if errors.Is(err, models.ErrNotFound) {
+		return a.notFound(c, "client")
+	}
+	if err != nil {
+		return a.serverError(c, "confirm rotate secret", err)
+	}
+	g, err := a.store.CountGrants(c.Request().Context(), models.GrantFilter{ClientID: cl.ID}, a.now())
+	if err != nil {
+		return a.serverError(c, "count grants", err)
+	}
+	path := fmt.Sprintf("/admin/clients/%d", cl.ID)
+	v := views.ConfirmView{
+		AdminChrome: a.chrome(c, "clients", "Rotate secret of "+cl.Name),
+		Heading:     fmt.Sprintf("Rotate the secret of client “%s”?", cl.Name),
+		Lead: "A new secret is shown once, on the next page; the current one stops working at once. " +
+			"Until the client is given the new secret, it cannot exchange codes, refresh tokens, or call /introspect and /revoke.",
+		Takes: []string{"The current secret"},
+		Keeps: []string{
+			views.Plural(g.AccessTokens, "access token, which stays valid until it expires", "access tokens, which stay valid until they expire"),
+			views.Plural(g.RefreshTokens, "refresh token", "refresh tokens") + ", usable again with the new secret",
+			views.Plural(g.UnusedCodes, "unused authorization code", "unused authorization codes") + ", to be exchanged with the new secret",
+			views.Plural(g.Consents, "consent", "consents"),
+		},
+		Action: path + "/secret", Button: "Rotate secret", Cancel: path,
+	}
+	if cl.JWTAlg == jose.HS256 {
+		v.Takes = append(v.Takes, "The signature of the ID tokens already issued (HS256, keyed with the secret): they no longer verify with the new secret")
+	}
+	if cl.IsPublic() {
+		v.Disabled = "A public client has no secret."
+	}
+	return a.render(c, http.StatusOK, views.ConfirmPage(v))
+}

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -84,4 +85,42 @@ func (a *Admin) DeleteCode(c echo.Context) error {
 	a.auditGrant(c, cd.ClientID, "delete code", grantTarget("code", cd.ID, cd.User.Username),
 		codeState{ID: cd.ID, Client: cd.Client.ClientID, User: cd.User.Username, Scope: cd.Scope, Used: cd.UsedAt != nil}, nil)
 	return a.redirectWith(c, backTo(c, "/admin/codes"), "success", "Code deleted.")
+}
+
+// ConfirmDeleteCode serves GET /admin/codes/:id/delete: what deleting the
+// code does, and the form that does it (DeleteCode).
+func (a *Admin) ConfirmDeleteCode(c echo.Context) error {
+	id, ok := idParam(c)
+	if !ok {
+		return a.notFound(c, "code")
+	}
+	back := backTo(c, "/admin/codes")
+	ctx := c.Request().Context()
+	cd, err := a.store.CodeByID(ctx, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return a.redirectWith(c, back, "error", "That code is already gone.")
+	}
+	if err != nil {
+		return a.serverError(c, "confirm delete code", err)
+	}
+	issued, err := a.store.TokensByCode(ctx, cd.ID)
+	if err != nil {
+		return a.serverError(c, "tokens by code", err)
+	}
+	v := views.ConfirmView{
+		AdminChrome: a.chrome(c, "codes", "Delete code"),
+		Heading:     "Delete this authorization code?",
+		Keeps:       []string{views.Plural(int64(len(issued)), "token already issued from it, which stays valid", "tokens already issued from it, which stay valid")},
+		Action:      fmt.Sprintf("/admin/codes/%d/delete", cd.ID), Hidden: []views.HiddenField{{Name: "back", Value: back}},
+		Button: "Delete code", Cancel: back,
+	}
+	what := fmt.Sprintf("The code issued %s to client “%s” for user “%s” (scopes %s)", formatTime(&cd.CreatedAt), cd.Client.Name, cd.User.Username, cd.Scope)
+	if cd.UsedAt == nil {
+		v.Lead = what + " can no longer be exchanged for tokens."
+	} else {
+		// RedeemCode knows a replayed code by its row (RFC 6749 §4.1.2).
+		v.Lead = what + " was exchanged " + formatTime(cd.UsedAt) + ". Deleting it removes the record that recognises a replay of it: " +
+			"a replayed code would then be refused without revoking the tokens issued from it."
+	}
+	return a.render(c, http.StatusOK, views.ConfirmPage(v))
 }

@@ -14,9 +14,10 @@ import (
 	"oidcd/views"
 )
 
-// grantFilterForm reads the form fields user= and client= and
-// names them for the page. An ID that matches nothing still filters, so
-// the list is empty rather than everything.
+// grantFilterForm reads the form fields (or query parameters) user= and
+// client= of a revoke-all and names them for the page. An ID that
+// matches nothing still filters, so nothing is revoked rather than
+// everything.
 func (a *Admin) grantFilterForm(c echo.Context, listPath string) (models.GrantFilter, views.GrantFilterView, error) {
 	var f models.GrantFilter
 	if n, err := strconv.ParseUint(c.FormValue("user"), 10, 32); err == nil {
@@ -165,4 +166,46 @@ func (a *Admin) RevokeConsent(c echo.Context) error {
 		consentState{User: cs.User.Username, Client: cs.Client.ClientID, Scope: cs.Scope}, nil)
 	return a.redirectWith(c, backTo(c, "/admin/consents"), "success",
 		fmt.Sprintf("Consent of %q to %q revoked, with the client's tokens for that user.", cs.User.Username, cs.Client.Name))
+}
+
+// ConfirmRevokeConsent serves GET /admin/consents/:id/revoke: what
+// revoking the consent takes with it (RevokeConsent's transaction), with
+// counts, and the form that does it.
+func (a *Admin) ConfirmRevokeConsent(c echo.Context) error {
+	id, ok := idParam(c)
+	if !ok {
+		return a.notFound(c, "consent")
+	}
+	ctx := c.Request().Context()
+	cs, err := a.store.ConsentByID(ctx, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return a.notFound(c, "consent")
+	}
+	if err != nil {
+		return a.serverError(c, "confirm revoke consent", err)
+	}
+	g, err := a.store.CountGrants(ctx, models.GrantFilter{UserID: cs.UserID, ClientID: cs.ClientID}, a.now())
+	if err != nil {
+		return a.serverError(c, "count grants", err)
+	}
+	takes := []string{
+		views.Plural(g.AccessTokens, "access token", "access tokens") + " the client holds for the user, which stop working at once",
+		views.Plural(g.RefreshTokens, "refresh token", "refresh tokens") + " the client holds for the user, which can no longer be used",
+		views.Plural(g.UnusedCodes, "unused authorization code, which is voided", "unused authorization codes, which are voided"),
+	}
+	if g.LogoutClients > 0 {
+		takes = append(takes, "The user's sessions at the client: it is sent a back-channel logout token")
+	}
+	back := backTo(c, "/admin/consents")
+	return a.render(c, http.StatusOK, views.ConfirmPage(views.ConfirmView{
+		AdminChrome: a.chrome(c, "consents", "Revoke consent"),
+		Heading:     fmt.Sprintf("Revoke the consent of “%s” to “%s”?", cs.User.Username, cs.Client.Name),
+		Lead: fmt.Sprintf("The consent given %s to the scopes %s is deleted: the user is asked again the next time the client signs them in.",
+			formatTime(&cs.GivenAt), cs.Scope),
+		Takes:  takes,
+		Keeps:  []string{views.Plural(g.Sessions, "browser session", "browser sessions") + " of the user: they stay signed in to oidcd and to other clients"},
+		Undo:   "This cannot be undone; the user can consent again.",
+		Action: fmt.Sprintf("/admin/consents/%d/revoke", cs.ID), Hidden: []views.HiddenField{{Name: "back", Value: back}},
+		Button: "Revoke consent", Cancel: back,
+	}))
 }

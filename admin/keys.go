@@ -234,3 +234,41 @@ func (a *Admin) RetireKey(c echo.Context) error {
 	return a.redirectWith(c, "/admin/keys", "success",
 		fmt.Sprintf("Key %s retired. It stays published in /jwks for %s, until the ID tokens it signed have expired.", k.KID, a.cfg.KeyPublishFor))
 }
+
+// ConfirmRetireKey serves GET /admin/keys/:id/retire: what retiring the
+// key does (RetireKey), asked of the store without changing anything, so
+// the last active key of its algorithm is refused here already.
+func (a *Admin) ConfirmRetireKey(c echo.Context) error {
+	id, ok := idParam(c)
+	if !ok {
+		return a.notFound(c, "signing key")
+	}
+	ctx := c.Request().Context()
+	now := a.now()
+	k, err := a.store.CheckRetireSigningKey(ctx, id, now)
+	if errors.Is(err, models.ErrNotFound) {
+		if _, lerr := a.store.SigningKeyByID(ctx, id); lerr == nil {
+			return a.redirectWith(c, "/admin/keys", "error", "That key is already retired.")
+		}
+		return a.notFound(c, "signing key")
+	}
+	if err != nil && !errors.Is(err, models.ErrLastSigningKey) {
+		return a.serverError(c, "check retire signing key", err)
+	}
+	v := views.ConfirmView{
+		AdminChrome: a.chrome(c, "keys", "Retire key "+k.KID),
+		Heading:     fmt.Sprintf("Retire signing key %s (%s)?", k.KID, k.Alg),
+		Action:      fmt.Sprintf("/admin/keys/%d/retire", k.ID), Button: "Retire key", Cancel: "/admin/keys",
+	}
+	if errors.Is(err, models.ErrLastSigningKey) {
+		v.Disabled = "This is the last active key of its algorithm: create a new key before retiring it, or the server could no longer sign ID tokens."
+	}
+	if k.State(now, a.cfg.KeyPublishFor) == models.KeyNext {
+		v.Lead = fmt.Sprintf("The key is next: it has not signed anything yet, and was to sign from %s. It is dropped now and never signs; "+
+			"the %s key signing now goes on signing.", formatTime(&k.ActivatesAt), k.Alg)
+	} else {
+		v.Lead = fmt.Sprintf("The key stops signing now; the next active %s key signs new ID tokens. It stays published in /jwks for %s, "+
+			"until the ID tokens it signed have expired, and then leaves it.", k.Alg, a.cfg.KeyPublishFor)
+	}
+	return a.render(c, http.StatusOK, views.ConfirmPage(v))
+}

@@ -439,3 +439,80 @@ func (a *Admin) DeleteUser(c echo.Context) error {
 	a.audit(c, "delete user", userTarget(u), userStateOf(u), nil)
 	return a.redirectWith(c, "/admin/users", "success", fmt.Sprintf("User %q deleted.", u.Username))
 }
+
+// ConfirmDeactivateUser serves GET /admin/users/:id/deactivate: what
+// deactivating the user takes with it (models.Store.DeactivateUser), with
+// counts, and the form that does it.
+func (a *Admin) ConfirmDeactivateUser(c echo.Context) error {
+	u, err := a.loadUser(c, "confirm deactivate user")
+	if u == nil {
+		return err
+	}
+	if refused, err := a.refuseSelf(c, u, "deactivate"); refused {
+		return err
+	}
+	g, err := a.store.CountGrants(c.Request().Context(), models.GrantFilter{UserID: u.ID}, a.now())
+	if err != nil {
+		return a.serverError(c, "count grants", err)
+	}
+	path := fmt.Sprintf("/admin/users/%d", u.ID)
+	v := views.ConfirmView{
+		AdminChrome: a.chrome(c, "users", "Deactivate "+u.Username),
+		Heading:     fmt.Sprintf("Deactivate user “%s”?", u.Username),
+		Lead:        "They can no longer sign in until reactivated, and nothing they hold keeps working.",
+		Takes:       sessionLines(g),
+		Keeps: []string{
+			"The account, its claims and password",
+			views.Plural(g.Consents, "consent", "consents") + ", kept for when they are reactivated",
+		},
+		Undo:   "Reactivating lets them sign in again; the sessions, tokens and codes stay ended.",
+		Action: path + "/deactivate", Button: "Deactivate user", Cancel: path,
+	}
+	v.Takes = append(v.Takes,
+		views.Plural(g.AccessTokens, "access token, which stops working at once", "access tokens, which stop working at once"),
+		views.Plural(g.RefreshTokens, "refresh token, which can no longer be used", "refresh tokens, which can no longer be used"),
+		views.Plural(g.UnusedCodes, "unused authorization code, which is voided", "unused authorization codes, which are voided"))
+	if !u.Active {
+		v.Disabled = "The user is deactivated already."
+	}
+	return a.render(c, http.StatusOK, views.ConfirmPage(v))
+}
+
+// sessionLines says what ending a user's sessions takes: the sessions,
+// and the clients told by back-channel logout (models.endUserSessions).
+func sessionLines(g models.GrantCounts) []string {
+	return []string{
+		views.Plural(g.Sessions, "browser session, which ends", "browser sessions, which end"),
+		views.Plural(g.LogoutClients, "client, sent a back-channel logout token", "clients, each sent a back-channel logout token"),
+	}
+}
+
+// ConfirmEndUserSessions serves GET /admin/users/:id/sessions/end: what
+// signing the user out everywhere does (EndUserSessions), with counts,
+// and the form that does it.
+func (a *Admin) ConfirmEndUserSessions(c echo.Context) error {
+	u, err := a.loadUser(c, "confirm end user sessions")
+	if u == nil {
+		return err
+	}
+	if refused, err := a.refuseSelf(c, u, "sign out"); refused {
+		return err
+	}
+	g, err := a.store.CountGrants(c.Request().Context(), models.GrantFilter{UserID: u.ID}, a.now())
+	if err != nil {
+		return a.serverError(c, "count grants", err)
+	}
+	path := fmt.Sprintf("/admin/users/%d", u.ID)
+	return a.render(c, http.StatusOK, views.ConfirmPage(views.ConfirmView{
+		AdminChrome: a.chrome(c, "users", "Sign out "+u.Username),
+		Heading:     fmt.Sprintf("Sign “%s” out everywhere?", u.Username),
+		Lead:        "Every browser session of the user ends: they must sign in again.",
+		Takes:       sessionLines(g),
+		Keeps: []string{
+			views.Plural(g.AccessTokens, "access token, which stays valid", "access tokens, which stay valid"),
+			views.Plural(g.RefreshTokens, "refresh token, which stays usable", "refresh tokens, which stay usable") +
+				" (deactivating the user or setting a new password revokes them)",
+		},
+		Action: path + "/sessions/end", Button: "Sign out everywhere", Cancel: path,
+	}))
+}

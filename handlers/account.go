@@ -155,6 +155,24 @@ func (h *Handler) WithdrawConsent(c echo.Context) error {
 	return h.accountDone(c, "success", fmt.Sprintf("The access of %q is withdrawn: the tokens it held no longer work.", revoked.Client.Name))
 }
 
+// ConfirmEndAllSessions serves GET /account/sessions/end: how many
+// sessions end and apps are told, and the button that does it
+// (EndAllSessions).
+func (h *Handler) ConfirmEndAllSessions(c echo.Context) error {
+	user, _, err := h.accountUser(c)
+	if user == nil {
+		return err
+	}
+	g, err := h.store.CountGrants(c.Request().Context(), models.GrantFilter{UserID: user.ID}, h.now())
+	if err != nil {
+		h.serverError(c, "account: count sessions", err)
+		return h.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not load your sessions. Try again in a moment.")
+	}
+	return h.render(c, http.StatusOK, views.EndAllSessionsPage(views.EndAllSessionsView{
+		CSRF: session.CSRFToken(c), Sessions: g.Sessions, Apps: g.LogoutClients,
+	}))
+}
+
 // EndAllSessions serves POST /account/sessions/end: every session of the
 // user ends, this browser's too, and the clients they touched get a
 // back-channel logout token (models.Store.EndUserSessions, as the admin

@@ -68,22 +68,8 @@ func (s *Store) RetireSigningKey(ctx context.Context, id uint, now time.Time) (*
 		if err := q.Select("id", "activates_at", "retired_at").Find(&live).Error; err != nil {
 			return err
 		}
-		// Another key signs on after this one only if it may sign now
-		// and no retirement is set for it: one set in the future is a
-		// rotation's (its successor is pending), or a concurrent caller's
-		// whose clock ran a little ahead.
-		signers, pending := 0, 0
-		for _, o := range live {
-			switch {
-			case o.ID == id || o.RetiredAt != nil:
-			case now.Before(o.ActivatesAt):
-				pending++
-			default:
-				signers++
-			}
-		}
-		next := now.Before(k.ActivatesAt)
-		if !next && signers == 0 {
+		next, pending, last := retirement(&k, live, now)
+		if last {
 			return ErrLastSigningKey
 		}
 		res := tx.Model(&SigningKey{}).Where("id = ? AND (retired_at IS NULL OR retired_at > ?)", id, now).Update("retired_at", now)
@@ -116,4 +102,50 @@ func (s *Store) RetireSigningKey(ctx context.Context, id uint, now time.Time) (*
 		return nil, ErrNotFound
 	}
 	return nil, fmt.Errorf("models: retire signing key: %w", err)
+}
+
+// retirement tells what retiring k at now would do, given the live keys
+// of its algorithm: whether k is a next key (dropped before it signs),
+// how many other next keys are pending, and whether k is the last key
+// that could sign (the retirement is refused). Another key signs on
+// after k only if it may sign now and no retirement is set for it: one
+// set in the future is a rotation's (its successor is pending), or a
+// concurrent caller's whose clock ran a little ahead.
+func retirement(k *SigningKey, live []SigningKey, now time.Time) (next bool, pending int, last bool) {
+	signers := 0
+	for _, o := range live {
+		switch {
+		case o.ID == k.ID || o.RetiredAt != nil:
+		case now.Before(o.ActivatesAt):
+			pending++
+		default:
+			signers++
+		}
+	}
+	next = now.Before(k.ActivatesAt)
+	return next, pending, !next && signers == 0
+}
+
+// CheckRetireSigningKey tells, without changing anything, what
+// RetireSigningKey would do to key id at now: the key, and
+// ErrLastSigningKey when it would refuse, ErrNotFound for an unknown or
+// already retired key. The admin's confirmation page asks it.
+func (s *Store) CheckRetireSigningKey(ctx context.Context, id uint, now time.Time) (*SigningKey, error) {
+	now = dbTime(now)
+	db := s.rd.WithContext(ctx)
+	var k SigningKey
+	// The sealed private key is not read: a retirement's page needs none.
+	if err := db.Select("id", "kid", "alg", "created_at", "activates_at", "retired_at").
+		Where("id = ? AND (retired_at IS NULL OR retired_at > ?)", id, now).Take(&k).Error; err != nil {
+		return nil, notFound(err, "check retire signing key")
+	}
+	var live []SigningKey
+	if err := db.Model(&SigningKey{}).Where("alg = ? AND (retired_at IS NULL OR retired_at > ?)", k.Alg, now).
+		Select("id", "activates_at", "retired_at").Find(&live).Error; err != nil {
+		return nil, notFound(err, "check retire signing key")
+	}
+	if _, _, last := retirement(&k, live, now); last {
+		return &k, ErrLastSigningKey
+	}
+	return &k, nil
 }

@@ -39,3 +39,12 @@ type WithdrawConsentView struct {
 	Scopes     []ScopeView
 	Action     string
 }
+
+// EndAllSessionsView is the confirmation before the user signs out of
+// every session: how many there are, and how many apps are told.
+type EndAllSessionsView struct {
+	CSRF string
+	// Sessions counts the user's browser sessions, this one included;
+	// Apps, the apps told by back-channel logout.
+	Sessions, Apps int64
+}
