@@ -299,6 +299,10 @@ func TestAdminListFilters(t *testing.T) {
 			t.Errorf("tokens filter form: no %s in\n%s", want, form)
 		}
 	}
+	p = f.get(t, b, "/admin/codes?username=nobody")
+	if testIDText(p.body, "no-such-user") == "" || !strings.Contains(p.body, `name="username" value="nobody"`) {
+		t.Errorf("codes of an unknown user: want a note saying so and the name kept in the field")
+	}
 	p = f.get(t, b, fmt.Sprintf("/admin/tokens?user=%d", f.alice.ID))
 	if !strings.Contains(p.body, `name="username" value="alice"`) {
 		t.Errorf("tokens filtered by alice's id: the user field does not show her name")

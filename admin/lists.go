@@ -262,6 +262,9 @@ func (p listParams) filterForm(clients []views.Option, username string) views.Li
 		case lf.name == "user":
 			// Typed by name; a link from a row filters by id.
 			field.Name, field.Text, field.Value = "username", true, username
+			if p.username != "" {
+				field.Value = p.username // a name that matched no one, to correct
+			}
 		default:
 			cur := p.get(lf.name)
 			for _, o := range lf.choices {
@@ -303,6 +306,9 @@ func (a *Admin) grantFilter(ctx context.Context, p *listParams) (f models.GrantF
 	}
 	f = models.GrantFilter{UserID: p.id("user"), ClientID: p.id("client")}
 	fv = views.GrantFilterView{UserID: f.UserID, ClientID: f.ClientID, ClearURL: p.spec.path}
+	if none {
+		fv.NoSuchUser = p.username
+	}
 	if f.UserID != 0 {
 		fv.Username = fmt.Sprintf("#%d (deleted)", f.UserID)
 		u, err := a.store.UserByID(ctx, f.UserID)

@@ -8,6 +8,9 @@ type GrantFilterView struct {
 	ClientID   uint
 	ClientName string
 	ClearURL   string
+	// NoSuchUser is a username typed in the filter form that names no
+	// user (the list is then empty), or "".
+	NoSuchUser string
 }
 
 // Active reports whether the list is filtered at all.
