@@ -222,15 +222,18 @@ func adminRoutes(e *echo.Echo, a *admin.Admin) {
 	g(http.MethodGet, "/admin/consents", a.ListConsents)
 	g(http.MethodGet, "/admin/consents/:id/revoke", a.ConfirmRevokeConsent)
 	g(http.MethodPost, "/admin/consents/:id/revoke", a.RevokeConsent)
+	g(http.MethodPost, "/admin/consents/bulk-revoke", a.BulkRevokeConsents)
 	// tokens and codes
 	g(http.MethodGet, "/admin/tokens", a.ListTokens)
 	g(http.MethodGet, "/admin/tokens/revoke", a.ConfirmRevokeTokens)
 	g(http.MethodPost, "/admin/tokens/revoke", a.RevokeTokens)
 	g(http.MethodGet, "/admin/tokens/:id/revoke", a.ConfirmRevokeToken)
 	g(http.MethodPost, "/admin/tokens/:id/revoke", a.RevokeToken)
+	g(http.MethodPost, "/admin/tokens/bulk-revoke", a.BulkRevokeTokens)
 	g(http.MethodGet, "/admin/codes", a.ListCodes)
 	g(http.MethodGet, "/admin/codes/:id/delete", a.ConfirmDeleteCode)
 	g(http.MethodPost, "/admin/codes/:id/delete", a.DeleteCode)
+	g(http.MethodPost, "/admin/codes/bulk-delete", a.BulkDeleteCodes)
 	// signing keys
 	g(http.MethodGet, "/admin/keys", a.ListKeys)
 	g(http.MethodPost, "/admin/keys", a.CreateKey)

@@ -53,19 +53,27 @@ func stateOf(c *models.Client) clientState {
 	}
 }
 
-// ListClients serves GET /admin/clients, with search and pages.
+// ListClients serves GET /admin/clients: search, type filter, sortable
+// columns and pages, with when each client last had a token issued.
 func (a *Admin) ListClients(c echo.Context) error {
-	q := strings.TrimSpace(c.QueryParam("q"))
-	n, page := pageOf(c)
-	clients, total, err := a.store.ListClients(c.Request().Context(), q, page)
+	p, err := parseList(c, &clientList)
+	if err != nil {
+		return a.badList(c, "clients list", err)
+	}
+	clients, total, err := a.store.ListClientActivity(c.Request().Context(),
+		models.ClientQuery{Q: p.Q, Type: p.get("type"), Sort: p.Sort}, p.modelPage())
 	if err != nil {
 		return a.serverError(c, "list clients", err)
 	}
-	v := views.ClientListView{AdminChrome: a.chrome(c, "clients", "Clients"), Query: q, Pager: pager(c, n, total)}
+	v := views.ClientListView{AdminChrome: a.chrome(c, "clients", "Clients"), Query: p.Q, Pager: p.pager(total),
+		Filters: p.filterForm(nil, ""), Cols: map[string]views.Column{
+			"name": p.column("name", "Name"), "type": p.column("type", "Type"), "client_id": p.column("client_id", "client_id"),
+			"created": p.column("created", "Created"), "last_used": p.column("last_used", "Last token issued"),
+		}}
 	for _, cl := range clients {
 		v.Clients = append(v.Clients, views.ClientRow{
 			ID: cl.ID, ClientID: cl.ClientID, Name: cl.Name, Type: cl.ClientType,
-			RedirectURIs: cl.RedirectURIs, Created: formatTime(&cl.CreatedAt),
+			RedirectURIs: cl.RedirectURIs, Created: formatTime(&cl.CreatedAt), LastUsed: formatTime(cl.LastUsed),
 		})
 	}
 	return a.render(c, http.StatusOK, views.ClientListPage(v))

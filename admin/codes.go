@@ -13,19 +13,39 @@ import (
 
 // ListCodes serves GET /admin/codes: authorization codes, used or not,
 // never the codes themselves, optionally for one user or client.
+//
+// Filters: status (unused, used, expired), client and user; sortable
+// columns and pages.
 func (a *Admin) ListCodes(c echo.Context) error {
-	f, fv, err := a.grantFilter(c, "/admin/codes")
+	p, err := parseList(c, &codeList)
+	if err != nil {
+		return a.badList(c, "codes list", err)
+	}
+	ctx := c.Request().Context()
+	f, fv, none, err := a.grantFilter(ctx, &p)
 	if err != nil {
 		return a.serverError(c, "codes filter", err)
 	}
-	n, page := pageOf(c)
-	codes, total, err := a.store.ListCodes(c.Request().Context(), f, page)
+	clients, err := a.clientOptions(ctx)
 	if err != nil {
-		return a.serverError(c, "list codes", err)
+		return a.serverError(c, "codes filter", err)
+	}
+	var codes []models.Code
+	var total int64
+	if !none {
+		codes, total, err = a.store.ListCodesBy(ctx, models.CodeQuery{GrantFilter: f, Status: p.get("status"), Sort: p.Sort}, a.now(), p.modelPage())
+		if err != nil {
+			return a.serverError(c, "list codes", err)
+		}
 	}
 	v := views.CodeListView{
-		AdminChrome: a.chrome(c, "codes", "Codes"), Filter: fv, Pager: pager(c, n, total),
-		Back: filterQuery("/admin/codes", f),
+		AdminChrome: a.chrome(c, "codes", "Codes"), Filter: fv, Pager: p.pager(total),
+		Back: p.self(), Filters: p.filterForm(clients, fv.Username),
+		Bulk: views.BulkView{Action: "/admin/codes/bulk-delete", Label: "Delete selected", Back: p.self()},
+		Cols: map[string]views.Column{
+			"client": p.column("client", "Client"), "user": p.column("user", "User"), "created": p.column("created", "Created"),
+			"expires": p.column("expires", "Expires"), "used": p.column("used", "Used"),
+		},
 	}
 	for _, cd := range codes {
 		row := views.CodeRow{

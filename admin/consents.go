@@ -14,10 +14,11 @@ import (
 	"oidcd/views"
 )
 
-// grantFilter reads ?user= and ?client= (or the same form fields) and
-// names them for the page. An ID that matches nothing still filters, so
-// the list is empty rather than everything.
-func (a *Admin) grantFilter(c echo.Context, listPath string) (models.GrantFilter, views.GrantFilterView, error) {
+// grantFilterForm reads the form fields (or query parameters) user= and
+// client= of a revoke-all and names them for the page. An ID that
+// matches nothing still filters, so nothing is revoked rather than
+// everything.
+func (a *Admin) grantFilterForm(c echo.Context, listPath string) (models.GrantFilter, views.GrantFilterView, error) {
 	var f models.GrantFilter
 	if n, err := strconv.ParseUint(c.FormValue("user"), 10, 32); err == nil {
 		f.UserID = uint(n)
@@ -79,19 +80,36 @@ func backTo(c echo.Context, listPath string) string {
 // ListConsents serves GET /admin/consents, optionally for one user
 // (?user=ID) and/or one client (?client=ID).
 func (a *Admin) ListConsents(c echo.Context) error {
-	f, fv, err := a.grantFilter(c, "/admin/consents")
+	p, err := parseList(c, &consentList)
+	if err != nil {
+		return a.badList(c, "consents list", err)
+	}
+	ctx := c.Request().Context()
+	f, fv, none, err := a.grantFilter(ctx, &p)
 	if err != nil {
 		return a.serverError(c, "consents filter", err)
 	}
-	n, page := pageOf(c)
-	consents, total, err := a.store.ListConsents(c.Request().Context(), f, page)
+	clients, err := a.clientOptions(ctx)
 	if err != nil {
-		return a.serverError(c, "list consents", err)
+		return a.serverError(c, "consents filter", err)
+	}
+	var consents []models.UserConsent
+	var total int64
+	if !none {
+		consents, total, err = a.store.ListConsentsBy(ctx, models.ConsentQuery{GrantFilter: f, Sort: p.Sort}, p.modelPage())
+		if err != nil {
+			return a.serverError(c, "list consents", err)
+		}
 	}
 	now := a.now()
 	v := views.ConsentListView{
-		AdminChrome: a.chrome(c, "consents", "Consents"), Filter: fv, Pager: pager(c, n, total),
-		Back: filterQuery("/admin/consents", f),
+		AdminChrome: a.chrome(c, "consents", "Consents"), Filter: fv, Pager: p.pager(total),
+		Back: p.self(), Filters: p.filterForm(clients, fv.Username),
+		Bulk: views.BulkView{Action: "/admin/consents/bulk-revoke", Label: "Revoke selected", Back: p.self()},
+		Cols: map[string]views.Column{
+			"user": p.column("user", "User"), "client": p.column("client", "Client"),
+			"given": p.column("given", "Given"), "expires": p.column("expires", "Expires"),
+		},
 	}
 	for _, cs := range consents {
 		v.Consents = append(v.Consents, views.ConsentRow{

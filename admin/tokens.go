@@ -16,27 +16,59 @@ import (
 
 // ListTokens serves GET /admin/tokens: the tokens that still work, never
 // their values or hashes, optionally for one user or client.
+//
+// Filters: status (active by default, revoked, expired, all), type
+// (access only, with a refresh token), client and user; sortable columns
+// and pages. No token records when it was last presented (that would be
+// a write on every /userinfo call); a pair replaced by a refresh shows
+// when its refresh token was used.
 func (a *Admin) ListTokens(c echo.Context) error {
-	f, fv, err := a.grantFilter(c, "/admin/tokens")
+	p, err := parseList(c, &tokenList)
+	if err != nil {
+		return a.badList(c, "tokens list", err)
+	}
+	ctx := c.Request().Context()
+	f, fv, none, err := a.grantFilter(ctx, &p)
 	if err != nil {
 		return a.serverError(c, "tokens filter", err)
 	}
-	n, page := pageOf(c)
-	tokens, total, err := a.store.ListActiveTokens(c.Request().Context(), f, a.now(), page)
+	clients, err := a.clientOptions(ctx)
 	if err != nil {
-		return a.serverError(c, "list tokens", err)
+		return a.serverError(c, "tokens filter", err)
+	}
+	var tokens []models.Token
+	var total int64
+	now := a.now()
+	if !none {
+		tokens, total, err = a.store.ListTokens(ctx, models.TokenQuery{GrantFilter: f, Status: p.get("status"), Type: p.get("type"), Sort: p.Sort}, now, p.modelPage())
+		if err != nil {
+			return a.serverError(c, "list tokens", err)
+		}
 	}
 	v := views.TokenListView{
-		AdminChrome: a.chrome(c, "tokens", "Tokens"), Filter: fv, Pager: pager(c, n, total),
-		Back: filterQuery("/admin/tokens", f),
+		AdminChrome: a.chrome(c, "tokens", "Tokens"), Filter: fv, Pager: p.pager(total),
+		Back: p.self(), Status: p.get("status"), Filters: p.filterForm(clients, fv.Username),
+		Bulk: views.BulkView{Action: "/admin/tokens/bulk-revoke", Label: "Revoke selected", Back: p.self()},
+		Cols: map[string]views.Column{
+			"client": p.column("client", "Client"), "user": p.column("user", "User"), "issued": p.column("issued", "Issued"),
+			"expires": p.column("expires", "Access expires"), "refresh_expires": p.column("refresh_expires", "Refresh expires"),
+		},
 	}
 	for _, t := range tokens {
 		row := views.TokenRow{
 			ID: t.ID, ClientID: t.ClientID, ClientName: t.Client.Name, Scopes: t.Scope,
-			Issued: formatTime(&t.CreatedAt), Expires: formatTime(&t.ExpiresAt),
+			Issued: formatTime(&t.CreatedAt), Expires: formatTime(&t.ExpiresAt), State: models.StatusActive,
 		}
 		if t.RefreshExpiresAt != nil {
 			row.Refresh = formatTime(t.RefreshExpiresAt)
+		}
+		switch {
+		case t.RotatedAt != nil:
+			row.State, row.Refreshed = "refreshed", formatTime(t.RotatedAt)
+		case t.RevokedAt != nil:
+			row.State = models.StatusRevoked
+		case !now.Before(t.ExpiresAt) && (t.RefreshExpiresAt == nil || !now.Before(*t.RefreshExpiresAt)):
+			row.State = models.StatusExpired
 		}
 		if t.User != nil {
 			row.UserID, row.Username = t.User.ID, t.User.Username
@@ -78,7 +110,7 @@ func (a *Admin) RevokeToken(c echo.Context) error {
 // RevokeTokens serves POST /admin/tokens/revoke: every token of the user
 // (form field user=ID), of the client (client=ID), or of the pair.
 func (a *Admin) RevokeTokens(c echo.Context) error {
-	f, fv, err := a.grantFilter(c, "/admin/tokens")
+	f, fv, err := a.grantFilterForm(c, "/admin/tokens")
 	if err != nil {
 		return a.serverError(c, "tokens filter", err)
 	}
@@ -156,7 +188,7 @@ func validity(expires *time.Time, now time.Time, effect string) string {
 // what revoking every token of the filter takes with it, with counts, and
 // the form that does it (RevokeTokens).
 func (a *Admin) ConfirmRevokeTokens(c echo.Context) error {
-	f, fv, err := a.grantFilter(c, "/admin/tokens")
+	f, fv, err := a.grantFilterForm(c, "/admin/tokens")
 	if err != nil {
 		return a.serverError(c, "tokens filter", err)
 	}

@@ -46,19 +46,31 @@ func goName(form string) string {
 	return b.String()
 }
 
-// ListUsers serves GET /admin/users, with search and pages.
+// ListUsers serves GET /admin/users: search, status and role filters,
+// sortable columns (last login among them) and pages.
 func (a *Admin) ListUsers(c echo.Context) error {
-	q := strings.TrimSpace(c.QueryParam("q"))
-	n, page := pageOf(c)
-	users, total, err := a.store.ListUsers(c.Request().Context(), q, page)
+	p, err := parseList(c, &userList)
+	if err != nil {
+		return a.badList(c, "users list", err)
+	}
+	q := models.UserQuery{Q: p.Q, Status: p.get("status"), Sort: p.Sort}
+	if role := p.get("role"); role != "" {
+		admin := role == "admin"
+		q.Superuser = &admin
+	}
+	users, total, err := a.store.ListUsersBy(c.Request().Context(), q, p.modelPage())
 	if err != nil {
 		return a.serverError(c, "list users", err)
 	}
-	v := views.UserListView{AdminChrome: a.chrome(c, "users", "Users"), Query: q, Pager: pager(c, n, total)}
+	v := views.UserListView{AdminChrome: a.chrome(c, "users", "Users"), Query: p.Q, Pager: p.pager(total),
+		Filters: p.filterForm(nil, ""), Cols: map[string]views.Column{
+			"username": p.column("username", "Username"), "email": p.column("email", "Email"), "name": p.column("name", "Name"),
+			"last_login": p.column("last_login", "Last login"), "created": p.column("created", "Created"),
+		}}
 	for _, u := range users {
 		v.Users = append(v.Users, views.UserRow{
 			ID: u.ID, Username: u.Username, Email: u.Email, Name: u.Name,
-			Active: u.Active, Superuser: u.Superuser, LastLogin: formatTime(u.LastLogin),
+			Active: u.Active, Superuser: u.Superuser, LastLogin: formatTime(u.LastLogin), Created: formatTime(&u.CreatedAt),
 		})
 	}
 	return a.render(c, http.StatusOK, views.UserListPage(v))

@@ -64,18 +64,13 @@ func like(q string) string {
 // ListClients returns a page of clients whose name or client_id contains
 // q, newest first, and how many match in all.
 func (s *Store) ListClients(ctx context.Context, q string, p Page) ([]Client, int64, error) {
-	db := s.rd.WithContext(ctx).Model(&Client{})
-	if q != "" {
-		pat := like(q)
-		db = db.Where(`LOWER(name) LIKE ? ESCAPE '\' OR LOWER(client_id) LIKE ? ESCAPE '\'`, pat, pat)
+	rows, total, err := s.ListClientActivity(ctx, ClientQuery{Q: q}, p)
+	if err != nil {
+		return nil, 0, err
 	}
-	var total int64
-	if err := db.Count(&total).Error; err != nil {
-		return nil, 0, notFound(err, "count clients")
-	}
-	var out []Client
-	if err := db.Order("id DESC").Offset(p.Offset).Limit(p.Limit).Find(&out).Error; err != nil {
-		return nil, 0, notFound(err, "list clients")
+	out := make([]Client, len(rows))
+	for i, r := range rows {
+		out[i] = r.Client
 	}
 	return out, total, nil
 }

@@ -17,29 +17,21 @@ type GrantFilter struct {
 	UserID, ClientID uint
 }
 
-func (f GrantFilter) apply(db *gorm.DB) *gorm.DB {
+func (f GrantFilter) apply(db *gorm.DB) *gorm.DB { return f.applyTo(db, "") }
+
+// applyTo is apply with the columns qualified by table, for a query that
+// joins another table.
+func (f GrantFilter) applyTo(db *gorm.DB, table string) *gorm.DB {
+	if table != "" {
+		table += "."
+	}
 	if f.UserID != 0 {
-		db = db.Where("user_id = ?", f.UserID)
+		db = db.Where(table+"user_id = ?", f.UserID)
 	}
 	if f.ClientID != 0 {
-		db = db.Where("client_id = ?", f.ClientID)
+		db = db.Where(table+"client_id = ?", f.ClientID)
 	}
 	return db
-}
-
-// ListConsents returns a page of consents, newest first, with User and
-// Client loaded, and how many match in all.
-func (s *Store) ListConsents(ctx context.Context, f GrantFilter, p Page) ([]UserConsent, int64, error) {
-	db := f.apply(s.rd.WithContext(ctx).Model(&UserConsent{}))
-	var total int64
-	if err := db.Count(&total).Error; err != nil {
-		return nil, 0, notFound(err, "count consents")
-	}
-	var out []UserConsent
-	if err := db.Preload("User").Preload("Client").Order("id DESC").Offset(p.Offset).Limit(p.Limit).Find(&out).Error; err != nil {
-		return nil, 0, notFound(err, "list consents")
-	}
-	return out, total, nil
 }
 
 // RevokeConsent deletes a consent and, in the same transaction, revokes
@@ -78,23 +70,6 @@ func (s *Store) RevokeConsent(ctx context.Context, id uint, now time.Time) (*Use
 	return &c, nil
 }
 
-// ListActiveTokens returns a page of tokens that still work at now
-// (unrevoked, with the access or the refresh token unexpired), newest
-// first, with User and Client loaded, and how many match in all.
-func (s *Store) ListActiveTokens(ctx context.Context, f GrantFilter, now time.Time, p Page) ([]Token, int64, error) {
-	db := f.apply(s.rd.WithContext(ctx).Model(&Token{})).
-		Where("revoked_at IS NULL AND (expires_at > ? OR refresh_expires_at > ?)", now, now)
-	var total int64
-	if err := db.Count(&total).Error; err != nil {
-		return nil, 0, notFound(err, "count tokens")
-	}
-	var out []Token
-	if err := db.Preload("User").Preload("Client").Order("id DESC").Offset(p.Offset).Limit(p.Limit).Find(&out).Error; err != nil {
-		return nil, 0, notFound(err, "list tokens")
-	}
-	return out, total, nil
-}
-
 // RevokeToken revokes one token pair (access and refresh). An unknown or
 // already revoked token is ErrNotFound.
 func (s *Store) RevokeToken(ctx context.Context, id uint, now time.Time) (*Token, error) {
@@ -122,21 +97,6 @@ func (s *Store) RevokeTokens(ctx context.Context, f GrantFilter, now time.Time) 
 		return 0, notFound(res.Error, "revoke tokens")
 	}
 	return res.RowsAffected, nil
-}
-
-// ListCodes returns a page of authorization codes, newest first, with User
-// and Client loaded, and how many match in all.
-func (s *Store) ListCodes(ctx context.Context, f GrantFilter, p Page) ([]Code, int64, error) {
-	db := f.apply(s.rd.WithContext(ctx).Model(&Code{}))
-	var total int64
-	if err := db.Count(&total).Error; err != nil {
-		return nil, 0, notFound(err, "count codes")
-	}
-	var out []Code
-	if err := db.Preload("User").Preload("Client").Order("id DESC").Offset(p.Offset).Limit(p.Limit).Find(&out).Error; err != nil {
-		return nil, 0, notFound(err, "list codes")
-	}
-	return out, total, nil
 }
 
 // DeleteCode removes an authorization code, so it can no longer be

@@ -10,20 +10,7 @@ import (
 // ListUsers returns a page of users whose username, email or name contains
 // q, newest first, and how many match in all.
 func (s *Store) ListUsers(ctx context.Context, q string, p Page) ([]User, int64, error) {
-	db := s.rd.WithContext(ctx).Model(&User{})
-	if q != "" {
-		pat := like(q)
-		db = db.Where(`LOWER(username) LIKE ? ESCAPE '\' OR LOWER(email) LIKE ? ESCAPE '\' OR LOWER(name) LIKE ? ESCAPE '\'`, pat, pat, pat)
-	}
-	var total int64
-	if err := db.Count(&total).Error; err != nil {
-		return nil, 0, notFound(err, "count users")
-	}
-	var out []User
-	if err := db.Order("id DESC").Offset(p.Offset).Limit(p.Limit).Find(&out).Error; err != nil {
-		return nil, 0, notFound(err, "list users")
-	}
-	return out, total, nil
+	return s.ListUsersBy(ctx, UserQuery{Q: q}, p)
 }
 
 // claimColumns are the standard claims an admin edits (the claims

@@ -10,3 +10,12 @@ document.addEventListener("click", function (ev) {
     navigator.clipboard.writeText(text).then(done, function () { el.select(); document.execCommand("copy"); done(); });
   } else { el.select(); document.execCommand("copy"); done(); }
 });
+
+// Select all: a header checkbox ticks every row checkbox of the bulk form
+// (progressive enhancement; each row has its own checkbox without it).
+document.querySelectorAll("input.select-all").forEach(function (all) {
+  all.hidden = false;
+  all.addEventListener("change", function () {
+    document.querySelectorAll('input[form="bulk"][name="id"]').forEach(function (box) { box.checked = all.checked; });
+  });
+});

@@ -8,6 +8,8 @@ type ClientRow struct {
 	Type         string
 	RedirectURIs []string
 	Created      string
+	// LastUsed is when the client last had a token issued, or "—".
+	LastUsed string
 }
 
 // ClientListView is the clients list.
@@ -16,6 +18,8 @@ type ClientListView struct {
 	Query   string
 	Clients []ClientRow
 	Pager   Pager
+	Cols    map[string]Column
+	Filters ListFilterForm
 }
 
 // ClientFormValues are the client form's fields as typed.

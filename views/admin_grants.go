@@ -8,6 +8,9 @@ type GrantFilterView struct {
 	ClientID   uint
 	ClientName string
 	ClearURL   string
+	// NoSuchUser is a username typed in the filter form that names no
+	// user (the list is then empty), or "".
+	NoSuchUser string
 }
 
 // Active reports whether the list is filtered at all.
@@ -33,7 +36,10 @@ type ConsentListView struct {
 	Consents []ConsentRow
 	Pager    Pager
 	// Back is where a revoke returns to: this list with its filter.
-	Back string
+	Back    string
+	Cols    map[string]Column
+	Filters ListFilterForm
+	Bulk    BulkView
 }
 
 // TokenRow is one active token pair in the list. It never holds the token
@@ -48,6 +54,10 @@ type TokenRow struct {
 	Issued     string
 	Expires    string
 	Refresh    string // when the refresh token expires, or ""
+	// State is "active", "revoked" or "expired".
+	State string
+	// Refreshed is when the pair was replaced by a refresh, or "".
+	Refreshed string
 }
 
 // TokenListView is the active tokens list.
@@ -57,7 +67,12 @@ type TokenListView struct {
 	Tokens []TokenRow
 	Pager  Pager
 	// Back is where a revoke returns to: this list with its filter.
-	Back string
+	Back    string
+	Cols    map[string]Column
+	Filters ListFilterForm
+	Bulk    BulkView
+	// Status is the status the list shows (active, revoked, expired, all).
+	Status string
 }
 
 // CodeRow is one authorization code in the list, without the code.
@@ -76,8 +91,11 @@ type CodeRow struct {
 // CodeListView is the codes list.
 type CodeListView struct {
 	AdminChrome
-	Filter GrantFilterView
-	Codes  []CodeRow
-	Pager  Pager
-	Back   string
+	Filter  GrantFilterView
+	Codes   []CodeRow
+	Pager   Pager
+	Back    string
+	Cols    map[string]Column
+	Filters ListFilterForm
+	Bulk    BulkView
 }

@@ -9,14 +9,17 @@ type UserRow struct {
 	Active    bool
 	Superuser bool
 	LastLogin string
+	Created   string
 }
 
 // UserListView is the users list.
 type UserListView struct {
 	AdminChrome
-	Query string
-	Users []UserRow
-	Pager Pager
+	Query   string
+	Users   []UserRow
+	Pager   Pager
+	Cols    map[string]Column
+	Filters ListFilterForm
 }
 
 // NewUserValues are the create-user form's fields as typed; the password

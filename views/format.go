@@ -7,6 +7,7 @@ import (
 
 func itoa(n int) string     { return strconv.Itoa(n) }
 func i64toa(n int64) string { return strconv.FormatInt(n, 10) }
+func utoa(n uint) string    { return strconv.FormatUint(uint64(n), 10) }
 
 // plural counts n things: "1 token", "0 tokens", "2 tokens".
 func plural(n int64, one, many string) string {
