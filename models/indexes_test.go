@@ -25,6 +25,7 @@ func TestLookupsAreIndexed(t *testing.T) {
 		{&models.Token{}, "AccessTokenHash"},
 		{&models.Token{}, "RefreshTokenHash"},
 		{&models.Token{}, "FamilyID"},
+		{&models.Token{}, "idx_tokens_client_newest"},
 		{&models.Token{}, "CodeID"},
 		{&models.Token{}, "ExpiresAt"},
 		{&models.AuthRequest{}, "ExpiresAt"},

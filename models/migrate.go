@@ -52,6 +52,10 @@ var migrations = []migration{
 	{"6 signing key activation", func(s *Store, tx *gorm.DB) error {
 		return tx.Exec("UPDATE signing_keys SET activates_at = created_at WHERE activates_at IS NULL").Error
 	}},
+	// The tokens' index on client_id alone, which (client_id, id) covers.
+	{"7 tokens client index", func(s *Store, tx *gorm.DB) error {
+		return tx.Exec("DROP INDEX IF EXISTS idx_tokens_client_id").Error
+	}},
 }
 
 // profileUpdatedAt fills users.profile_updated_at where it is unset.

@@ -244,3 +244,27 @@ func TestProfileUpdatedAtMigration(t *testing.T) {
 		t.Errorf("updated_at claim %v, want %v", c["updated_at"], was.Unix())
 	}
 }
+
+// TestTokensClientIndexMigration: a database an older oidcd made has an
+// index on tokens.client_id alone; the start that makes (client_id, id)
+// drops it (migration 7), and a new database never has it.
+func TestTokensClientIndexMigration(t *testing.T) {
+	t.Parallel()
+	d := modelstest.New(t)
+	s := d.Open(t)
+	if s.DB().Migrator().HasIndex(&models.Token{}, "idx_tokens_client_id") {
+		t.Fatal("a new database has idx_tokens_client_id beside idx_tokens_client_newest")
+	}
+	mustExec(t, s, "DROP INDEX idx_tokens_client_newest")
+	mustExec(t, s, "CREATE INDEX idx_tokens_client_id ON tokens (client_id)")
+	mustExec(t, s, "DELETE FROM schema_migrations WHERE id LIKE 'schema %' OR id = '7 tokens client index'")
+	_ = s.Close()
+	s = d.Open(t)
+	m := s.DB().Migrator()
+	if m.HasIndex(&models.Token{}, "idx_tokens_client_id") {
+		t.Error("migration 7 left idx_tokens_client_id")
+	}
+	if !m.HasIndex(&models.Token{}, "idx_tokens_client_newest") {
+		t.Error("the schema migration did not make idx_tokens_client_newest")
+	}
+}

@@ -196,17 +196,19 @@ type Code struct {
 // Tokens from one authorization share a FamilyID so that refresh-token
 // reuse can revoke the whole line (RFC 9700 §4.14.2).
 type Token struct {
-	ID               uint    `gorm:"primaryKey"`
+	ID               uint    `gorm:"primaryKey;index:idx_tokens_client_newest,priority:2"`
 	AccessTokenHash  string  `gorm:"size:64;uniqueIndex;not null"`
 	RefreshTokenHash *string `gorm:"size:64;uniqueIndex"`
-	ClientID         uint    `gorm:"not null;index"`
-	Client           Client  `gorm:"constraint:OnDelete:CASCADE"`
-	UserID           *uint   `gorm:"index"`
-	User             *User   `gorm:"constraint:OnDelete:CASCADE"`
-	CodeID           *uint   `gorm:"index"`
-	FamilyID         string  `gorm:"size:64;not null;index"`
-	Scope            string  `gorm:"not null"`
-	AuthTime         time.Time
+	// (client_id, id): a client's tokens, and its newest (MAX(id)) read
+	// from the index alone, for the admin's "last token issued".
+	ClientID uint   `gorm:"not null;index:idx_tokens_client_newest,priority:1"`
+	Client   Client `gorm:"constraint:OnDelete:CASCADE"`
+	UserID   *uint  `gorm:"index"`
+	User     *User  `gorm:"constraint:OnDelete:CASCADE"`
+	CodeID   *uint  `gorm:"index"`
+	FamilyID string `gorm:"size:64;not null;index"`
+	Scope    string `gorm:"not null"`
+	AuthTime time.Time
 	// SID is the sid of the login session the token family began in,
 	// kept through refreshes for their ID tokens; "" for none.
 	SID              string    `gorm:"column:sid;size:64;not null;default:''"`
