@@ -110,12 +110,8 @@ func (a *Admin) BulkRevokeTokens(c echo.Context) error {
 	if err != nil {
 		return a.serverError(c, "bulk revoke tokens", err)
 	}
-	for _, t := range revoked {
-		st := tokenState{ID: t.ID, Client: t.Client.ClientID, Scope: t.Scope}
-		if t.User != nil {
-			st.User = t.User.Username
-		}
-		a.auditGrant(c, t.ClientID, "revoke token", grantTarget("token", t.ID, st.User), st, nil)
+	for i := range revoked {
+		a.auditTokenRevoked(c, &revoked[i])
 	}
 	return a.redirectWith(c, back, "success",
 		views.Plural(int64(len(revoked)), "token", "tokens")+" revoked."+skippedNote(skipped, "gone or already revoked"))
@@ -159,20 +155,8 @@ func (a *Admin) BulkRevokeConsents(c echo.Context) error {
 	if err != nil {
 		return a.serverError(c, "bulk revoke consents", err)
 	}
-	detail := "revoked by an administrator"
-	if admin := actor(c); admin != nil {
-		detail = "revoked by administrator " + admin.Username
-	}
-	for _, cs := range revoked {
-		e := &models.Event{
-			Kind: models.EventConsentRevoked, Username: cs.User.Username, UserID: &cs.UserID, ClientID: &cs.ClientID,
-			RemoteIP: c.RealIP(), Detail: detail,
-		}
-		if err := a.store.RecordEvent(ctx, e); err != nil {
-			a.log.WarnContext(ctx, "record consent revoked", "err", err)
-		}
-		a.auditGrant(c, cs.ClientID, "revoke consent", grantTarget("consent", cs.ID, cs.User.Username),
-			consentState{User: cs.User.Username, Client: cs.Client.ClientID, Scope: cs.Scope}, nil)
+	for i := range revoked {
+		a.auditConsentRevoked(c, &revoked[i])
 	}
 	return a.redirectWith(c, back, "success",
 		views.Plural(int64(len(revoked)), "consent", "consents")+" revoked, with the clients' tokens for those users."+skippedNote(skipped, "already gone"))

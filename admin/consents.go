@@ -152,18 +152,7 @@ func (a *Admin) RevokeConsent(c echo.Context) error {
 	if err != nil {
 		return a.serverError(c, "revoke consent", err)
 	}
-	e := &models.Event{
-		Kind: models.EventConsentRevoked, Username: cs.User.Username, UserID: &cs.UserID, ClientID: &cs.ClientID,
-		RemoteIP: c.RealIP(), Detail: "revoked by an administrator",
-	}
-	if admin := actor(c); admin != nil {
-		e.Detail = "revoked by administrator " + admin.Username
-	}
-	if err := a.store.RecordEvent(ctx, e); err != nil {
-		a.log.WarnContext(ctx, "record consent revoked", "err", err)
-	}
-	a.auditGrant(c, cs.ClientID, "revoke consent", grantTarget("consent", cs.ID, cs.User.Username),
-		consentState{User: cs.User.Username, Client: cs.Client.ClientID, Scope: cs.Scope}, nil)
+	a.auditConsentRevoked(c, cs)
 	return a.redirectWith(c, backTo(c, "/admin/consents"), "success",
 		fmt.Sprintf("Consent of %q to %q revoked, with the client's tokens for that user.", cs.User.Username, cs.Client.Name))
 }
@@ -208,4 +197,23 @@ func (a *Admin) ConfirmRevokeConsent(c echo.Context) error {
 		Action: fmt.Sprintf("/admin/consents/%d/revoke", cs.ID), Hidden: []views.HiddenField{{Name: "back", Value: back}},
 		Button: "Revoke consent", Cancel: back,
 	}))
+}
+
+// auditConsentRevoked records an administrator's revocation of cs, one
+// consent or one of a bulk revocation: the user's consent_revoked event
+// and the admin change.
+func (a *Admin) auditConsentRevoked(c echo.Context, cs *models.UserConsent) {
+	ctx := c.Request().Context()
+	e := &models.Event{
+		Kind: models.EventConsentRevoked, Username: cs.User.Username, UserID: &cs.UserID, ClientID: &cs.ClientID,
+		RemoteIP: c.RealIP(), Detail: "revoked by an administrator",
+	}
+	if admin := actor(c); admin != nil {
+		e.Detail = "revoked by administrator " + admin.Username
+	}
+	if err := a.store.RecordEvent(ctx, e); err != nil {
+		a.log.WarnContext(ctx, "record consent revoked", "err", err)
+	}
+	a.auditGrant(c, cs.ClientID, "revoke consent", grantTarget("consent", cs.ID, cs.User.Username),
+		consentState{User: cs.User.Username, Client: cs.Client.ClientID, Scope: cs.Scope}, nil)
 }

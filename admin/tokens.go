@@ -99,11 +99,7 @@ func (a *Admin) RevokeToken(c echo.Context) error {
 	if err != nil {
 		return a.serverError(c, "revoke token", err)
 	}
-	st := tokenState{ID: t.ID, Client: t.Client.ClientID, Scope: t.Scope}
-	if t.User != nil {
-		st.User = t.User.Username
-	}
-	a.auditGrant(c, t.ClientID, "revoke token", grantTarget("token", t.ID, st.User), st, nil)
+	a.auditTokenRevoked(c, t)
 	return a.redirectWith(c, backTo(c, "/admin/tokens"), "success", "Token revoked.")
 }
 
@@ -228,4 +224,14 @@ func (a *Admin) ConfirmRevokeTokens(c echo.Context) error {
 		Keeps:  keeps,
 		Action: "/admin/tokens/revoke", Hidden: hidden, Button: "Revoke all tokens", Cancel: back,
 	}))
+}
+
+// auditTokenRevoked records an administrator's revocation of t, one token
+// or one of a bulk revocation.
+func (a *Admin) auditTokenRevoked(c echo.Context, t *models.Token) {
+	st := tokenState{ID: t.ID, Client: t.Client.ClientID, Scope: t.Scope}
+	if t.User != nil {
+		st.User = t.User.Username
+	}
+	a.auditGrant(c, t.ClientID, "revoke token", grantTarget("token", t.ID, st.User), st, nil)
 }

@@ -67,6 +67,20 @@ func (s SortColumns) apply(db *gorm.DB, o Sort) *gorm.DB {
 	return db.Order(c.expr + dir).Order(s.table + ".id" + dir)
 }
 
+// listPage is the end every admin list shares: how many rows db matches,
+// and the page p of them in the order o (what names the list in errors).
+func listPage[T any](db *gorm.DB, sorts SortColumns, o Sort, p Page, what string) ([]T, int64, error) {
+	var total int64
+	if err := db.Count(&total).Error; err != nil {
+		return nil, 0, notFound(err, "count "+what)
+	}
+	var out []T
+	if err := sorts.apply(db, o).Offset(p.Offset).Limit(p.Limit).Find(&out).Error; err != nil {
+		return nil, 0, notFound(err, "list "+what)
+	}
+	return out, total, nil
+}
+
 // The orders of the admin lists.
 var (
 	ClientSorts = SortColumns{table: "clients", cols: []sortColumn{
@@ -147,13 +161,9 @@ func (s *Store) ListClientActivity(ctx context.Context, q ClientQuery, p Page) (
 	if q.Type != "" {
 		db = db.Where("clients.client_type = ?", q.Type)
 	}
-	var total int64
-	if err := db.Count(&total).Error; err != nil {
-		return nil, 0, notFound(err, "count clients")
-	}
-	var clients []Client
-	if err := ClientSorts.apply(db, q.Sort).Offset(p.Offset).Limit(p.Limit).Find(&clients).Error; err != nil {
-		return nil, 0, notFound(err, "list clients")
+	clients, total, err := listPage[Client](db, ClientSorts, q.Sort, p, "clients")
+	if err != nil {
+		return nil, 0, err
 	}
 	out := make([]ClientActivity, len(clients))
 	ids := make([]uint, len(clients))
@@ -170,7 +180,7 @@ func (s *Store) ListClientActivity(ctx context.Context, q ClientQuery, p Page) (
 		ClientID  uint
 		CreatedAt time.Time
 	}
-	err := s.rd.WithContext(ctx).Model(&Token{}).Select("client_id, created_at").
+	err = s.rd.WithContext(ctx).Model(&Token{}).Select("client_id, created_at").
 		Where("id IN (?)", s.rd.Model(&Token{}).Select("MAX(id)").Where("client_id IN ?", ids).Group("client_id")).
 		Find(&newest).Error
 	if err != nil {
@@ -227,15 +237,7 @@ func (s *Store) ListUsersBy(ctx context.Context, q UserQuery, p Page) ([]User, i
 	if q.Superuser != nil {
 		db = db.Where("superuser = ?", *q.Superuser)
 	}
-	var total int64
-	if err := db.Count(&total).Error; err != nil {
-		return nil, 0, notFound(err, "count users")
-	}
-	var out []User
-	if err := UserSorts.apply(db, q.Sort).Offset(p.Offset).Limit(p.Limit).Find(&out).Error; err != nil {
-		return nil, 0, notFound(err, "list users")
-	}
-	return out, total, nil
+	return listPage[User](db, UserSorts, q.Sort, p, "users")
 }
 
 // TokenQuery is what the tokens list shows: a user or client, a status
@@ -267,15 +269,7 @@ func (s *Store) ListTokens(ctx context.Context, q TokenQuery, now time.Time, p P
 	case TypeRefresh:
 		db = db.Where("tokens.refresh_token_hash IS NOT NULL")
 	}
-	var total int64
-	if err := db.Count(&total).Error; err != nil {
-		return nil, 0, notFound(err, "count tokens")
-	}
-	var out []Token
-	if err := TokenSorts.apply(db.Preload("User").Preload("Client"), q.Sort).Offset(p.Offset).Limit(p.Limit).Find(&out).Error; err != nil {
-		return nil, 0, notFound(err, "list tokens")
-	}
-	return out, total, nil
+	return listPage[Token](db.Preload("User").Preload("Client"), TokenSorts, q.Sort, p, "tokens")
 }
 
 // CodeQuery is what the codes list shows: a user or client, a status
@@ -299,15 +293,7 @@ func (s *Store) ListCodesBy(ctx context.Context, q CodeQuery, now time.Time, p P
 	case StatusExpired:
 		db = db.Where("codes.used_at IS NULL AND codes.expires_at <= ?", now)
 	}
-	var total int64
-	if err := db.Count(&total).Error; err != nil {
-		return nil, 0, notFound(err, "count codes")
-	}
-	var out []Code
-	if err := CodeSorts.apply(db.Preload("User").Preload("Client"), q.Sort).Offset(p.Offset).Limit(p.Limit).Find(&out).Error; err != nil {
-		return nil, 0, notFound(err, "list codes")
-	}
-	return out, total, nil
+	return listPage[Code](db.Preload("User").Preload("Client"), CodeSorts, q.Sort, p, "codes")
 }
 
 // ConsentQuery is what the consents list shows: a user or client and an order.
@@ -320,15 +306,7 @@ type ConsentQuery struct {
 // Client loaded, and how many match in all.
 func (s *Store) ListConsentsBy(ctx context.Context, q ConsentQuery, p Page) ([]UserConsent, int64, error) {
 	db := q.applyTo(s.rd.WithContext(ctx).Model(&UserConsent{}), "user_consents")
-	var total int64
-	if err := db.Count(&total).Error; err != nil {
-		return nil, 0, notFound(err, "count consents")
-	}
-	var out []UserConsent
-	if err := ConsentSorts.apply(db.Preload("User").Preload("Client"), q.Sort).Offset(p.Offset).Limit(p.Limit).Find(&out).Error; err != nil {
-		return nil, 0, notFound(err, "list consents")
-	}
-	return out, total, nil
+	return listPage[UserConsent](db.Preload("User").Preload("Client"), ConsentSorts, q.Sort, p, "consents")
 }
 
 // MaxBulk bounds the rows one bulk admin action changes.
