@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"time"
 
@@ -322,29 +321,7 @@ const MaxBulk = 100
 // loaded. Ids of tokens that do not exist or are already revoked are
 // skipped: skipped counts them.
 func (s *Store) RevokeTokensByID(ctx context.Context, ids []uint, now time.Time) (revoked []Token, skipped int, err error) {
-	err = s.transaction(ctx, func(tx *gorm.DB) error {
-		revoked, skipped = nil, 0
-		for _, id := range ids {
-			var t Token
-			err := tx.Preload("User").Preload("Client").Where("revoked_at IS NULL").Take(&t, id).Error
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				skipped++
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if err := tx.Model(&Token{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error; err != nil {
-				return err
-			}
-			revoked = append(revoked, t)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, 0, notFound(err, "revoke tokens by id")
-	}
-	return revoked, skipped, nil
+	return each(ctx, s, ids, "revoke tokens by id", func(tx *gorm.DB, id uint) (Token, error) { return revokeToken(tx, id, now) })
 }
 
 // RevokeConsents revokes the consents with the given ids in one
@@ -352,69 +329,14 @@ func (s *Store) RevokeTokensByID(ctx context.Context, ids []uint, now time.Time)
 // codes of its user and client), and returns them as they were. Ids of
 // consents that do not exist are skipped: skipped counts them.
 func (s *Store) RevokeConsents(ctx context.Context, ids []uint, now time.Time) (revoked []UserConsent, skipped int, err error) {
-	err = s.transaction(ctx, func(tx *gorm.DB) error {
-		revoked, skipped = nil, 0
-		for _, id := range ids {
-			var c UserConsent
-			err := tx.Preload("User").Preload("Client").Take(&c, id).Error
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				skipped++
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if err := tx.Delete(&UserConsent{}, c.ID).Error; err != nil {
-				return err
-			}
-			if err := enqueueLogouts(tx, EndConsent, now, "sc.user_id = ? AND sc.client_id = ?", c.UserID, c.ClientID); err != nil {
-				return err
-			}
-			pair := "user_id = ? AND client_id = ?"
-			if err := tx.Model(&Token{}).Where(pair, c.UserID, c.ClientID).Where("revoked_at IS NULL").
-				Update("revoked_at", now).Error; err != nil {
-				return err
-			}
-			if err := tx.Where(pair, c.UserID, c.ClientID).Where("used_at IS NULL").Delete(&Code{}).Error; err != nil {
-				return err
-			}
-			revoked = append(revoked, c)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, 0, notFound(err, "revoke consents")
-	}
-	return revoked, skipped, nil
+	return each(ctx, s, ids, "revoke consents", func(tx *gorm.DB, id uint) (UserConsent, error) { return revokeConsent(tx, id, now) })
 }
 
 // DeleteCodes deletes the authorization codes with the given ids in one
 // transaction and returns them as they were. Ids of codes already gone
 // are skipped: skipped counts them.
 func (s *Store) DeleteCodes(ctx context.Context, ids []uint) (deleted []Code, skipped int, err error) {
-	err = s.transaction(ctx, func(tx *gorm.DB) error {
-		deleted, skipped = nil, 0
-		for _, id := range ids {
-			var c Code
-			err := tx.Preload("User").Preload("Client").Take(&c, id).Error
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				skipped++
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if err := tx.Delete(&Code{}, id).Error; err != nil {
-				return err
-			}
-			deleted = append(deleted, c)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, 0, notFound(err, "delete codes")
-	}
-	return deleted, skipped, nil
+	return each(ctx, s, ids, "delete codes", deleteCode)
 }
 
 // TokensByID returns the tokens with the given ids that exist, by id,
