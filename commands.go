@@ -287,11 +287,7 @@ const signNowUsage = "sign with the new key at once (emergency, e.g. a leaked ke
 // OIDC_KEY_PREPUBLISH, when the key it replaces retires; with signNow, or
 // when alg has no key yet, it signs at once.
 func createKey(ctx context.Context, db, alg string, signNow bool, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadHandlerConfig(envOr(getenv, "OIDC_ISSUER", "http://localhost:8000"), getenv)
-	if err != nil {
-		return err
-	}
-	store, err := openDatabase(db, getenv, warnings(stderr))
+	cfg, store, err := openWithConfig(db, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -606,4 +602,16 @@ func recordCLIChange(ctx context.Context, store *models.Store, stderr io.Writer,
 	if err := store.RecordEvent(ctx, e); err != nil {
 		fmt.Fprintf(stderr, "oidcd: warning: record %s in the audit log: %v\n", e.Detail, err)
 	}
+}
+
+// openWithConfig is how a maintenance command (cleanup, rotatekeys,
+// createkey) starts: serve's settings from the environment, with the
+// issuer serve would take, and the database at db.
+func openWithConfig(db string, getenv func(string) string, stderr io.Writer) (handlers.Config, *models.Store, error) {
+	cfg, err := loadHandlerConfig(issuerFromEnv(getenv), getenv)
+	if err != nil {
+		return cfg, nil, err
+	}
+	store, err := openDatabase(db, getenv, warnings(stderr))
+	return cfg, store, err
 }

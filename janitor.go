@@ -65,11 +65,7 @@ func cmdCleanup(ctx context.Context, args []string, getenv func(string) string, 
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadHandlerConfig(issuerFromEnv(getenv), getenv)
-	if err != nil {
-		return err
-	}
-	store, err := openDatabase(*db, getenv, warnings(stderr))
+	cfg, store, err := openWithConfig(*db, getenv, stderr)
 	if err != nil {
 		return err
 	}

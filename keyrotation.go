@@ -105,11 +105,7 @@ func cmdRotateKeys(ctx context.Context, args []string, getenv func(string) strin
 		}
 		algs = []string{*alg}
 	}
-	cfg, err := loadHandlerConfig(envOr(getenv, "OIDC_ISSUER", "http://localhost:8000"), getenv)
-	if err != nil {
-		return err
-	}
-	store, err := openDatabase(*db, getenv, warnings(stderr))
+	cfg, store, err := openWithConfig(*db, getenv, stderr)
 	if err != nil {
 		return err
 	}
