@@ -43,6 +43,23 @@ func bulkIDs(c echo.Context) ([]uint, error) {
 	return ids, nil
 }
 
+// bulkSelection reads a bulk action's form: where to go back to (a
+// same-site path, else list), the selected ids, and whether the form is
+// the confirmation page's own (confirm=yes). With a bad selection, or
+// none ("Select the <what> first."), it answers itself: ids is nil and
+// answered is the response.
+func (a *Admin) bulkSelection(c echo.Context, list, action, what string) (back string, ids []uint, confirmed bool, answered error) {
+	back = backTo(c, list)
+	ids, err := bulkIDs(c)
+	if err != nil {
+		return back, nil, false, a.badList(c, action, err)
+	}
+	if len(ids) == 0 {
+		return back, nil, false, a.redirectWith(c, back, "error", "Select the "+what+" first.")
+	}
+	return back, ids, c.FormValue("confirm") == "yes", nil
+}
+
 // bulkConfirm is the confirmation page of a bulk action on ids.
 func (a *Admin) bulkConfirm(c echo.Context, ids []uint, back string, v views.ConfirmView) error {
 	v.AdminChrome = a.chrome(c, v.Section, v.Heading)
@@ -74,16 +91,12 @@ func grantLine(kind string, id uint, client string, user *models.User, scope str
 // BulkRevokeTokens serves POST /admin/tokens/bulk-revoke: the selected
 // token pairs stop working at once, after a confirmation page.
 func (a *Admin) BulkRevokeTokens(c echo.Context) error {
-	back := backTo(c, "/admin/tokens")
-	ids, err := bulkIDs(c)
-	if err != nil {
-		return a.badList(c, "bulk revoke tokens", err)
-	}
-	if len(ids) == 0 {
-		return a.redirectWith(c, back, "error", "Select the tokens to revoke first.")
+	back, ids, confirmed, answered := a.bulkSelection(c, "/admin/tokens", "bulk revoke tokens", "tokens to revoke")
+	if ids == nil {
+		return answered
 	}
 	ctx := c.Request().Context()
-	if c.FormValue("confirm") != "yes" {
+	if !confirmed {
 		tokens, err := a.store.TokensByID(ctx, ids)
 		if err != nil {
 			return a.serverError(c, "bulk revoke tokens", err)
@@ -121,16 +134,12 @@ func (a *Admin) BulkRevokeTokens(c echo.Context) error {
 // selected consent goes as RevokeConsent takes one, with the tokens and
 // unused codes of its user and client, after a confirmation page.
 func (a *Admin) BulkRevokeConsents(c echo.Context) error {
-	back := backTo(c, "/admin/consents")
-	ids, err := bulkIDs(c)
-	if err != nil {
-		return a.badList(c, "bulk revoke consents", err)
-	}
-	if len(ids) == 0 {
-		return a.redirectWith(c, back, "error", "Select the consents to revoke first.")
+	back, ids, confirmed, answered := a.bulkSelection(c, "/admin/consents", "bulk revoke consents", "consents to revoke")
+	if ids == nil {
+		return answered
 	}
 	ctx := c.Request().Context()
-	if c.FormValue("confirm") != "yes" {
+	if !confirmed {
 		consents, err := a.store.ConsentsByID(ctx, ids)
 		if err != nil {
 			return a.serverError(c, "bulk revoke consents", err)
@@ -166,16 +175,12 @@ func (a *Admin) BulkRevokeConsents(c echo.Context) error {
 // codes can no longer be exchanged, after a confirmation page. Tokens
 // already issued from them are left alone.
 func (a *Admin) BulkDeleteCodes(c echo.Context) error {
-	back := backTo(c, "/admin/codes")
-	ids, err := bulkIDs(c)
-	if err != nil {
-		return a.badList(c, "bulk delete codes", err)
-	}
-	if len(ids) == 0 {
-		return a.redirectWith(c, back, "error", "Select the codes to delete first.")
+	back, ids, confirmed, answered := a.bulkSelection(c, "/admin/codes", "bulk delete codes", "codes to delete")
+	if ids == nil {
+		return answered
 	}
 	ctx := c.Request().Context()
-	if c.FormValue("confirm") != "yes" {
+	if !confirmed {
 		codes, err := a.store.CodesByID(ctx, ids)
 		if err != nil {
 			return a.serverError(c, "bulk delete codes", err)
@@ -201,9 +206,8 @@ func (a *Admin) BulkDeleteCodes(c echo.Context) error {
 	if err != nil {
 		return a.serverError(c, "bulk delete codes", err)
 	}
-	for _, cd := range deleted {
-		a.auditGrant(c, cd.ClientID, "delete code", grantTarget("code", cd.ID, cd.User.Username),
-			codeState{ID: cd.ID, Client: cd.Client.ClientID, User: cd.User.Username, Scope: cd.Scope, Used: cd.UsedAt != nil}, nil)
+	for i := range deleted {
+		a.auditCodeDeleted(c, &deleted[i])
 	}
 	return a.redirectWith(c, back, "success",
 		views.Plural(int64(len(deleted)), "code", "codes")+" deleted."+skippedNote(skipped, "already gone"))

@@ -82,8 +82,7 @@ func (a *Admin) DeleteCode(c echo.Context) error {
 	if err != nil {
 		return a.serverError(c, "delete code", err)
 	}
-	a.auditGrant(c, cd.ClientID, "delete code", grantTarget("code", cd.ID, cd.User.Username),
-		codeState{ID: cd.ID, Client: cd.Client.ClientID, User: cd.User.Username, Scope: cd.Scope, Used: cd.UsedAt != nil}, nil)
+	a.auditCodeDeleted(c, cd)
 	return a.redirectWith(c, backTo(c, "/admin/codes"), "success", "Code deleted.")
 }
 
@@ -123,4 +122,11 @@ func (a *Admin) ConfirmDeleteCode(c echo.Context) error {
 			"a replayed code would then be refused without revoking the tokens issued from it."
 	}
 	return a.render(c, http.StatusOK, views.ConfirmPage(v))
+}
+
+// auditCodeDeleted records an administrator's deletion of cd, one code or
+// one of a bulk deletion.
+func (a *Admin) auditCodeDeleted(c echo.Context, cd *models.Code) {
+	a.auditGrant(c, cd.ClientID, "delete code", grantTarget("code", cd.ID, cd.User.Username),
+		codeState{ID: cd.ID, Client: cd.Client.ClientID, User: cd.User.Username, Scope: cd.Scope, Used: cd.UsedAt != nil}, nil)
 }
