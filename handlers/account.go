@@ -209,12 +209,9 @@ func (h *Handler) ChangePassword(c echo.Context) error {
 	if user == nil {
 		return err
 	}
-	p, err := readBody(c)
-	if err == nil {
-		err = p.singleValued()
-	}
-	if err != nil {
-		return h.errorPage(c, http.StatusBadRequest, "Invalid request", "The password form was malformed.")
+	p, fail := h.pageForm(c, "password form")
+	if fail != nil {
+		return fail()
 	}
 	current, _ := p.get("current_password")
 	password, _ := p.get("password")

@@ -40,12 +40,9 @@ func (h *Handler) ShowSelectAccount(c echo.Context) error {
 // SubmitSelectAccount serves POST /select-account: the chosen account
 // becomes the current one and the authorization carries on as that user.
 func (h *Handler) SubmitSelectAccount(c echo.Context) error {
-	p, err := readBody(c)
-	if err == nil {
-		err = p.singleValued()
-	}
-	if err != nil {
-		return h.errorPage(c, http.StatusBadRequest, "Invalid request", "The account form was malformed.")
+	p, fail := h.pageForm(c, "account form")
+	if fail != nil {
+		return fail()
 	}
 	reqID, _ := p.get("req")
 	req, client, fail := h.parkedRequest(c, reqID)
@@ -79,12 +76,9 @@ func (h *Handler) SubmitSelectAccount(c echo.Context) error {
 // 403 page): the signed-in account is set aside, still signed in, and the
 // login page follows, for the parked request or a local page.
 func (h *Handler) UseAnotherAccount(c echo.Context) error {
-	p, err := readBody(c)
-	if err == nil {
-		err = p.singleValued()
-	}
-	if err != nil {
-		return h.errorPage(c, http.StatusBadRequest, "Invalid request", "The form was malformed.")
+	p, fail := h.pageForm(c, "form")
+	if fail != nil {
+		return fail()
 	}
 	if err := h.sessions.SetAside(c); err != nil {
 		return h.authorizeServerError(c, err)

@@ -46,12 +46,9 @@ func (h *Handler) ShowConsent(c echo.Context) error {
 // SubmitConsent serves POST /consent. It validates the parked request
 // again, stores an Allow, and answers the client either way.
 func (h *Handler) SubmitConsent(c echo.Context) error {
-	p, err := readBody(c)
-	if err == nil {
-		err = p.singleValued()
-	}
-	if err != nil {
-		return h.errorPage(c, http.StatusBadRequest, "Invalid request", "The consent form was malformed.")
+	p, fail := h.pageForm(c, "consent form")
+	if fail != nil {
+		return fail()
 	}
 	reqID, _ := p.get("req")
 	req, client, fail := h.parkedRequest(c, reqID)

@@ -61,12 +61,9 @@ func (h *Handler) renderLogin(c echo.Context, status int, reqID, next, username,
 // checks the password, renews the session id, and resumes the parked
 // authorization request (OpenID Connect Core §3.1.2.3).
 func (h *Handler) SubmitLogin(c echo.Context) error {
-	p, err := readBody(c)
-	if err != nil {
-		return h.errorPage(c, http.StatusBadRequest, "Invalid request", "The sign-in form was malformed.")
-	}
-	if err := p.singleValued(); err != nil {
-		return h.errorPage(c, http.StatusBadRequest, "Invalid request", "The sign-in form was malformed.")
+	p, fail := h.pageForm(c, "sign-in form")
+	if fail != nil {
+		return fail()
 	}
 	username, _ := p.get("username")
 	password, _ := p.get("password")

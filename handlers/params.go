@@ -130,3 +130,19 @@ func (p params) singleValued() error {
 	}
 	return nil
 }
+
+// pageForm reads the POST form of one of the pages (sign-in, consent,
+// account chooser, account): every field sent once. A body that cannot be
+// read, or a field sent twice, gets fail, a 400 page naming form.
+func (h *Handler) pageForm(c echo.Context, form string) (params, func() error) {
+	p, err := readBody(c)
+	if err == nil {
+		err = p.singleValued()
+	}
+	if err != nil {
+		return p, func() error {
+			return h.errorPage(c, http.StatusBadRequest, "Invalid request", "The "+form+" was malformed.")
+		}
+	}
+	return p, nil
+}
